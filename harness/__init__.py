@@ -1,0 +1,1 @@
+"""rthooks.harness (filled in by later issues)."""

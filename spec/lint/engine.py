@@ -1,0 +1,208 @@
+"""The lint engine: classify files, load them with line numbers, run every rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rthooks.errors import RthooksError
+from rthooks.spec.load import SPEC_FILES, spec_root
+from rthooks.yamlsrc import Node, load
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem: where it is, which rule found it, and what is wrong."""
+
+    file: str
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.rule} {self.message}"
+
+
+@dataclass
+class SourceFile:
+    """A file under validation: its role (spec, seed, cases, releases) and its loaded data."""
+
+    path: Path
+    display: str
+    role: str
+    data: Any = None
+    load_error: RthooksError | None = None
+
+
+@dataclass
+class LintContext:
+    """What rules see: the files under validation and the shipped spec for references."""
+
+    files: list[SourceFile]
+    reference_items: dict[str, Node] = field(default_factory=dict)
+    reference_clauses: set[str] = field(default_factory=set)
+
+    def of_role(self, role: str) -> Iterator[SourceFile]:
+        return (f for f in self.files if f.role == role and f.data is not None)
+
+    def items(self) -> Iterator[tuple[SourceFile, Node]]:
+        for f in self.of_role("spec"):
+            for item in f.data.get("items") or [] if isinstance(f.data, dict) else []:
+                if isinstance(item, Node):
+                    yield f, item
+
+    def all_item_ids(self) -> set[str]:
+        ids = set(self.reference_items)
+        ids.update(str(i.get("id")) for _, i in self.items())
+        return ids
+
+    def all_clause_ids(self) -> set[str]:
+        out = set(self.reference_clauses)
+        for _, item in self.items():
+            for c in item.get("clauses") or []:
+                if isinstance(c, dict):
+                    out.add(f"{item.get('id')}#{c.get('id')}")
+        return out
+
+
+class Rule:
+    """A lint rule. Subclasses set ``id``/``title`` and implement :meth:`check`."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def at(self, f: SourceFile | str, line: int, message: str) -> Finding:
+        name = f.display if isinstance(f, SourceFile) else f
+        return Finding(name, line, self.id, message)
+
+
+def role_of(path: Path, data: Any) -> str:
+    """Decide what a YAML file is, by its content first and its name second."""
+    if isinstance(data, dict):
+        if "cases" in data:
+            return "cases"
+        if "claims" in data:
+            return "seed"
+        if "releases" in data:
+            return "releases"
+        if "items" in data:
+            return "spec"
+    if path.name == "seed.yaml":
+        return "seed"
+    if path.name == "releases.yaml":
+        return "releases"
+    if "cases" in path.parts:
+        return "cases"
+    return "spec"
+
+
+SCHEMAS = {"spec": "spec.schema.json", "seed": "seed.schema.json", "cases": "case.schema.json",
+           "releases": "releases.schema.json"}
+
+
+@cache
+def schema(role: str) -> dict[str, Any]:
+    path = Path(__file__).resolve().parent.parent / "schema" / SCHEMAS[role]
+    out: dict[str, Any] = json.loads(path.read_text())
+    return out
+
+
+def project_paths() -> list[Path]:
+    """The files `rthooks validate` checks when given no paths: the spec and the cases."""
+    root = spec_root()
+    out: list[Path] = []
+    for pattern in SPEC_FILES:
+        out.extend(sorted(root.glob(pattern)))
+    out += [root / "seed.yaml", root / "releases.yaml"]
+    cases = cases_root()
+    if cases is not None:
+        out.extend(sorted(cases.rglob("*.yaml")))
+    return [p for p in out if p.exists()]
+
+
+def cases_root() -> Path | None:
+    """cases/ beside spec/ in a checkout (RTHOOKS_CASES overrides)."""
+    import os
+
+    env = os.environ.get("RTHOOKS_CASES")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), spec_root().parent):
+        if (base / "cases").is_dir() and (base / "spec").is_dir():
+            return base / "cases"
+    return None
+
+
+def _display(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*.yaml") if q.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
+    """Validate files (default: the project's spec and cases); return every finding, sorted."""
+    from rthooks.spec.lint.rules import RULES
+
+    targets = expand(paths) if paths else project_paths()
+    files: list[SourceFile] = []
+    findings: list[Finding] = []
+    for p in targets:
+        disp = _display(p)
+        sf = SourceFile(path=p, display=disp, role="spec")
+        if not p.exists():
+            findings.append(Finding(disp, 0, "RTH000", "no such file"))
+            continue
+        try:
+            sf.data = load(p, disp)
+        except RthooksError as e:
+            sf.load_error = e
+            line = 0
+            if e.where and ":" in e.where:
+                tail = e.where.rsplit(":", 1)[1]
+                line = int(tail) if tail.isdigit() else 0
+            rule = "RTH003" if "duplicate key" in e.message else "RTH001"
+            findings.append(Finding(disp, line, rule, e.message))
+        sf.role = role_of(p, sf.data)
+        files.append(sf)
+    ctx = LintContext(files=files)
+    _add_references(ctx, {f.path.resolve() for f in files})
+    for rule in RULES:
+        findings.extend(rule.check(ctx))
+    return sorted(set(findings))
+
+
+def _add_references(ctx: LintContext, validating: set[Path]) -> None:
+    """Items of the shipped spec that are not under validation resolve references too."""
+    root = spec_root()
+    for pattern in SPEC_FILES:
+        for p in sorted(root.glob(pattern)):
+            if p.resolve() in validating:
+                continue
+            try:
+                data = load(p)
+            except RthooksError:
+                continue
+            for item in (data or {}).get("items") or []:
+                if isinstance(item, dict) and "id" in item:
+                    ctx.reference_items[str(item["id"])] = item
+                    for c in item.get("clauses") or []:
+                        if isinstance(c, dict) and "id" in c:
+                            ctx.reference_clauses.add(f"{item['id']}#{c['id']}")

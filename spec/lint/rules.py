@@ -1,0 +1,360 @@
+"""The lint rules, one class each, in ID order. IDs are stable: never renumber.
+
+RTH000-RTH003 are reported by the engine while loading (missing file,
+malformed YAML, duplicate key); they are listed here so that every ID a
+finding can carry has a documented rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import jsonschema
+
+from rthooks.goversion import GoVersion, is_version
+from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
+from rthooks.yamlsrc import Node, line_of
+
+
+class LoadRule(Rule):
+    """Findings of the loader itself; check() adds nothing."""
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        return ()
+
+
+class MissingFile(LoadRule):
+    id = "RTH000"
+    title = "a path given to validate does not exist"
+
+
+class MalformedYaml(LoadRule):
+    id = "RTH001"
+    title = "the file is not well-formed YAML"
+
+
+class SchemaViolation(Rule):
+    id = "RTH002"
+    title = "the file does not match its JSON Schema (unknown key, missing field, wrong type)"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.files:
+            if f.data is None or f.load_error:
+                if f.data is None and not f.load_error:
+                    yield self.at(f, 1, "empty file")
+                continue
+            validator = jsonschema.Draft202012Validator(schema(f.role))
+            for err in validator.iter_errors(f.data):
+                leaf = _deepest(err)
+                path = list(leaf.absolute_path)
+                if leaf.validator == "additionalProperties":
+                    # Point at the offending key itself, not at its mapping.
+                    extra = re.findall(r"'([^']+)'", leaf.message)
+                    path = [*path, extra[0]] if extra else path
+                    yield self.at(f, line_of(f.data, path), _describe(leaf, path[:-1] if extra else path))
+                    continue
+                yield self.at(f, line_of(f.data, path), _describe(leaf, path))
+
+
+def _deepest(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """Descend into oneOf/anyOf/allOf so the message names the real problem."""
+    best = err
+    while best.context:
+        best = max(best.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
+    return best
+
+
+def _describe(err: jsonschema.ValidationError, path: list[Any]) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
+    if err.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", err.message)
+        return f"unknown key {extra[0]!r} in {where}" if extra else f"{where}: {err.message}"
+    if err.validator == "required":
+        return f"{where}: {err.message}"
+    msg = err.message if len(err.message) < 160 else err.message[:157] + "..."
+    return f"{where}: {msg}"
+
+
+class DuplicateKey(LoadRule):
+    id = "RTH003"
+    title = "a mapping repeats a key (YAML would silently keep only the last)"
+
+
+class DuplicateItemId(Rule):
+    id = "RTH010"
+    title = "two spec items share an id"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        seen: dict[str, str] = {}
+        for f, item in ctx.items():
+            iid = str(item.get("id"))
+            if iid in seen:
+                yield self.at(f, item.line, f"duplicate item id {iid!r} (first at {seen[iid]})")
+            else:
+                seen[iid] = f"{f.display}:{item.line}"
+
+
+class DuplicateClauseId(Rule):
+    id = "RTH011"
+    title = "two clauses of one item share an id"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f, item in ctx.items():
+            seen: set[str] = set()
+            for c in item.get("clauses") or []:
+                if not isinstance(c, Node):
+                    continue
+                cid = str(c.get("id"))
+                if cid in seen:
+                    yield self.at(f, c.line, f"duplicate clause id {item.get('id')}#{cid}")
+                seen.add(cid)
+
+
+_ID_SHAPES = {
+    "metric": lambda i: f"metric:{i.get('name')}",
+    "godebug": lambda i: f"godebug:{i.get('name')}",
+    "env": lambda i: f"env:{i.get('name')}",
+    "process": lambda i: f"process:{i.get('name')}",
+}
+
+
+class IdShape(Rule):
+    id = "RTH012"
+    title = "an item id does not follow from its kind, package, receiver and name"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f, item in ctx.items():
+            kind = item.get("kind")
+            if kind in _ID_SHAPES:
+                want = _ID_SHAPES[kind](item)
+            else:
+                recv = f"{item.get('receiver')}." if item.get("receiver") else ""
+                want = f"{item.get('package')}.{recv}{item.get('name')}"
+            if item.get("id") != want:
+                yield self.at(f, item.line, f"id {item.get('id')!r} should be {want!r}")
+
+
+class FilePackage(Rule):
+    id = "RTH013"
+    title = "an item's package differs from its API file's package"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("spec"):
+            pkg = f.data.get("package") if isinstance(f.data, dict) else None
+            if not pkg:
+                continue
+            for item in f.data.get("items") or []:
+                if isinstance(item, Node) and item.get("package") != pkg:
+                    yield self.at(f, item.line, f"item {item.get('id')!r} has package "
+                                  f"{item.get('package')!r} in a file of package {pkg!r}")
+
+
+def _v(text: object) -> GoVersion | None:
+    return GoVersion.parse(str(text)) if text is not None and is_version(text) else None
+
+
+class VersionOrder(Rule):
+    id = "RTH020"
+    title = "versions out of order: since > removed, deprecated before since, a change or clause outside its item's life"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f, item in ctx.items():
+            since, removed, dep = _v(item.get("since")), _v(item.get("removed")), _v(item.get("deprecated"))
+            if since and removed and not since < removed:
+                yield self.at(f, item.key_lines.get("removed", item.line),
+                              f"{item.get('id')}: removed {removed} is not after since {since}")
+            if since and dep and dep < since:
+                yield self.at(f, item.key_lines.get("deprecated", item.line),
+                              f"{item.get('id')}: deprecated {dep} before since {since}")
+            last = since
+            for ch in item.get("changes") or []:
+                if not isinstance(ch, Node):
+                    continue
+                cs = _v(ch.get("since"))
+                if cs and since and (cs <= since or (removed and cs >= removed) or (last and cs < last)):
+                    yield self.at(f, ch.line, f"{item.get('id')}: change at {cs} is outside "
+                                  f"({since}, {removed or 'now'}) or out of order")
+                last = cs or last
+            for c in item.get("clauses") or []:
+                if not isinstance(c, Node):
+                    continue
+                cs, cr = _v(c.get("since")), _v(c.get("removed"))
+                if cs and since and cs < since:
+                    yield self.at(f, c.line, f"{item.get('id')}#{c.get('id')}: since {cs} before the item's {since}")
+                if cs and cr and not cs < cr:
+                    yield self.at(f, c.line, f"{item.get('id')}#{c.get('id')}: removed {cr} is not after since {cs}")
+                if cr and removed and cr > removed:
+                    yield self.at(f, c.line, f"{item.get('id')}#{c.get('id')}: removed {cr} after the item's {removed}")
+
+
+class UnsortedTable(Rule):
+    id = "RTH021"
+    title = "a table whose order matters is not sorted (metrics and GODEBUG by name, releases by version)"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("spec"):
+            items = [i for i in (f.data.get("items") or []) if isinstance(i, Node)]
+            kinds = {i.get("kind") for i in items}
+            if kinds and kinds <= {"metric", "godebug", "env"}:
+                yield from self._sorted(f, items, lambda i: str(i.get("name")), "name")
+        for f in ctx.of_role("releases"):
+            rel = [r for r in f.data.get("releases") or [] if isinstance(r, Node) and is_version(r.get("go"))]
+            yield from self._sorted(f, rel, lambda r: GoVersion.parse(str(r.get("go"))), "go release")
+
+    def _sorted(self, f: SourceFile, rows: list[Node], key: Any, what: str) -> Iterator[Finding]:
+        for a, b in zip(rows, rows[1:], strict=False):
+            if key(b) < key(a):
+                yield self.at(f, b.line, f"not sorted by {what}: {key(b)} after {key(a)}")
+
+
+class UnknownReference(Rule):
+    id = "RTH030"
+    title = "a reference (uses, a seed claim's items or evidence) names no spec item"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        ids = ctx.all_item_ids()
+        pkgs = {i.split(".", 1)[0] for i in ids if "/" in i or i.startswith("runtime.")}
+        for f, item in ctx.items():
+            for u in item.get("uses") or []:
+                # Only references into the spec's own packages must resolve (io.Writer need not).
+                pkg = str(u).rsplit(".", 1)[0]
+                if pkg in pkgs | {"runtime", "runtime/debug", "runtime/metrics", "runtime/pprof",
+                                  "runtime/trace", "os/signal"} and u not in ids:
+                    yield self.at(f, item.line, f"{item.get('id')}: uses unknown item {u!r}")
+        for f in ctx.of_role("seed"):
+            for claim in f.data.get("claims") or []:
+                if not isinstance(claim, Node):
+                    continue
+                for ref in claim.get("items") or []:
+                    if ref not in ids:
+                        yield self.at(f, claim.key_lines.get("items", claim.line),
+                                      f"claim {claim.get('id')}: unknown item {ref!r}")
+                for ev in claim.get("evidence") or []:
+                    if isinstance(ev, Node) and ev.get("kind") == "api" and ev.get("item") not in ids:
+                        yield self.at(f, ev.line, f"claim {claim.get('id')}: evidence names unknown item {ev.get('item')!r}")
+
+
+class DuplicateClaimId(Rule):
+    id = "RTH031"
+    title = "two seed claims share an id"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("seed"):
+            seen: set[str] = set()
+            for claim in f.data.get("claims") or []:
+                if isinstance(claim, Node):
+                    cid = str(claim.get("id"))
+                    if cid in seen:
+                        yield self.at(f, claim.line, f"duplicate claim id {cid!r}")
+                    seen.add(cid)
+
+
+class UnknownClause(Rule):
+    id = "RTH040"
+    title = "a case covers a clause id that the spec does not define"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        clauses = ctx.all_clause_ids()
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                covers = case.get("covers") or []
+                for n, cid in enumerate(covers):
+                    if isinstance(cid, str) and "#" in cid and cid not in clauses:
+                        line = covers.item_lines[n] if hasattr(covers, "item_lines") else case.line
+                        yield self.at(f, line, f"case {case.get('id')}: covers unknown clause {cid!r}")
+
+
+class DuplicateCaseId(Rule):
+    id = "RTH041"
+    title = "two cases share an id, or a case reuses a renamed id"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        seen: dict[str, str] = {}
+        retired: set[str] = set()
+        for f in ctx.of_role("cases"):
+            retired.update((f.data.get("renamed") or {}).keys())
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                cid = str(case.get("id"))
+                if cid in seen:
+                    yield self.at(f, case.line, f"duplicate case id {cid!r} (first at {seen[cid]})")
+                elif cid in retired:
+                    yield self.at(f, case.line, f"case id {cid!r} was renamed and may not be reused")
+                seen.setdefault(cid, f"{f.display}:{case.line}")
+
+
+class UnknownCall(Rule):
+    id = "RTH042"
+    title = "a case step calls something that is not a function or method of the spec"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        kinds: dict[str, str] = {k: str(v.get("kind")) for k, v in ctx.reference_items.items()}
+        kinds.update({str(i.get("id")): str(i.get("kind")) for _, i in ctx.items()})
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                for step in case.get("steps") or []:
+                    if isinstance(step, Node) and "call" in step:
+                        kind = kinds.get(str(step["call"]))
+                        if kind not in ("function", "method"):
+                            why = "unknown" if kind is None else f"a {kind}, not a function"
+                            yield self.at(f, step.line, f"case {case.get('id')}: call {step['call']!r} is {why}")
+
+
+class UnboundName(Rule):
+    id = "RTH043"
+    title = "an expectation refers to a name no earlier step binds"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                bound = {str(s.get("bind")) for s in case.get("steps") or [] if isinstance(s, dict) and s.get("bind")}
+                for exp in case.get("expect") or []:
+                    if not isinstance(exp, Node):
+                        continue
+                    for ref in _refs(exp):
+                        name = re.match(r"\$([a-z_][a-z0-9_]*)", ref)
+                        if name and name.group(1) not in bound:
+                            yield self.at(f, exp.line, f"case {case.get('id')}: ${name.group(1)} is never bound")
+
+
+def _refs(exp: Node) -> Iterator[str]:
+    for v in (exp.get("of"), *(exp.get("relation") or {}).values()):
+        if isinstance(v, str) and v.startswith("$"):
+            yield v
+        elif isinstance(v, list):
+            yield from (x for x in v if isinstance(x, str) and x.startswith("$"))
+
+
+class SeedEvidence(Rule):
+    id = "RTH050"
+    title = "a seed claim judged wrong, outdated or imprecise carries no evidence, or evidence ranges are inverted"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("seed"):
+            for claim in f.data.get("claims") or []:
+                if not isinstance(claim, Node):
+                    continue
+                if claim.get("verdict") in ("wrong", "outdated", "imprecise") and not claim.get("evidence"):
+                    yield self.at(f, claim.line, f"claim {claim.get('id')}: verdict {claim.get('verdict')} needs evidence")
+                for ev in claim.get("evidence") or []:
+                    if isinstance(ev, Node):
+                        g, u = _v(ev.get("go")), _v(ev.get("until"))
+                        if g and u and not g < u:
+                            yield self.at(f, ev.line, f"claim {claim.get('id')}: until {u} is not after go {g}")
+
+
+RULES: list[Rule] = [cls() for cls in (
+    MissingFile, MalformedYaml, SchemaViolation, DuplicateKey, DuplicateItemId, DuplicateClauseId,
+    IdShape, FilePackage, VersionOrder, UnsortedTable, UnknownReference, DuplicateClaimId,
+    UnknownClause, DuplicateCaseId, UnknownCall, UnboundName, SeedEvidence,
+)]

