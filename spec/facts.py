@@ -23,8 +23,7 @@ from typing import Any
 from rthooks.errors import RthooksError
 from rthooks.toolchain import Toolchain, cache_dir
 
-PACKAGES = ["runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace",
-            "os/signal", "os"]
+PACKAGES = ["runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace", "os/signal", "os"]
 PROBE_DIR = Path(__file__).parent / "probe"
 
 
@@ -50,8 +49,9 @@ def probe(tc: Toolchain) -> Path:
 
 def _run_probe(tc: Toolchain, *args: str) -> Any:
     try:
-        proc = subprocess.run([str(probe(tc)), *args], capture_output=True, text=True, timeout=120,
-                              env=tc.env(), check=True)
+        proc = subprocess.run(
+            [str(probe(tc)), *args], capture_output=True, text=True, timeout=120, env=tc.env(), check=True
+        )
     except subprocess.CalledProcessError as e:
         raise RthooksError(f"probe {args[0]} failed: {e.stderr.strip()}", where=str(tc.go)) from None
     return json.loads(proc.stdout)
@@ -93,14 +93,16 @@ def godebug_table(tc: Toolchain) -> dict[str, Any]:
         if not m:
             continue
         f = _fields(m.group(1))
-        entries.append({
-            "name": f["Name"].strip('"'),
-            "package": f["Package"].strip('"'),
-            "changed": int(f.get("Changed", "0")),
-            "old": f.get("Old", '""').strip('"'),
-            "opaque": f.get("Opaque") == "true",
-            "immutable": f.get("Immutable") == "true",
-        })
+        entries.append(
+            {
+                "name": f["Name"].strip('"'),
+                "package": f["Package"].strip('"'),
+                "changed": int(f.get("Changed", "0")),
+                "old": f.get("Old", '""').strip('"'),
+                "opaque": f.get("Opaque") == "true",
+                "immutable": f.get("Immutable") == "true",
+            }
+        )
     removed = []
     preds = {"one": ["1"], "zero": ["0"]}
     for line in rest.splitlines():
@@ -122,7 +124,7 @@ _ASSIGN = re.compile(r"^\s*debug\.(\w+)\s*=\s*(\w+)")
 def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
     """The runtime's own GODEBUG keys (``dbgvars``) with their built-in defaults on linux."""
     src = (tc.goroot / "src/runtime/runtime1.go").read_text()
-    block = src[src.index("var dbgvars"):]
+    block = src[src.index("var dbgvars") :]
     block = block[: block.index("\n}\n")]
     fields: dict[str, str] = {}
     out = []
@@ -132,7 +134,7 @@ def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
     # Defaults assigned before the environment is parsed.
     start = re.search(r"func parse(?:RuntimeDebugVars|debugvars)\(", src)
     if start:
-        body = src[start.end():]
+        body = src[start.end() :]
         body = body[: body.index("for _, v := range dbgvars")]
         consts = dict(re.findall(r"^\s*(\w+)\s*=\s*([\w.]+)", src, re.M))
         for line in body.splitlines():

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rthooks.goversion import GoVersion
 from rthooks.spec.load import Item, Spec, godebug_default
+
+from rthooks.goversion import GoVersion
 
 KINDS = ("function", "method", "type", "const", "var", "metric", "godebug", "env", "process")
 
@@ -20,8 +21,13 @@ KINDS = ("function", "method", "type", "const", "var", "metric", "godebug", "env
 def row(item: Item, go: GoVersion | None) -> dict[str, Any]:
     """The query view of one item as of release ``go`` (None: newest)."""
     f = item.at(go)
-    out: dict[str, Any] = {"id": item.id, "kind": item.kind, "package": f["package"], "name": f["name"],
-                           "since": str(f["since"])}
+    out: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "package": f["package"],
+        "name": f["name"],
+        "since": str(f["since"]),
+    }
     if f.get("removed"):
         out["removed"] = str(f["removed"])
     if f.get("deprecated"):
@@ -58,8 +64,19 @@ def show(spec: Spec, item_id: str, go: GoVersion | None) -> dict[str, Any]:
     item = spec.get(item_id)
     out = row(item, go)
     f = item.at(go)
-    for k in ("fields", "uses", "source", "description", "values", "syntax", "parse", "removal",
-              "removed_behaviour", "since_note", "changes"):
+    for k in (
+        "fields",
+        "uses",
+        "source",
+        "description",
+        "values",
+        "syntax",
+        "parse",
+        "removal",
+        "removed_behaviour",
+        "since_note",
+        "changes",
+    ):
         if f.get(k) is not None and k not in out:
             out[k] = item.data.get(k) if k == "changes" else f[k]
     out["exists"] = item.exists_in(go) if go else True
@@ -95,7 +112,9 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         fact = r.get("signature") or r.get("value_kind") or ""
         if r["kind"] == "godebug":
-            fact = f"default={r.get('default')!s}" + (f" changed={r['changed']} old={r['old']}" if r.get("changed") else "")
+            fact = f"default={r.get('default')!s}" + (
+                f" changed={r['changed']} old={r['old']}" if r.get("changed") else ""
+            )
         lines.append((r["id"], r["kind"], r["since"], fact))
     w0 = max((len(x[0]) for x in lines), default=2)
     w1 = max((len(x[1]) for x in lines), default=4)

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from rthooks.spec.load import Spec, load_spec
 
 from rthooks import toolchain
-from rthooks.spec.load import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 OLDEST, NEWEST = "1.21", "1.27"
@@ -43,5 +43,11 @@ def oldest() -> toolchain.Toolchain:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "rthooks.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "rthooks.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from rthooks.goversion import GoVersion
 from rthooks.spec.load import Spec
 from rthooks.spec.query import default_godebug_string, list_items
+
+from rthooks.goversion import GoVersion
 from tests.conftest import run_cli
 
 BASE = {"id", "kind", "package", "name", "since"}
@@ -20,7 +21,7 @@ def test_list_json_shape_per_kind() -> None:
     kinds = {r["kind"] for r in rows}
     assert {"function", "method", "type", "const", "var", "metric", "godebug"} <= kinds
     for r in rows:
-        assert BASE <= r.keys(), r
+        assert r.keys() >= BASE, r
         if r["kind"] in ("function", "method"):
             assert r["signature"].startswith("func "), r
         if r["kind"] == "method":

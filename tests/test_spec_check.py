@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from rthooks import toolchain
-from rthooks.goversion import GoVersion
 from rthooks.spec import facts
 from rthooks.spec.check import check
 from rthooks.spec.load import Spec, load_spec
 from rthooks.spec.query import list_items
+
+from rthooks import toolchain
+from rthooks.goversion import GoVersion
 from tests.conftest import ROOT, run_cli
 
 
@@ -63,12 +63,14 @@ def test_metric_and_godebug_drift(tmp_path: Path, newest: toolchain.Toolchain) -
         for i in d["items"]:
             if i["name"] == "/gc/heap/goal:bytes":
                 i["value_kind"] = "float64"
+
     spec = _mutated(tmp_path, "metrics.yaml", edit_metrics)
 
     def edit_godebug(d: dict) -> None:  # type: ignore[type-arg]
         for i in d["items"]:
             if i["name"] == "panicnil":
                 i["table"]["changed"] = 22
+
     (tmp_path / "spec").rename(tmp_path / "spec1")
     spec2 = _mutated(tmp_path, "godebug.yaml", edit_godebug)
     d1 = [str(d) for d in check(spec, newest)]
@@ -83,7 +85,11 @@ def test_check_cli_exit_1_on_drift(tmp_path: Path, newest: toolchain.Toolchain) 
     root = tmp_path / "spec"
     shutil.copytree(ROOT / "spec", root)
     text = (root / "metrics.yaml").read_text()
-    (root / "metrics.yaml").write_text(text.replace("name: /sched/goroutines:goroutines", "name: /sched/goroutinez:goroutines").replace("id: metric:/sched/goroutines:goroutines", "id: metric:/sched/goroutinez:goroutines"))
+    (root / "metrics.yaml").write_text(
+        text.replace("name: /sched/goroutines:goroutines", "name: /sched/goroutinez:goroutines").replace(
+            "id: metric:/sched/goroutines:goroutines", "id: metric:/sched/goroutinez:goroutines"
+        )
+    )
     p = run_cli("spec", "check", "--go", str(newest.go), env={"RTHOOKS_SPEC": str(root)})
     assert p.returncode == 1
     assert "[metric] /sched/goroutines:goroutines: reported by go1.27.3" in p.stdout

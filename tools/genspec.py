@@ -24,12 +24,23 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rthooks.goversion import GoVersion  # noqa: E402
 from rthooks.spec import facts  # noqa: E402
+
+from rthooks.goversion import GoVersion  # noqa: E402
 from rthooks.toolchain import for_release, releases  # noqa: E402
 
-KEEP = ("summary", "description", "values", "clauses", "notes", "sources", "unit_note",
-        "removed_behaviour", "parse", "syntax")
+KEEP = (
+    "summary",
+    "description",
+    "values",
+    "clauses",
+    "notes",
+    "sources",
+    "unit_note",
+    "removed_behaviour",
+    "parse",
+    "syntax",
+)
 
 
 def api_since(api_dir: Path | None) -> dict[str, tuple[str, str | None]]:
@@ -145,7 +156,13 @@ def gen_api(rels: list[GoVersion], tcs: dict[GoVersion, Any], since_map: dict[st
         path = ROOT / "spec" / "api" / (pkg.replace("/", "_") + ".yaml")
         old = existing(path)
         items = []
-        for iid, rows in sorted(by_id.items(), key=lambda kv: (kv[1][max(kv[1])]["receiver"] if kv[1][max(kv[1])].get("receiver") else kv[1][max(kv[1])]["name"], kv[0])):
+        for iid, rows in sorted(
+            by_id.items(),
+            key=lambda kv: (
+                kv[1][max(kv[1])]["receiver"] if kv[1][max(kv[1])].get("receiver") else kv[1][max(kv[1])]["name"],
+                kv[0],
+            ),
+        ):
             newest = rows[max(rows)]
             if newest["package"] != pkg:
                 continue
@@ -193,8 +210,7 @@ def gen_api(rels: list[GoVersion], tcs: dict[GoVersion, Any], since_map: dict[st
                     item[k] = prev[k]
             item.setdefault("clauses", [])
             items.append(item)
-        write(path, {"package": pkg, "items": items},
-              f"The exported API of {pkg} (linux/amd64), Go 1.21-1.27.")
+        write(path, {"package": pkg, "items": items}, f"The exported API of {pkg} (linux/amd64), Go 1.21-1.27.")
 
 
 def gen_metrics(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
@@ -209,12 +225,13 @@ def gen_metrics(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
         first, removed = _versions_present(rows[name], rels)
         iid = f"metric:{name}"
         newest = rows[name][max(rows[name])]
-        item: dict[str, Any] = {"id": iid, "kind": "metric", "package": "runtime/metrics", "name": name,
-                                "since": first}
+        item: dict[str, Any] = {"id": iid, "kind": "metric", "package": "runtime/metrics", "name": name, "since": first}
         if removed:
             item["removed"] = removed
-        base, changes = _changes({r: {"value_kind": m["kind"], "cumulative": m["cumulative"]}
-                                  for r, m in rows[name].items()}, ["value_kind", "cumulative"])
+        base, changes = _changes(
+            {r: {"value_kind": m["kind"], "cumulative": m["cumulative"]} for r, m in rows[name].items()},
+            ["value_kind", "cumulative"],
+        )
         item["value_kind"] = base["value_kind"]
         item["cumulative"] = bool(base["cumulative"])
         item["unit"] = name.rsplit(":", 1)[1]
@@ -234,8 +251,10 @@ def gen_metrics(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
 def _metric_description(name: str, go_text: str) -> str:
     m = re.match(r"^/godebug/non-default-behavior/([\w.]+):events$", name)
     if m:
-        return (f"How many times the program behaved differently from the default because "
-                f"GODEBUG {m.group(1)} was set to a non-default value.")
+        return (
+            f"How many times the program behaved differently from the default because "
+            f"GODEBUG {m.group(1)} was set to a non-default value."
+        )
     return "UNWRITTEN: " + go_text
 
 
@@ -264,8 +283,13 @@ def gen_godebug(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
             if t or v:
                 row: dict[str, Any] = {}
                 if t:
-                    row["table"] = {"package": t["package"], "changed": t["changed"], "old": t["old"],
-                                    "opaque": t["opaque"], "immutable": t["immutable"]}
+                    row["table"] = {
+                        "package": t["package"],
+                        "changed": t["changed"],
+                        "old": t["old"],
+                        "opaque": t["opaque"],
+                        "immutable": t["immutable"],
+                    }
                 if v:
                     row["runtime_var"] = True
                     row["default"] = v["default"]
@@ -285,8 +309,11 @@ def gen_godebug(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
                 item[k] = base[k]
         if name in removed_info:
             ri = removed_info[name]
-            item["removal"] = {"release": f"1.{ri['removed']}", "old_values": ri["old"],
-                               "listed_since": ri["listed_since"]}
+            item["removal"] = {
+                "release": f"1.{ri['removed']}",
+                "old_values": ri["old"],
+                "listed_since": ri["listed_since"],
+            }
         if changes:
             item["changes"] = changes
         prev = old.get(iid, {})

@@ -9,8 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rthooks.errors import RthooksError
 from rthooks.spec.load import SPEC_FILES, spec_root
+
+from rthooks.errors import RthooksError
 from rthooks.yamlsrc import Node, load
 
 
@@ -103,8 +104,12 @@ def role_of(path: Path, data: Any) -> str:
     return "spec"
 
 
-SCHEMAS = {"spec": "spec.schema.json", "seed": "seed.schema.json", "cases": "case.schema.json",
-           "releases": "releases.schema.json"}
+SCHEMAS = {
+    "spec": "spec.schema.json",
+    "seed": "seed.schema.json",
+    "cases": "case.schema.json",
+    "releases": "releases.schema.json",
+}
 
 
 @cache

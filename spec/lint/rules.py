@@ -7,14 +7,15 @@ finding can carry has a documented rule.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jsonschema
+from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
 
 from rthooks.goversion import GoVersion, is_version
-from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
 from rthooks.yamlsrc import Node, line_of
 
 
@@ -147,8 +148,11 @@ class FilePackage(Rule):
                 continue
             for item in f.data.get("items") or []:
                 if isinstance(item, Node) and item.get("package") != pkg:
-                    yield self.at(f, item.line, f"item {item.get('id')!r} has package "
-                                  f"{item.get('package')!r} in a file of package {pkg!r}")
+                    yield self.at(
+                        f,
+                        item.line,
+                        f"item {item.get('id')!r} has package {item.get('package')!r} in a file of package {pkg!r}",
+                    )
 
 
 def _v(text: object) -> GoVersion | None:
@@ -157,25 +161,36 @@ def _v(text: object) -> GoVersion | None:
 
 class VersionOrder(Rule):
     id = "RTH020"
-    title = "versions out of order: since > removed, deprecated before since, a change or clause outside its item's life"
+    title = (
+        "versions out of order: since > removed, deprecated before since, a change or clause outside its item's life"
+    )
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         for f, item in ctx.items():
             since, removed, dep = _v(item.get("since")), _v(item.get("removed")), _v(item.get("deprecated"))
             if since and removed and not since < removed:
-                yield self.at(f, item.key_lines.get("removed", item.line),
-                              f"{item.get('id')}: removed {removed} is not after since {since}")
+                yield self.at(
+                    f,
+                    item.key_lines.get("removed", item.line),
+                    f"{item.get('id')}: removed {removed} is not after since {since}",
+                )
             if since and dep and dep < since:
-                yield self.at(f, item.key_lines.get("deprecated", item.line),
-                              f"{item.get('id')}: deprecated {dep} before since {since}")
+                yield self.at(
+                    f,
+                    item.key_lines.get("deprecated", item.line),
+                    f"{item.get('id')}: deprecated {dep} before since {since}",
+                )
             last = since
             for ch in item.get("changes") or []:
                 if not isinstance(ch, Node):
                     continue
                 cs = _v(ch.get("since"))
                 if cs and since and (cs <= since or (removed and cs >= removed) or (last and cs < last)):
-                    yield self.at(f, ch.line, f"{item.get('id')}: change at {cs} is outside "
-                                  f"({since}, {removed or 'now'}) or out of order")
+                    yield self.at(
+                        f,
+                        ch.line,
+                        f"{item.get('id')}: change at {cs} is outside ({since}, {removed or 'now'}) or out of order",
+                    )
                 last = cs or last
             for c in item.get("clauses") or []:
                 if not isinstance(c, Node):
@@ -204,7 +219,7 @@ class UnsortedTable(Rule):
             yield from self._sorted(f, rel, lambda r: GoVersion.parse(str(r.get("go"))), "go release")
 
     def _sorted(self, f: SourceFile, rows: list[Node], key: Any, what: str) -> Iterator[Finding]:
-        for a, b in zip(rows, rows[1:], strict=False):
+        for a, b in itertools.pairwise(rows):
             if key(b) < key(a):
                 yield self.at(f, b.line, f"not sorted by {what}: {key(b)} after {key(a)}")
 
@@ -220,8 +235,12 @@ class UnknownReference(Rule):
             for u in item.get("uses") or []:
                 # Only references into the spec's own packages must resolve (io.Writer need not).
                 pkg = str(u).rsplit(".", 1)[0]
-                if pkg in pkgs | {"runtime", "runtime/debug", "runtime/metrics", "runtime/pprof",
-                                  "runtime/trace", "os/signal"} and u not in ids:
+                if (
+                    pkg
+                    in pkgs
+                    | {"runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace", "os/signal"}
+                    and u not in ids
+                ):
                     yield self.at(f, item.line, f"{item.get('id')}: uses unknown item {u!r}")
         for f in ctx.of_role("seed"):
             for claim in f.data.get("claims") or []:
@@ -229,11 +248,16 @@ class UnknownReference(Rule):
                     continue
                 for ref in claim.get("items") or []:
                     if ref not in ids:
-                        yield self.at(f, claim.key_lines.get("items", claim.line),
-                                      f"claim {claim.get('id')}: unknown item {ref!r}")
+                        yield self.at(
+                            f,
+                            claim.key_lines.get("items", claim.line),
+                            f"claim {claim.get('id')}: unknown item {ref!r}",
+                        )
                 for ev in claim.get("evidence") or []:
                     if isinstance(ev, Node) and ev.get("kind") == "api" and ev.get("item") not in ids:
-                        yield self.at(f, ev.line, f"claim {claim.get('id')}: evidence names unknown item {ev.get('item')!r}")
+                        yield self.at(
+                            f, ev.line, f"claim {claim.get('id')}: evidence names unknown item {ev.get('item')!r}"
+                        )
 
 
 class DuplicateClaimId(Rule):
@@ -345,7 +369,9 @@ class SeedEvidence(Rule):
                 if not isinstance(claim, Node):
                     continue
                 if claim.get("verdict") in ("wrong", "outdated", "imprecise") and not claim.get("evidence"):
-                    yield self.at(f, claim.line, f"claim {claim.get('id')}: verdict {claim.get('verdict')} needs evidence")
+                    yield self.at(
+                        f, claim.line, f"claim {claim.get('id')}: verdict {claim.get('verdict')} needs evidence"
+                    )
                 for ev in claim.get("evidence") or []:
                     if isinstance(ev, Node):
                         g, u = _v(ev.get("go")), _v(ev.get("until"))
@@ -353,8 +379,25 @@ class SeedEvidence(Rule):
                             yield self.at(f, ev.line, f"claim {claim.get('id')}: until {u} is not after go {g}")
 
 
-RULES: list[Rule] = [cls() for cls in (
-    MissingFile, MalformedYaml, SchemaViolation, DuplicateKey, DuplicateItemId, DuplicateClauseId,
-    IdShape, FilePackage, VersionOrder, UnsortedTable, UnknownReference, DuplicateClaimId,
-    UnknownClause, DuplicateCaseId, UnknownCall, UnboundName, SeedEvidence,
-)]
+RULES: list[Rule] = [
+    cls()
+    for cls in (
+        MissingFile,
+        MalformedYaml,
+        SchemaViolation,
+        DuplicateKey,
+        DuplicateItemId,
+        DuplicateClauseId,
+        IdShape,
+        FilePackage,
+        VersionOrder,
+        UnsortedTable,
+        UnknownReference,
+        DuplicateClaimId,
+        UnknownClause,
+        DuplicateCaseId,
+        UnknownCall,
+        UnboundName,
+        SeedEvidence,
+    )
+]
