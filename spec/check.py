@@ -18,11 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from rthooks.goversion import GoVersion
 from rthooks.spec import facts
 from rthooks.spec.load import Item, Spec
 from rthooks.spec.query import default_godebug_string
-
-from rthooks.goversion import GoVersion
 from rthooks.toolchain import Toolchain
 
 API_KINDS = ("function", "method", "type", "const", "var")

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rthooks.spec.load import Item, Spec, godebug_default
-
 from rthooks.goversion import GoVersion
+from rthooks.spec.load import Item, Spec, godebug_default
 
 KINDS = ("function", "method", "type", "const", "var", "metric", "godebug", "env", "process")
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from rthooks.spec.load import Spec, load_spec
 
 from rthooks import toolchain
+from rthooks.spec.load import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 OLDEST, NEWEST = "1.21", "1.27"

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from rthooks.spec.lint import RULES, lint_paths
 
+from rthooks.spec.lint import RULES, lint_paths
 from tests.conftest import ROOT, run_cli
 
 FIXTURES = ROOT / "tests" / "lint_fixtures"

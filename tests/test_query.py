@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+from rthooks.goversion import GoVersion
 from rthooks.spec.load import Spec
 from rthooks.spec.query import default_godebug_string, list_items
-
-from rthooks.goversion import GoVersion
 from tests.conftest import run_cli
 
 BASE = {"id", "kind", "package", "name", "since"}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from rthooks import toolchain
+from rthooks.goversion import GoVersion
 from rthooks.spec import facts
 from rthooks.spec.check import check
 from rthooks.spec.load import Spec, load_spec
 from rthooks.spec.query import list_items
-
-from rthooks import toolchain
-from rthooks.goversion import GoVersion
 from tests.conftest import ROOT, run_cli
 
 

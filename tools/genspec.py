@@ -21,15 +21,14 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rthooks.spec import facts  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # run with rthooks installed (pip install -e .)
 
 from rthooks.goversion import GoVersion  # noqa: E402
+from rthooks.spec import facts  # noqa: E402
 from rthooks.toolchain import for_release, releases  # noqa: E402
 
 KEEP = (
+    "since_note",
     "summary",
     "description",
     "values",

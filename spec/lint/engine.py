@@ -9,9 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rthooks.spec.load import SPEC_FILES, spec_root
-
 from rthooks.errors import RthooksError
+from rthooks.spec.load import SPEC_FILES, spec_root
 from rthooks.yamlsrc import Node, load
 
 

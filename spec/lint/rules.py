@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jsonschema
-from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
 
 from rthooks.goversion import GoVersion, is_version
+from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
 from rthooks.yamlsrc import Node, line_of
 
 

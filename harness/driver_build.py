@@ -1,0 +1,88 @@
+"""Building the Go driver with a given toolchain, cached by everything that affects the binary.
+
+A case that changes the go.mod go line, go.mod godebug lines, //go:debug
+directives or build flags gets a build of its own; all other cases share one
+binary per toolchain. The cache key hashes the toolchain identity, the driver
+sources and that build configuration, so editing the driver or switching
+toolchains can never reuse a stale binary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+from rthooks.toolchain import Toolchain, cache_dir
+
+DRIVER_DIR = Path(__file__).parent / "driver"
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """What a case may change about the driver's build."""
+
+    goline: str
+    godebug: tuple[tuple[str, str], ...] = ()
+    directives: tuple[tuple[str, str], ...] = ()
+    flags: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def for_case(cls, setup: dict[str, object], tc: Toolchain) -> BuildConfig:
+        goline = str(setup.get("goline") or tc.release)
+        godebug = tuple(sorted((str(k), str(v)) for k, v in (setup.get("godebug") or {}).items()))  # type: ignore[attr-defined]
+        directives = tuple(sorted((str(k), str(v)) for k, v in (setup.get("directives") or {}).items()))  # type: ignore[attr-defined]
+        flags = tuple(str(f) for f in (setup.get("build_flags") or []))  # type: ignore[attr-defined]
+        return cls(goline, godebug, directives, flags)
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in DRIVER_DIR.iterdir() if p.suffix == ".go" and not p.name.endswith("_test.go"))
+
+
+def source_hash() -> str:
+    h = hashlib.sha256()
+    for p in _sources():
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
+    """The driver binary for this toolchain and configuration, built if not cached."""
+    if cfg.godebug and tc.release < GoVersion.parse("1.23"):
+        raise RthooksError(f"go.mod godebug lines need Go 1.23 or newer, not go{tc.version}")
+    key = hashlib.sha256(
+        json.dumps(
+            [tc.identity, str(tc.version), source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags]
+        ).encode()
+    ).hexdigest()[:20]
+    out = cache_dir() / "driver" / f"go{tc.version}-{key}" / "rthooks-driver"
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        if out.exists():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="rthooks-build-") as d:
+            work = Path(d)
+            for p in _sources():
+                shutil.copy2(p, work / p.name)
+            gomod = f"module rthooks.dev/driver\n\ngo {cfg.goline}\n"
+            if cfg.godebug:
+                gomod += "\ngodebug (\n" + "".join(f"\t{k}={v}\n" for k, v in cfg.godebug) + ")\n"
+            (work / "go.mod").write_text(gomod)
+            if cfg.directives:
+                lines = "".join(f"//go:debug {k}={v}\n" for k, v in cfg.directives)
+                (work / "zz_directives.go").write_text(lines + "\npackage main\n")
+            tmp = out.with_name(out.name + ".tmp")
+            tc.run("build", "-trimpath", *cfg.flags, "-o", str(tmp), ".", cwd=work, timeout=600)
+            tmp.rename(out)
+    return out

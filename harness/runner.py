@@ -1,0 +1,175 @@
+"""Running cases against implementations, in parallel, keeping every result gathered.
+
+Each (implementation, case) pair becomes one result. Pairs run on a thread
+pool (the work is waiting on child processes); the record on disk is
+rewritten as results arrive, so a crash or Ctrl-C loses nothing already
+known. On interrupt every live process group is killed before we return.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rthooks.goversion import GoVersion
+from rthooks.harness import record as rec
+from rthooks.harness.cases import Case, skip_reason
+from rthooks.harness.expectations import apply
+from rthooks.harness.impls import Implementation
+from rthooks.harness.program import compile_case
+from rthooks.harness.verdict import judge
+from rthooks.spec.load import Spec
+
+
+def spec_gate(case: Case, spec: Spec, go: GoVersion) -> str | None:
+    """N/A reasons from the spec: a call or covered clause that release ``go`` does not have."""
+    for step in case.steps:
+        if "call" in step:
+            item = spec.items.get(step["call"])
+            if item is not None and not item.exists_in(go):
+                return f"N/A in go{go}: {step['call']} exists from {item.since}" + (
+                    f" until {item.removed}" if item.removed else ""
+                )
+    clauses = spec.clauses()
+    live = []
+    for cid in case.covers:
+        if cid not in clauses:
+            continue
+        item, c = clauses[cid]
+        s = GoVersion.parse(c["since"]) if c.get("since") else item.since
+        r = GoVersion.parse(c["removed"]) if c.get("removed") else item.removed
+        live.append(s <= go and (r is None or go < r))
+    if live and not any(live):
+        return f"N/A in go{go}: no covered clause applies to this release"
+    return None
+
+
+class Progress:
+    """One line per finished case on a terminal; a line per 10% otherwise."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def update(self, result: dict[str, Any]) -> None:
+        with self.lock:
+            self.done += 1
+            self.counts[result["status"]] += 1
+            summary = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+            if self.tty:
+                self.stream.write(f"\r\x1b[K[{self.done}/{self.total}] {summary}  {result['impl']} {result['case']}")
+                if self.done == self.total:
+                    self.stream.write("\n")
+            elif (self.total >= 20 and self.done % max(1, self.total // 10) == 0) or self.done == self.total:
+                self.stream.write(f"rthooks: [{self.done}/{self.total}] {summary}\n")
+            self.stream.flush()
+
+
+def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
+    """One (implementation, case) pair, always returning a result (never raising)."""
+    start = time.monotonic()
+    result: dict[str, Any] = {
+        "case": case.id,
+        "impl": impl.name,
+        "expected": case.expect,
+        "covers": case.covers,
+        "reasons": [],
+        "observed": {},
+        "known": None,
+        "process_s": None,
+    }
+    reason = skip_reason(case, impl.release, impl.goos, impl.goarch, impl.capabilities) or spec_gate(
+        case, spec, impl.release
+    )
+    if reason:
+        result.update(status="skip", reasons=[reason], duration_s=round(time.monotonic() - start, 4))
+        return result
+    workdir = Path(tempfile.mkdtemp(prefix="rthooks-case-"))
+    try:
+        compiled = compile_case(case, impl.release)
+        raw = impl.run(case, compiled, workdir)
+        verdict = judge(case, compiled, raw, workdir, impl.check_file)
+        status = verdict.status
+        result.update(reasons=verdict.reasons, observed=verdict.observed, process_s=round(raw.duration_s, 4))
+    except Exception as e:
+        status = "error"
+        result["reasons"] = [f"harness error: {type(e).__name__}: {e}"]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    known = impl.known.get(case.id)
+    if known:
+        result["known"] = known.reason
+    result["status"] = apply(status, known)
+    result["duration_s"] = round(time.monotonic() - start, 4)
+    return result
+
+
+def run(
+    impls: list[Implementation],
+    cases: list[Case],
+    spec: Spec,
+    *,
+    out: Path | None,
+    jobs: int | None = None,
+    shard: str | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run every case on every implementation; return (and keep writing) the record."""
+    record = rec.new_record([i.describe() for i in impls], shard)
+    for impl in impls:
+        impl.prepare(cases)
+    pairs = [(impl, case) for impl in impls for case in cases]
+    progress = Progress(len(pairs))
+    lock = threading.Lock()
+    last_write = [0.0]
+
+    def keep(result: dict[str, Any]) -> None:
+        with lock:
+            record["results"].append(result)
+            if out and time.monotonic() - last_write[0] > 1.0:
+                rec.write(_sorted(record), out)
+                last_write[0] = time.monotonic()
+        progress.update(result)
+        if on_result:
+            on_result(result)
+
+    workers = jobs or os.cpu_count() or 2
+    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
+    try:
+        futures = [pool.submit(run_one, impl, case, spec) for impl, case in pairs]
+        for fut in cf.as_completed(futures):
+            keep(fut.result())
+    except KeyboardInterrupt:
+        record["interrupted"] = True
+        for f in futures:
+            f.cancel()
+        from rthooks.harness.process import kill_all
+
+        kill_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        record["finished"] = rec.now()
+        if out:
+            rec.write(_sorted(record), out)
+        raise
+    pool.shutdown(wait=True)
+    record["finished"] = rec.now()
+    record = _sorted(record)
+    if out:
+        rec.write(record, out)
+    return record
+
+
+def _sorted(record: dict[str, Any]) -> dict[str, Any]:
+    record["results"] = sorted(record["results"], key=lambda r: (r["impl"], r["case"]))
+    return record

@@ -1,0 +1,106 @@
+"""From a raw run to a case status: the rules of PROTOCOL.md's "Statuses" section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from rthooks.harness.cases import Case
+from rthooks.harness.matchers import FileChecker, Observed, evaluate
+from rthooks.harness.process import RawRun
+from rthooks.harness.program import Compiled, bind_values
+from rthooks.harness.schemas import protocol_validator
+
+
+@dataclass
+class Verdict:
+    """A status with its reasons and what was observed."""
+
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    observed: dict[str, Any] = field(default_factory=dict)
+    hello: dict[str, Any] | None = None
+
+
+def judge(
+    case: Case, compiled: Compiled, run: RawRun, workdir: Path | None, check_file: FileChecker | None = None
+) -> Verdict:
+    """Apply the protocol rules, then the case's expectations."""
+    observed: dict[str, Any] = {
+        "exit_status": run.exit_status,
+        "signal": run.signal,
+        "stdout": run.stdout[-4000:],
+        "stderr": run.stderr[-4000:],
+    }
+    if run.stdout_truncated or run.stderr_truncated:
+        observed["truncated"] = [
+            n for n, t in (("stdout", run.stdout_truncated), ("stderr", run.stderr_truncated)) if t
+        ]
+    if run.start_error:
+        return Verdict("error", [run.start_error], observed)
+    problems = list(run.protocol_errors)
+    validator = protocol_validator()
+    hello = None
+    results: dict[int, dict[str, Any]] = {}
+    done = False
+    nsteps = len(compiled.program["steps"])
+    for n, obs in enumerate(run.observations):
+        errs = list(validator.iter_errors(obs))
+        if errs:
+            problems.append(
+                f"observation {n + 1} violates the protocol: {jsonschema.exceptions.best_match(errs).message}"
+            )
+            continue
+        if "hello" in obs:
+            if n != 0:
+                problems.append("hello is not the first observation")
+            hello = obs["hello"]
+        elif "done" in obs:
+            done = True
+        else:
+            step = obs["step"]
+            if step >= nsteps:
+                problems.append(f"observation for step {step}, but the program has {nsteps} steps")
+            elif step in results:
+                problems.append(f"two observations for step {step}")
+            elif step != len(results):
+                problems.append(f"observation for step {step} arrived out of order")
+            else:
+                results[step] = obs
+    if done and len(results) != nsteps:
+        problems.append(f"done after {len(results)} of {nsteps} step observations")
+    values, statuses = bind_values(compiled, results)
+    observed["steps"] = [results.get(i) for i in range(len(results))]
+    if hello is None and not problems and (run.observations or run.exit_status == 0):
+        problems.append("no hello observation")
+    if run.timed_out:
+        return Verdict("timeout", [f"no exit within {case.timeout_s:g}s", *problems], observed, hello)
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        shown = unique[:5] + ([f"(+{len(unique) - 5} more)"] if len(unique) > 5 else [])
+        return Verdict("error", shown, observed, hello)
+    unsupported = [r for r in results.values() if r["status"] == "unsupported"]
+    if unsupported:
+        return Verdict("skip", [f"step {r['step']} unsupported: {r['reason']}" for r in unsupported], observed, hello)
+    if not done and not case.expects_termination() and run.exit_status == 0 and not run.signal:
+        return Verdict("error", [f"exited 0 without done after {len(results)} of {nsteps} steps"], observed, hello)
+    if not done and not case.expects_termination():
+        how = f"signal {run.signal}" if run.signal else f"exit status {run.exit_status}"
+        last = run.stderr.strip().splitlines()[-1:] if run.stderr.strip() else []
+        return Verdict(
+            "crash", [f"process ended ({how}) after {len(results)} of {nsteps} steps", *last], observed, hello
+        )
+    obs = Observed(
+        values=values,
+        statuses=statuses,
+        stdout=run.stdout,
+        stderr=run.stderr,
+        exit_status=run.exit_status,
+        signal=run.signal,
+        workdir=workdir,
+    )
+    reasons = [why for exp in case.expect if (why := evaluate(exp, obs, check_file))]
+    return Verdict("fail" if reasons else "pass", reasons, observed, hello)
