@@ -1,4 +1,4 @@
-"""The pytest plugin: each case × implementation is a test item.
+"""The pytest plugin: each (case, implementation) pair is a test item.
 
     pytest cases/ --impl oracle --impl go=/path/to/go -k setgcpercent
 

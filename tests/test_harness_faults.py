@@ -133,7 +133,7 @@ def test_ctrl_c_kills_children_and_keeps_results(case_dir: Path, tmp_path: Path)
     assert _orphans("time.sleep(3600)"), "the hanging fake never started"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    _stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     time.sleep(0.2)
