@@ -46,7 +46,10 @@ def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVers
         except Unsupported as e:
             out.observations.append({"step": i, "status": "unsupported", "reason": str(e)})
         except Exited as e:
-            out.exit_status = e.status
+            if e.signal:
+                out.signal = e.signal
+            else:
+                out.exit_status = e.status
             out.stdout, out.stderr = rt.stdout, rt.stderr + e.stderr
             return out
         except rt.Panic as e:

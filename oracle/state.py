@@ -14,11 +14,15 @@ class Unsupported(Exception):
 
 
 class Exited(Exception):
-    """The modelled process ended."""
+    """The modelled process ended: with an exit status, or killed by a signal."""
 
-    def __init__(self, status: int, stderr: str = "") -> None:
+    def __init__(self, status: int, stderr: str = "", signal: str | None = None) -> None:
         super().__init__(status)
-        self.status, self.stderr = status, stderr
+        self.status, self.stderr, self.signal = status, stderr, signal
+
+
+# Signals whose default action in a Go program ends it (os/signal package doc).
+_TERMINATING = {"SIGHUP", "SIGINT", "SIGTERM"}
 
 
 class PanicError(Exception):
@@ -45,6 +49,7 @@ class OracleRuntime:
     stdout: str = ""
     stderr: str = ""
     bound: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     Panic = PanicError
 
@@ -104,12 +109,55 @@ class OracleRuntime:
             "/gc/cycles/total:gc-cycles": self.gc_forced + self.gc_automatic,
         }
         names = w.get("names") or list(known)
-        out = {}
+        out: dict[str, Any] = {}
         for n in names:
-            if n not in known:
+            if n in known:
+                out[n] = known[n]
+            elif not self.metric_exists(n):
+                out[n] = {"kind": "bad"}  # metrics.Read reports KindBad for names it does not know
+            else:
                 raise Unsupported(f"the oracle does not model metric {n} yet")
-            out[n] = known[n]
         return out
+
+    def metric_exists(self, name: str) -> bool:
+        from rthooks.spec.load import default_spec
+
+        item = default_spec().items.get(f"metric:{name}")
+        return item is not None and item.exists_in(self.release)
+
+    # --- profiles and traces ---------------------------------------------------------------
+    def pprof_lookup(self, args: list[Any], _: dict[str, Any]) -> Any:
+        predefined = {"goroutine", "threadcreate", "heap", "allocs", "block", "mutex"}
+        if self.release >= GoVersion.parse("1.27"):
+            predefined.add("goroutineleak")
+        name = str(args[0])
+        return {"handle": f"profile:{name}", "type": "*pprof.Profile"} if name in predefined else None
+
+    def trace_is_enabled(self, _a: list[Any], _w: dict[str, Any]) -> bool:
+        return False
+
+    # --- signals -----------------------------------------------------------------------------
+    def signal_notify(self, _a: list[Any], w: dict[str, Any]) -> dict[str, str]:
+        handle = f"chan{len(self.channels)}"
+        self.channels[handle] = {"signals": set(w.get("signals") or []), "buffer": int(w.get("buffer", 1)), "queue": []}
+        return {"handle": handle, "type": "chan os.Signal"}
+
+    def signal_raise(self, _a: list[Any], w: dict[str, Any]) -> None:
+        sig = str(w["signal"])
+        listeners = [c for c in self.channels.values() if not c["signals"] or sig in c["signals"]]
+        for c in listeners:
+            if len(c["queue"]) < c["buffer"]:  # Notify never blocks: a full channel drops the signal
+                c["queue"].append(sig)
+        if not listeners and sig in _TERMINATING:
+            raise Exited(-1, signal=sig)
+
+    def signal_recv(self, _a: list[Any], w: dict[str, Any]) -> str | None:
+        ref = w.get("channel")
+        handle = ref.get("handle") if isinstance(ref, dict) else str(ref)
+        chan = self.channels.get(str(handle))
+        if chan is None:
+            raise Unsupported(f"unknown channel {ref!r}")
+        return chan["queue"].pop(0) if chan["queue"] else None
 
     # --- process ----------------------------------------------------------------------------
     def exit(self, _a: list[Any], w: dict[str, Any]) -> None:
@@ -186,4 +234,9 @@ _STEPS = {
     "op:panic": OracleRuntime.panic,
     "op:env.get": OracleRuntime.env_get,
     "op:write": OracleRuntime.write,
+    "runtime/pprof.Lookup": OracleRuntime.pprof_lookup,
+    "runtime/trace.IsEnabled": OracleRuntime.trace_is_enabled,
+    "op:signal.notify": OracleRuntime.signal_notify,
+    "op:signal.raise": OracleRuntime.signal_raise,
+    "op:signal.recv": OracleRuntime.signal_recv,
 }

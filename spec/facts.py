@@ -136,7 +136,7 @@ def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
     if start:
         body = src[start.end() :]
         body = body[: body.index("for _, v := range dbgvars")]
-        consts = dict(re.findall(r"^\s*(\w+)\s*=\s*([\w.]+)", src, re.M))
+        consts = _runtime_consts(tc)
         for line in body.splitlines():
             m = _ASSIGN.match(line)
             if m and m.group(1) in fields:
@@ -145,6 +145,17 @@ def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
                 for item in out:
                     if item["name"] == fields[m.group(1)]:
                         item["default"] = _intlit(value)
+    return out
+
+
+def _runtime_consts(tc: Toolchain) -> dict[str, str]:
+    """Simple `name = literal` constants of package runtime (a default may name one, e.g. 1e9)."""
+    out: dict[str, str] = {}
+    for path in sorted((tc.goroot / "src/runtime").glob("*.go")):
+        if path.name.endswith("_test.go"):
+            continue
+        for name, value in re.findall(r"^\s*(?:const\s+)?(\w+)\s*=\s*([\w.]+)\s*(?://.*)?$", path.read_text(), re.M):
+            out.setdefault(name, value)
     return out
 
 

@@ -319,6 +319,12 @@ def gen_godebug(rels: list[GoVersion], tcs: dict[GoVersion, Any]) -> None:
         for k in (*KEEP, "since"):
             if k in prev and (k != "since" or GoVersion.parse(str(prev[k])) <= GoVersion.parse(first)):
                 item[k] = prev[k]
+        if not item.get("runtime_var") and "default" in prev:
+            # A table-only key's default is not in any Go table: it was established by hand (see values).
+            item["default"] = prev["default"]
+            for ch in item.get("changes") or []:
+                if "default" in (ch.get("set") or {}):
+                    del ch["set"]["default"]
         item.setdefault("clauses", [])
         items.append(item)
     write(path, {"items": items}, "Every GODEBUG key: the runtime's dbgvars and internal/godebugs, Go 1.21-1.27.")

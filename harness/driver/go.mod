@@ -1,0 +1,3 @@
+module rthooks.dev/driver
+
+go 1.18

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// parkedGoroutines are the goroutines of goroutines.start: they block on a
+// channel until goroutines.stop closes it.
+type parkedGoroutines struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+	n    int
+}
+
+func opGoroutinesStart(r *runner, w *withArgs) (interface{}, error) {
+	n := w.int("n", 1)
+	locked := w.bool("locked", false)
+	if n < 0 {
+		badArgs("op goroutines.start: n must not be negative")
+	}
+	p := r.parked
+	if p.stop == nil {
+		p.stop = make(chan struct{})
+	}
+	// Return only once every goroutine runs (and holds its thread, when
+	// locked), so that the very next step sees all of them.
+	var started sync.WaitGroup
+	started.Add(n)
+	p.wg.Add(n)
+	for i := 0; i < n; i++ {
+		go func(stop chan struct{}) {
+			defer p.wg.Done()
+			if locked {
+				runtime.LockOSThread()
+			}
+			started.Done()
+			<-stop
+		}(p.stop)
+	}
+	started.Wait()
+	p.n += n
+	return nil, nil
+}
+
+func opGoroutinesStop(r *runner, w *withArgs) (interface{}, error) {
+	r.parked.release()
+	return nil, nil
+}
+
+// release ends the parked goroutines and waits until they are gone.
+func (p *parkedGoroutines) release() {
+	if p.stop == nil {
+		return
+	}
+	before := runtime.NumGoroutine()
+	close(p.stop)
+	p.wg.Wait()
+	// wg.Done runs in a deferred call, a moment before each goroutine has
+	// really exited; wait (boundedly) until NumGoroutine stops counting
+	// them, so that the next step sees them gone.
+	deadline := time.Now().Add(time.Second)
+	for runtime.NumGoroutine() > before-p.n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	p.stop = nil
+	p.n = 0
+}
+
+// opGoexit runs runtime.Goexit on a new goroutine (and waits for it), or,
+// with main, on the main goroutine itself: then the step never completes,
+// the remaining goroutines keep running and the runtime reports a deadlock
+// once they are all gone.
+func opGoexit(r *runner, w *withArgs) (interface{}, error) {
+	if w.bool("main", false) {
+		runtime.Goexit()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.Goexit()
+	}()
+	<-done
+	return nil, nil
+}
