@@ -121,7 +121,8 @@ class GoImpl(Implementation):
         if tool == "go tool pprof":
             tries = [[go, "tool", "pprof", "-top", str(path)]]
         else:
-            tries = [[go, "tool", "trace", "-d=1", str(path)], [go, "tool", "trace", "-d", str(path)]]
+            # The debug flag changed twice: bool (<=1.21), int (1.22-1.23), mode (>=1.24).
+            tries = [[go, "tool", "trace", flag, str(path)] for flag in ("-d=parsed", "-d=1", "-d")]
         last = ""
         for argv in tries:
             try:

@@ -50,7 +50,9 @@ class Observed:
         cur = self.values[name]
         for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", rest):
             if key:
-                if isinstance(cur, dict) and key in cur:
+                if isinstance(cur, list) and cur and all(isinstance(x, dict) and key in x for x in cur):
+                    cur = [x[key] for x in cur]  # a repeated step: project the field over its samples
+                elif isinstance(cur, dict) and key in cur:
                     cur = cur[key]
                 elif (
                     isinstance(cur, dict)

@@ -54,14 +54,16 @@ class OracleRuntime:
     Panic = PanicError
 
     def step(self, step: dict[str, Any]) -> Any:
-        args = [
-            self.bound.get(a[1:], a) if isinstance(a, str) and a.startswith("$") else a for a in step.get("args") or []
-        ]
+        def ref(a: Any) -> Any:
+            return self.bound.get(a[1:], a) if isinstance(a, str) and a.startswith("$") else a
+
+        args = [ref(a) for a in step.get("args") or []]
+        with_ = {k: ref(v) for k, v in (step.get("with") or {}).items()}
         name = step.get("call") or f"op:{step.get('op')}"
         fn = _STEPS.get(name)
         if fn is None:
             raise Unsupported(f"the oracle does not model {name} yet")
-        value = fn(self, args, step.get("with") or {})
+        value = fn(self, args, with_)
         if step.get("bind"):
             self.bound[step["bind"]] = value
         return value
@@ -94,6 +96,14 @@ class OracleRuntime:
 
     def gc(self, _a: list[Any], _w: dict[str, Any]) -> None:
         self.gc_forced += 1
+        if (self.env_godebug("gctrace") or "0") not in ("", "0"):
+            # The summary line's shape (runtime/extern.go); the model's numbers are placeholders.
+            n = self.gc_forced + self.gc_automatic
+            self.stderr += (f"gc {n} @0.{n:03d}s 0%: 0.010+0.10+0.001 ms clock, 0.020+0/0.050/0+0.002 ms cpu, "
+                            f"0->0->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, {self.gomaxprocs} P (forced)\n")
+
+    def busy(self, _a: list[Any], _w: dict[str, Any]) -> None:
+        """CPU work has no observable effect in the model."""
 
     def version(self, _a: list[Any], _w: dict[str, Any]) -> str:
         return f"go{self.release}"
@@ -228,6 +238,7 @@ _STEPS = {
     "runtime.GC": OracleRuntime.gc,
     "runtime.Version": OracleRuntime.version,
     "op:gc": OracleRuntime.gc,
+    "op:busy": OracleRuntime.busy,
     "op:version": OracleRuntime.version,
     "op:metrics.read": OracleRuntime.metrics_read,
     "op:exit": OracleRuntime.exit,

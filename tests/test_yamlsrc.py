@@ -23,3 +23,8 @@ def test_malformed_yaml_is_one_line() -> None:
     with pytest.raises(RthooksError) as e:
         loads("a: [1\nb: 2\n", "f.yaml")
     assert str(e.value).startswith("f.yaml:") and "\n" not in str(e.value)
+
+
+def test_only_yaml12_booleans() -> None:
+    data = loads("a: off\nb: on\nc: yes\nd: true\ne: False\n")
+    assert data == {"a": "off", "b": "on", "c": "yes", "d": True, "e": False}

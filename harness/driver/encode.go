@@ -35,6 +35,18 @@ func newEncoder() *encoder {
 	return &encoder{handles: newHandleTable()}
 }
 
+// encodeSafely encodes a step's value; a value the encoder cannot handle
+// (a method of it panicking, say) makes the step "unsupported" instead of
+// crashing the driver outside any step's recover.
+func (e *encoder) encodeSafely(v interface{}) (enc interface{}, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			enc, err = nil, fmt.Errorf("go-driver cannot encode a %T: %v", v, p)
+		}
+	}()
+	return e.encode(v), nil
+}
+
 func (e *encoder) encode(v interface{}) interface{} {
 	switch x := v.(type) {
 	case nil:
@@ -154,7 +166,7 @@ func (e *encoder) structFields(rv reflect.Value, out map[string]interface{}) {
 			e.structFields(rv.Field(i), out)
 			continue
 		}
-		if f.PkgPath != "" {
+		if f.PkgPath != "" || !rv.Field(i).CanInterface() {
 			continue // unexported
 		}
 		out[f.Name] = e.encode(rv.Field(i).Interface())

@@ -70,7 +70,7 @@ func (r *runner) runStep(i int, st *step) {
 		out, enc, tries = r.runUntil(st)
 	} else {
 		out = r.attempt(st)
-		enc = r.enc.encode(out.value())
+		enc = r.encodeOutcome(&out)
 	}
 	if st.Bind != "" {
 		switch out.status {
@@ -87,7 +87,7 @@ func (r *runner) runStep(i int, st *step) {
 	case statusOK:
 		obs["value"] = enc
 	case statusError:
-		obs["error"] = out.err.Error()
+		obs["error"] = fmt.Sprint(out.err)
 		if len(out.values) > 0 {
 			obs["value"] = enc
 		}
@@ -103,12 +103,19 @@ func (r *runner) runStep(i int, st *step) {
 	r.obs.write(obs)
 }
 
-// panicText is how a recovered value is reported: an error's Error(),
-// anything else as fmt.Sprint prints it.
-func panicText(v interface{}) string {
-	if err, ok := v.(error); ok && !isNilPointer(v) {
-		return err.Error()
+// encodeOutcome encodes the outcome's value; if that fails the outcome
+// becomes "unsupported".
+func (r *runner) encodeOutcome(out *outcome) interface{} {
+	enc, err := r.enc.encodeSafely(out.value())
+	if err != nil {
+		*out = outcome{status: statusUnsupported, reason: err.Error()}
 	}
+	return enc
+}
+
+// panicText is how a recovered value is reported: fmt.Sprint, which
+// prints an error's Error() (and survives a panicking Error method).
+func panicText(v interface{}) string {
 	return fmt.Sprint(v)
 }
 
@@ -128,9 +135,9 @@ func (r *runner) attempt(st *step) outcome {
 	})
 	if tail != nil {
 		tail()
-		// The tail of an op that "never returns" did return (for example
-		// Goexit on main with other goroutines still running cannot get
-		// here; a deadlock that the runtime did not detect would block).
+		// Every tail ends the process or blocks for good (a deadlock the
+		// runtime does not detect, for example once os/signal's receiver
+		// is running); should one ever return, the step simply succeeded.
 		return outcome{status: statusOK}
 	}
 	return out

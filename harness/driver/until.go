@@ -36,7 +36,7 @@ func (r *runner) runUntil(st *step) (outcome, interface{}, int) {
 	sleep := untilFirstSleep
 	for tries := 1; ; tries++ {
 		out := r.attempt(st)
-		enc := r.enc.encode(out.value())
+		enc := r.encodeOutcome(&out)
 		if out.status == statusUnsupported || cond == nil {
 			return out, enc, tries
 		}
@@ -205,16 +205,22 @@ func jsonEqual(a, b interface{}) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// jsonContains: a substring of a string, an element of a list, a key of an
-// object (for a string target) or a sub-object (for an object target).
+// jsonContains: a substring of a string; a key of an object (for a string
+// target) or a sub-object (for an object target); for a list, an element
+// that equals the target or, for an object target, contains it ("the
+// metrics.all entry with this name and kind").
 func jsonContains(v, want interface{}) bool {
 	switch x := v.(type) {
 	case string:
 		s, ok := want.(string)
 		return ok && strings.Contains(x, s)
 	case []interface{}:
+		_, wantObj := want.(map[string]interface{})
 		for _, e := range x {
 			if jsonEqual(e, want) {
+				return true
+			}
+			if _, isObj := e.(map[string]interface{}); isObj && wantObj && jsonContains(e, want) {
 				return true
 			}
 		}

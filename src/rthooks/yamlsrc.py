@@ -8,6 +8,7 @@ are an error here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,17 @@ class Seq(list[Any]):
 
 class _Loader(yaml.SafeLoader):
     source_name = "?"
+
+
+# YAML 1.2 booleans only: in YAML 1.1 `off`, `on`, `yes` and `no` are booleans, which would turn
+# `GOGC: off` or `bind: on` into True/False behind a contributor's back.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
