@@ -131,7 +131,8 @@ class GoImpl(Implementation):
                 return f"{tool} did not finish reading {path.name} within 120s"
             if p.returncode == 0 and p.stdout.strip():
                 return None
-            last = (p.stderr or p.stdout).strip().splitlines()[-1:] and (p.stderr or p.stdout).strip().splitlines()[-1]
+            said = (p.stderr or p.stdout).strip().splitlines()
+            last = said[-1] if said else f"exit status {p.returncode}"
         return f"{tool} cannot read {path.name}: {last}"
 
 

@@ -181,7 +181,7 @@ def _monotonic(v: Any, direction: str) -> str | None:
     xs = [number(x) for x in v]
     if any(x is None for x in xs):
         return "samples are not all numbers"
-    cmp = {
+    cmp: Callable[[Any, Any], bool] = {
         "increasing": lambda a, b: a < b,
         "nondecreasing": lambda a, b: a <= b,
         "decreasing": lambda a, b: a > b,
@@ -231,7 +231,7 @@ def _relation(rel: dict[str, Any], obs: Observed) -> str | None:
             nums = [number(v) for v in vals]
             if any(n is None for n in nums):
                 return _MISSING, f"{x} (not numbers)"
-            return sum(nums), "+".join(x)  # type: ignore[arg-type]
+            return sum(n for n in nums if n is not None), "+".join(x)
         if isinstance(x, str):
             v = obs.resolve(x)
             return v, x

@@ -27,8 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+_IMPLS = pytest.StashKey[list[Any]]()
+
+
 def _impls(config: pytest.Config) -> list[Any]:
-    cached = getattr(config, "_rthooks_impls", None)
+    cached = config.stash.get(_IMPLS, None)
     if cached is None:
         from rthooks.harness.impls import parse_impl
         from rthooks.spec.load import default_spec
@@ -40,7 +43,7 @@ def _impls(config: pytest.Config) -> list[Any]:
             raise pytest.UsageError(f"rthooks: {e}") from None
         for impl in cached:
             impl.prepare([])
-        config._rthooks_impls = cached  # type: ignore[attr-defined]
+        config.stash[_IMPLS] = cached
     return list(cached)
 
 

@@ -69,7 +69,7 @@ def read(path: Path) -> dict[str, Any]:
         raise RthooksError(f"not JSON (line {e.lineno}): {e.msg}", where=str(path)) from None
     errors = sorted(result_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        e = errors[0]
-        where = "/".join(str(p) for p in e.absolute_path) or "top level"
-        raise RthooksError(f"not a run record ({where}: {e.message[:120]})", where=str(path))
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "top level"
+        raise RthooksError(f"not a run record ({where}: {first.message[:120]})", where=str(path))
     return dict(data)

@@ -93,7 +93,7 @@ def judge(
         return Verdict(
             "crash", [f"process ended ({how}) after {len(results)} of {nsteps} steps", *last], observed, hello
         )
-    obs = Observed(
+    facts = Observed(
         values=values,
         statuses=statuses,
         stdout=run.stdout,
@@ -102,5 +102,5 @@ def judge(
         signal=run.signal,
         workdir=workdir,
     )
-    reasons = [why for exp in case.expect if (why := evaluate(exp, obs, check_file))]
+    reasons = [why for exp in case.expect if (why := evaluate(exp, facts, check_file))]
     return Verdict("fail" if reasons else "pass", reasons, observed, hello)

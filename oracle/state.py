@@ -99,8 +99,10 @@ class OracleRuntime:
         if (self.env_godebug("gctrace") or "0") not in ("", "0"):
             # The summary line's shape (runtime/extern.go); the model's numbers are placeholders.
             n = self.gc_forced + self.gc_automatic
-            self.stderr += (f"gc {n} @0.{n:03d}s 0%: 0.010+0.10+0.001 ms clock, 0.020+0/0.050/0+0.002 ms cpu, "
-                            f"0->0->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, {self.gomaxprocs} P (forced)\n")
+            self.stderr += (
+                f"gc {n} @0.{n:03d}s 0%: 0.010+0.10+0.001 ms clock, 0.020+0/0.050/0+0.002 ms cpu, "
+                f"0->0->0 MB, 4 MB goal, 0 MB stacks, 0 MB globals, {self.gomaxprocs} P (forced)\n"
+            )
 
     def busy(self, _a: list[Any], _w: dict[str, Any]) -> None:
         """CPU work has no observable effect in the model."""

@@ -75,7 +75,7 @@ def _api(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
         if live != (g.get("fields") or []):
             yield Drift("api", k, f"fields: spec {live} != go {g.get('fields') or []}")
         dep = f.get("deprecated")
-        spec_dep = bool(dep) and GoVersion.parse(dep) <= r
+        spec_dep = dep is not None and GoVersion.parse(str(dep)) <= r
         if spec_dep != bool(g.get("deprecated")):
             yield Drift(
                 "api", k, f"deprecated: spec says {spec_dep}, go{tc.version}'s doc says {bool(g.get('deprecated'))}"

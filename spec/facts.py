@@ -138,12 +138,12 @@ def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
         body = body[: body.index("for _, v := range dbgvars")]
         consts = _runtime_consts(tc)
         for line in body.splitlines():
-            m = _ASSIGN.match(line)
-            if m and m.group(1) in fields:
-                value = m.group(2)
+            am = _ASSIGN.match(line)
+            if am and am.group(1) in fields:
+                value = am.group(2)
                 value = consts.get(value, value)
                 for item in out:
-                    if item["name"] == fields[m.group(1)]:
+                    if item["name"] == fields[am.group(1)]:
                         item["default"] = _intlit(value)
     return out
 

@@ -130,7 +130,7 @@ def load_spec(root: Path | None = None) -> Spec:
         data = load(path, rel)
         spec.files.append((path, data))
         for raw in (data or {}).get("items") or []:
-            if isinstance(raw, dict) and "id" in raw:
+            if isinstance(raw, Node) and "id" in raw:
                 spec.items.setdefault(str(raw["id"]), Item(raw, rel))
     seed_path = root / "seed.yaml"
     if seed_path.exists():

@@ -37,7 +37,9 @@ def test_every_package_has_a_passing_case_on_every_impl(record: dict, spec: Spec
 
     for pkg in PACKAGES:
         for impl in impls:
-            passing = [r for r in record["results"] if r["impl"] == impl and r["status"] == "pass" and pkg in packages(r)]
+            passing = [
+                r for r in record["results"] if r["impl"] == impl and r["status"] == "pass" and pkg in packages(r)
+            ]
             assert passing, f"no passing case for {pkg} on {impl}"
 
 

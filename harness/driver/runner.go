@@ -196,7 +196,7 @@ func (r *runner) performCall(st *step) outcome {
 	impl, ok := callTable[st.Call]
 	if !ok {
 		return outcome{status: statusUnsupported, reason: fmt.Sprintf(
-			"go-driver built with %s has no dispatch for %s (not in this release)",
+			"go-driver built with %s has no dispatch for %s (not in this release or compiler)",
 			runtime.Version(), st.Call)}
 	}
 	args := &argList{r: r, what: st.Call, vals: st.Args}

@@ -188,8 +188,8 @@ def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
         files.append(sf)
     ctx = LintContext(files=files)
     _add_references(ctx, {f.path.resolve() for f in files})
-    for rule in RULES:
-        findings.extend(rule.check(ctx))
+    for lint_rule in RULES:
+        findings.extend(lint_rule.check(ctx))
     return sorted(set(findings))
 
 
@@ -205,7 +205,7 @@ def _add_references(ctx: LintContext, validating: set[Path]) -> None:
             except RthooksError:
                 continue
             for item in (data or {}).get("items") or []:
-                if isinstance(item, dict) and "id" in item:
+                if isinstance(item, Node) and "id" in item:
                     ctx.reference_items[str(item["id"])] = item
                     for c in item.get("clauses") or []:
                         if isinstance(c, dict) and "id" in c:

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if any(c[s] for c in counts.values() for s in FAILING) else 0
 
 
-def _bench(args: argparse.Namespace, impls: list[object], cases: list[object], spec: object) -> int:
+def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: Any) -> int:
     """Print the suite's wall time beside the sum of raw process times, from the same run."""
     import time
 
@@ -170,7 +171,7 @@ def _bench(args: argparse.Namespace, impls: list[object], cases: list[object], s
 
     for n in range(args.repeat):
         t0 = time.monotonic()
-        record = run(impls, cases, spec, out=None, jobs=args.jobs)  # type: ignore[arg-type]
+        record = run(impls, cases, spec, out=None, jobs=args.jobs)
         wall = time.monotonic() - t0
         proc = sum(r.get("process_s") or 0 for r in record["results"])
         ran = sum(1 for r in record["results"] if r.get("process_s") is not None)
