@@ -1,63 +1,137 @@
-"""The runtime's parsing of GOGC, GOMEMLIMIT and GOMAXPROCS, as the Go source does it.
+"""The runtime's parsing of GOGC, GOMEMLIMIT, GOMAXPROCS and GOTRACEBACK, as the Go source does it.
 
 References (go1.21-go1.27): runtime/mgcpacer.go readGOGC and readGOMEMLIMIT,
-runtime/string.go parseByteCount, runtime/proc.go schedinit.
+runtime/string.go atoi64/atoi32/parseByteCount, runtime/proc.go schedinit,
+runtime/runtime1.go setTraceback. Go 1.26 replaced the runtime's own atoi
+(which accepts a leading '-' only, and takes "-" alone as 0) with
+internal/strconv.ParseInt (which also accepts '+', and rejects a lone sign).
+
+``release`` is the modelled Go release; None means the newest behaviour.
 """
 
 from __future__ import annotations
 
-import re
+from rthooks.goversion import GoVersion
 
 MAX_INT64 = (1 << 63) - 1
+MAX_UINT64 = (1 << 64) - 1
+_GO126 = GoVersion.parse("1.26")
 
 
 class FatalStartup(Exception):
     """The runtime refuses to start (it prints the message and exits with status 2)."""
 
 
-def read_gogc(value: str | None) -> int:
-    """GOGC: "off" disables (-1); an integer sets the percent; anything else means 100."""
+def _new_parser(release: GoVersion | None) -> bool:
+    return release is None or release >= _GO126
+
+
+def parse_int(s: str, bits: int, release: GoVersion | None = None) -> int | None:
+    """runtime atoi64/atoi32 (before go1.26) or strconv.ParseInt(s, 10, bits) (go1.26+); None if invalid."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if _new_parser(release):
+        body = s[1:] if s[:1] in ("+", "-") else s
+        if not body or not body.isascii() or not body.isdigit():
+            return None
+        n = -int(body) if s[0] == "-" else int(body)
+    else:
+        if s == "":
+            return None
+        neg = s[0] == "-"
+        body = s[1:] if neg else s
+        if body and (not body.isascii() or not body.isdigit()):
+            return None
+        un = int(body) if body else 0  # "-" alone parses as 0 in the old runtime atoi
+        if un > MAX_UINT64:
+            return None
+        n = -un if neg else un
+        if not (-(1 << 63) <= n <= MAX_INT64):
+            return None
+    return n if lo <= n <= hi else None
+
+
+def read_gogc(value: str | None, release: GoVersion | None = None) -> int:
+    """GOGC: "off" disables (-1); an int32 sets the percent (negative: -1); anything else means 100."""
     if value == "off":
         return -1
-    if value is not None and re.fullmatch(r"[+-]?\d+", value):
-        n = int(value)
-        if -(1 << 63) <= n <= MAX_INT64:
-            return n
-    return 100
+    n = parse_int(value or "", 32, release)
+    if n is None:
+        return 100
+    return -1 if n < 0 else n
 
 
-_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_POWERS = {"K": 1, "M": 2, "G": 3, "T": 4}
 
 
-def parse_byte_count(s: str) -> int | None:
-    """runtime.parseByteCount: decimal integer with an optional IEC unit suffix; None if invalid."""
+def parse_byte_count(s: str, release: GoVersion | None = None) -> int | None:
+    """runtime.parseByteCount: decimal int64 with an optional B/KiB/MiB/GiB/TiB suffix; None if invalid."""
     if not s:
         return None
-    unit = next((u for u in _UNITS if u != "B" and s.endswith(u)), "B" if s.endswith("B") else "")
-    num = s[: len(s) - len(unit)]
-    mult = _UNITS.get(unit, 1)
-    if not num or not num.isdigit() or not num.isascii():
+    last = s[-1]
+    if "0" <= last <= "9":
+        n = parse_int(s, 64, release)
+        return n if n is not None and n >= 0 else None
+    if last != "B" or len(s) < 2:
         return None
-    n = int(num) * mult
+    c = s[-2]
+    if "0" <= c <= "9":
+        n = parse_int(s[:-1], 64, release)
+        return n if n is not None and n >= 0 else None
+    if c != "i" or len(s) < 4 or s[-3] not in _POWERS:
+        return None
+    n = parse_int(s[:-3], 64, release)
+    if n is None or n < 0:
+        return None
+    n *= 1024 ** _POWERS[s[-3]]
     return n if n <= MAX_INT64 else None
 
 
-def read_gomemlimit(value: str | None) -> int:
-    """GOMEMLIMIT: unset or "off" is no limit; an invalid value is a fatal startup error."""
+def runtime_stack(fn: str) -> str:
+    """The "runtime stack:" block a startup throw prints whatever GOTRACEBACK says (frame shape only)."""
+    return (
+        f"\nruntime stack:\nruntime.throw({{0x0?, 0x0?}})\n\truntime/panic.go:1 +0x0\n"
+        f"runtime.{fn}()\n\truntime/mgcpacer.go:1 +0x0\nruntime.gcinit()\n\truntime/mgc.go:1 +0x0\n"
+        "runtime.schedinit()\n\truntime/proc.go:1 +0x0\nruntime.rt0_go()\n\truntime/asm_amd64.s:1 +0x0"
+    )
+
+
+def read_gomemlimit(value: str | None, release: GoVersion | None = None) -> int:
+    """GOMEMLIMIT: unset, empty or "off" is no limit; an invalid value is a fatal startup error."""
     if value is None or value == "" or value == "off":
         return MAX_INT64
-    n = parse_byte_count(value)
+    n = parse_byte_count(value, release)
     if n is None:
         raise FatalStartup(
-            f"GOMEMLIMIT={value}\nfatal error: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`"
+            f"GOMEMLIMIT={value}\nfatal error: malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`\n"
+            + runtime_stack("readGOMEMLIMIT")
         )
     return n
 
 
-def read_gomaxprocs(value: str | None, default: int) -> int:
-    """GOMAXPROCS: a positive integer overrides the default; anything else is ignored."""
-    if value and re.fullmatch(r"\d+", value):
-        n = int(value)
-        if n > 0:
-            return min(n, 1 << 20)
-    return default
+def read_gomaxprocs(value: str | None, default: int, release: GoVersion | None = None) -> int:
+    """GOMAXPROCS: an int32 greater than 0 overrides the default; anything else is ignored."""
+    n = parse_int(value or "", 32, release)
+    return n if n is not None and n > 0 else default
+
+
+# GOTRACEBACK (runtime1.go): the level and its flags.
+TRACEBACK_ALL, TRACEBACK_CRASH = 1, 2
+
+
+def parse_traceback(level: str) -> tuple[int, int]:
+    """setTraceback(level) on linux: (level, flags). Unknown strings and "wer" give (0 or N, all)."""
+    fixed = {
+        "none": (0, 0),
+        "single": (1, 0),
+        "": (1, 0),
+        "all": (1, TRACEBACK_ALL),
+        "system": (2, TRACEBACK_ALL),
+        "crash": (2, TRACEBACK_ALL | TRACEBACK_CRASH),
+    }
+    if level in fixed:
+        return fixed[level]
+    body = level[1:] if level[:1] in ("+", "-") else level
+    n = None
+    if body and body.isascii() and body.isdigit():
+        n = -int(body) if level[0] == "-" else int(body)
+    return (n if n is not None and 0 <= n < (1 << 32) else 0), TRACEBACK_ALL

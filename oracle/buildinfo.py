@@ -1,0 +1,178 @@
+"""runtime/debug build information: ReadBuildInfo, BuildInfo.String, ParseBuildInfo.
+
+String and ParseBuildInfo are ports of runtime/debug/mod.go (identical in go1.21-go1.27 apart
+from struct tags); ReadBuildInfo describes the driver as the harness builds it (module
+rthooks.dev/driver, -trimpath, CGO_ENABLED=0, linux/amd64).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rthooks.goversion import GoVersion
+from rthooks.oracle.registry import step
+from rthooks.oracle.state import OracleRuntime, Unsupported
+
+DRIVER = "rthooks.dev/driver"
+
+
+def _quote(s: str) -> str:
+    """strconv.Quote for the printable ASCII cases the model meets."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _quote_key(k: str) -> bool:
+    return not k or any(c in k for c in '= \t\r\n"`')
+
+
+def _quote_value(v: str) -> bool:
+    return any(c in v for c in ' \t\r\n"`')
+
+
+def _module(m: Any) -> dict[str, Any]:
+    m = m or {}
+    return {
+        "Path": m.get("Path", ""),
+        "Version": m.get("Version", ""),
+        "Sum": m.get("Sum", ""),
+        "Replace": _module(m["Replace"]) if m.get("Replace") else None,
+    }
+
+
+def to_string(bi: dict[str, Any]) -> str:
+    out = []
+    if bi.get("GoVersion"):
+        out.append(f"go\t{bi['GoVersion']}\n")
+    if bi.get("Path"):
+        out.append(f"path\t{bi['Path']}\n")
+
+    def fmt(word: str, m: dict[str, Any]) -> None:
+        out.append(f"{word}\t{m['Path']}\t{m['Version']}")
+        if m["Replace"] is None:
+            out.append(f"\t{m['Sum']}")
+        else:
+            out.append("\n")
+            fmt("=>", m["Replace"])
+        out.append("\n")  # after a replacement this makes an empty line, as Go does
+
+    main = _module(bi.get("Main"))
+    if main != _module(None):
+        fmt("mod", main)
+    for d in bi.get("Deps") or []:
+        fmt("dep", _module(d))
+    for s in bi.get("Settings") or []:
+        k, v = s.get("Key", ""), s.get("Value", "")
+        k = _quote(k) if _quote_key(k) else k
+        v = _quote(v) if _quote_value(v) else v
+        out.append(f"build\t{k}={v}\n")
+    return "".join(out)
+
+
+class _Malformed(Exception):
+    pass
+
+
+def parse(data: str) -> dict[str, Any]:
+    bi: dict[str, Any] = {"GoVersion": "", "Path": "", "Main": _module(None), "Deps": None, "Settings": None}
+    last: dict[str, Any] | None = None
+
+    def modline(elem: list[str]) -> dict[str, Any]:
+        if len(elem) not in (2, 3):
+            raise _Malformed(f"expected 2 or 3 columns; got {len(elem)}")
+        return {"Path": elem[0], "Version": elem[1], "Sum": elem[2] if len(elem) == 3 else "", "Replace": None}
+
+    lineno = 1
+    try:
+        while data:
+            line, sep, data = data.partition("\n")
+            if not sep:
+                break
+            if line.startswith("path\t"):
+                bi["Path"] = line[5:]
+            elif line.startswith("mod\t"):
+                bi["Main"] = last = modline(line[4:].split("\t"))
+            elif line.startswith("dep\t"):
+                last = modline(line[4:].split("\t"))
+                bi["Deps"] = (bi["Deps"] or []) + [last]
+            elif line.startswith("=>\t"):
+                elem = line[3:].split("\t")
+                if len(elem) != 3:
+                    raise _Malformed(f"expected 3 columns for replacement; got {len(elem)}")
+                if last is None:
+                    raise _Malformed("replacement with no module on previous line")
+                last["Replace"] = {"Path": elem[0], "Version": elem[1], "Sum": elem[2], "Replace": None}
+                last = None
+            elif line.startswith("build\t"):
+                kv = line[6:]
+                if not kv:
+                    raise _Malformed("build line missing '='")
+                if kv[0] == "=":
+                    raise _Malformed("build line with missing key")
+                if kv[0] in '`"':
+                    raise Unsupported("the oracle does not parse quoted build keys yet")
+                key, eq, raw = kv.partition("=")
+                if not eq:
+                    raise _Malformed("build line missing '=' after key")
+                if _quote_key(key):
+                    raise _Malformed(f"unquoted key {_quote(key)} must be quoted")
+                if raw[:1] in ("`", '"'):
+                    raise Unsupported("the oracle does not parse quoted build values yet")
+                if _quote_value(raw):
+                    raise _Malformed(f"unquoted value {_quote(raw)} must be quoted")
+                bi["Settings"] = (bi["Settings"] or []) + [{"Key": key, "Value": raw}]
+            lineno += 1
+    except _Malformed as e:
+        raise Unsupported(
+            f"the oracle cannot report an error status yet (could not parse Go build info: line {lineno}: {e})"
+        ) from None
+    return bi
+
+
+def read(rt: OracleRuntime) -> dict[str, Any]:
+    settings = [
+        {"Key": "-buildmode", "Value": "exe"},
+        {"Key": "-compiler", "Value": "gc"},
+        {"Key": "-trimpath", "Value": "true"},
+    ]
+    goline = GoVersion.parse(rt.setup.get("goline") or str(rt.release))
+    if rt.release >= GoVersion.parse("1.24"):
+        from rthooks.spec.load import default_spec
+        from rthooks.spec.query import default_godebug_string
+
+        dflt = default_godebug_string(default_spec(), rt.release, goline)
+        dflt = {**dflt, **{str(k): str(v) for k, v in (rt.setup.get("godebug") or {}).items()}}
+        dflt = {**dflt, **{str(k): str(v) for k, v in (rt.setup.get("directives") or {}).items()}}
+        if dflt:
+            settings.append({"Key": "DefaultGODEBUG", "Value": ",".join(f"{k}={v}" for k, v in sorted(dflt.items()))})
+    settings += [
+        {"Key": "CGO_ENABLED", "Value": "0"},
+        {"Key": "GOARCH", "Value": "amd64"},
+        {"Key": "GOOS", "Value": "linux"},
+        {"Key": "GOAMD64", "Value": "v1"},
+    ]
+    return {
+        "GoVersion": f"go{rt.release}",
+        "Path": DRIVER,
+        "Main": {"Path": DRIVER, "Version": "(devel)", "Sum": "", "Replace": None},
+        "Deps": None,
+        "Settings": settings,
+    }
+
+
+def _receiver(rt: OracleRuntime, a: Any) -> dict[str, Any]:
+    """A BuildInfo argument: an object of fields, or "$name[0]" (state.py resolves plain names only)."""
+    if isinstance(a, str) and a.startswith("$"):
+        name, _, idx = a[1:].partition("[")
+        v = rt.bound.get(name)
+        if idx:
+            v = v[int(idx.rstrip("]"))] if isinstance(v, list) else None
+        a = v
+    if not isinstance(a, dict):
+        raise Unsupported(f"bad arguments: not a BuildInfo: {a!r}")
+    return a
+
+
+@step("runtime/debug.ParseBuildInfo")
+def parse_build_info(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    return [parse(str(args[0])), None]

@@ -1,0 +1,253 @@
+"""Process-level behaviour: exit, panics and fatal errors (with GOTRACEBACK), output, environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rthooks.goversion import GoVersion
+from rthooks.oracle import callers, goroutines, heap, signals  # noqa: F401  (register their steps)
+from rthooks.oracle.registry import step
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+
+V122 = GoVersion.parse("1.22")
+V124 = GoVersion.parse("1.24")
+V126 = GoVersion.parse("1.26")
+
+
+@step("op:exit")
+def exit(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    raise Exited(int(w.get("code", 0)) & 0xFF)  # Linux keeps the low 8 bits
+
+
+# Recovered run-time errors: kind -> (text, dynamic type).
+RUNTIME_ERRORS = {
+    "index": ("runtime error: index out of range [5] with length 3", "runtime.boundsError"),
+    "slice": ("runtime error: slice bounds out of range [5:3]", "runtime.boundsError"),
+    "divide": ("runtime error: integer divide by zero", "runtime.errorString"),
+    "nil-map": ("assignment to entry in nil map", "runtime.plainError"),
+    "nil-deref": ("runtime error: invalid memory address or nil pointer dereference", "runtime.errorString"),
+    "closed-channel": ("close of closed channel", "runtime.plainError"),
+}
+
+
+def traceback_level(rt: OracleRuntime) -> str:
+    """GOTRACEBACK as the runtime reads it: none, single, all, system or crash."""
+    v = rt.env.get("GOTRACEBACK", "")
+    named = {"": "single", "single": "single", "none": "none", "all": "all", "system": "system", "crash": "crash"}
+    if v in named:
+        return named[v]
+    if v.isdigit():
+        return ["none", "all", "system"][min(int(v), 2)]
+    return "none"  # unknown values (wer on non-Windows included) print no goroutines
+
+
+def _header(rt: OracleRuntime, gid: int, status: str, level: str, m: int | None = None) -> str:
+    if level in ("system", "crash") and rt.release >= V122:
+        where = f"m={m} mp=0x7768c0" if m is not None else "m=nil"
+        return f"goroutine {gid} gp=0xc000002{gid:03x} {where} [{status}]:\n"
+    return f"goroutine {gid} [{status}]:\n"
+
+
+def _frame(fn: str, loc: str, level: str, runtime_frame: bool = False) -> str:
+    if runtime_frame and level not in ("system", "crash"):
+        return ""
+    extra = " fp=0xc00005fc00 sp=0xc00005fb50 pc=0x51a88a" if level in ("system", "crash") else ""
+    return f"{fn}\n\t{loc} +0x2a{extra}\n"
+
+
+def goroutine_dump(
+    rt: OracleRuntime, level: str, *, current: str, all_goroutines: bool, status: str = "running"
+) -> str:
+    """The goroutine blocks printed after a panic or fatal error."""
+    if level == "none":
+        return ""
+    out = "\n" + _header(rt, 1, status, level, m=0)
+    out += _frame("panic({0x535b00?, 0xc0000144b0?})", "runtime/panic.go:1017", level, runtime_frame=True)
+    out += _frame(current, "rthooks.dev/driver/ops_panic.go:41", level)
+    out += _frame("main.(*runner).attempt(0x0?, 0x0?)", "rthooks.dev/driver/runner.go:137", level)
+    out += _frame("main.main()", "rthooks.dev/driver/main.go:32", level)
+    out += _frame("runtime.main()", "runtime/proc.go:267", level, runtime_frame=True)
+    if all_goroutines or level in ("all", "system", "crash"):
+        for i in range(goroutines.gs(rt).parked):
+            out += "\n" + _header(rt, 18 + i, "chan receive", level)
+            out += _frame("main.opGoroutinesStart.func1(0x0?)", "rthooks.dev/driver/ops_goroutines.go:39", level)
+            out += "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:33 +0xfb\n"
+    if level in ("system", "crash"):
+        for gid, status in (
+            (2, "force gc (idle)"),
+            (3, "GC sweep wait"),
+            (4, "GC scavenge wait"),
+            (5, "finalizer wait"),
+        ):
+            out += "\n" + _header(rt, gid, status, level)
+            out += _frame("runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)", "runtime/proc.go:398", level, True)
+    return out
+
+
+def die(
+    rt: OracleRuntime, first: str, *, current: str = "main.panicTrigger.func1()", all_goroutines: bool = False
+) -> None:
+    level = traceback_level(rt)
+    text = first + goroutine_dump(rt, level, current=current, all_goroutines=all_goroutines)
+    if level == "crash":
+        raise Exited(-1, text, signal="SIGABRT")
+    raise Exited(2, text)
+
+
+@step("op:panic")
+def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    kind = w.get("type", "string")
+    value = w.get("value", "")
+    extra = ""
+    if kind == "nil":
+        if rt.release >= GoVersion.parse("1.21") and rt.env_godebug("panicnil") != "1":
+            text, typ = callers.panic_nil_text(rt), "*runtime.PanicNilError"
+        else:
+            text, typ = "nil", "<nil>"
+    elif kind == "error":
+        text, typ = str(value or "rthooks error"), "*errors.errorString"
+    elif kind == "int":
+        text, typ = str(value if value != "" else 1), "int"
+    elif kind == "runtime-error":
+        name = str(value or "index")
+        if name.startswith("type-assertion"):
+            text, typ = callers.assertion_message(name), "*runtime.TypeAssertionError"
+        elif name in RUNTIME_ERRORS:
+            text, typ = RUNTIME_ERRORS[name]
+        else:
+            raise Unsupported(f"the oracle does not model run-time error {name!r}")
+        if name == "nil-deref":
+            extra = "\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x51aa47]"
+    else:
+        text, typ = str(value or "rthooks panic"), "string"
+    if w.get("recover", True):
+        raise PanicError(text, typ)
+    if text == "nil" and typ == "<nil>":
+        text = "nil"
+    if w.get("goroutine"):
+        level = traceback_level(rt)
+        dump = ""
+        if level != "none":
+            dump = "\n" + _header(rt, 6, "running", level)
+            dump += _frame("main.panicTrigger.func3()", "rthooks.dev/driver/ops_panic.go:47", level)
+            dump += "created by main.opPanic in goroutine 1\n\trthooks.dev/driver/ops_panic.go:17 +0x167\n"
+        first = f"panic: {text}{extra}\n"
+        if level == "crash":
+            raise Exited(-1, first + dump, signal="SIGABRT")
+        raise Exited(2, first + dump)
+    die(rt, f"panic: {text}{extra}\n")
+
+
+@step("op:fatal")
+def fatal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    kind = w.get("kind")
+    level = traceback_level(rt)
+    if kind == "deadlock":
+        die(
+            rt,
+            "fatal error: all goroutines are asleep - deadlock!\n",
+            current="main.fatalDeadlock()",
+            status="chan receive",
+        )
+    if kind == "concurrent-map-writes":
+        # Go 1.26+ prints only the faulting goroutine by default; earlier releases all of them.
+        lvl = level if level != "single" or rt.release >= V126 else "all"
+        out = "fatal error: concurrent map writes\n"
+        if lvl != "none":
+            out += "\n" + _header(rt, 19, "running", lvl)
+            if rt.release >= V124:
+                out += "internal/runtime/maps.fatal({0x5a7af0?, 0x0?})\n\truntime/panic.go:1195 +0x18\n"
+            out += _frame("main.fatalConcurrentMapWrites.func1()", "rthooks.dev/driver/ops_fatal.go:57", lvl)
+            out += (
+                "created by main.fatalConcurrentMapWrites in goroutine 1\n\trthooks.dev/driver/ops_fatal.go:55 +0x45\n"
+            )
+            if lvl in ("all", "system", "crash"):
+                out += "\n" + _header(rt, 1, "select (no cases)", lvl, m=0)
+                out += _frame("main.fatalConcurrentMapWrites()", "rthooks.dev/driver/ops_fatal.go:61", lvl)
+                out += _frame("main.main()", "rthooks.dev/driver/main.go:32", lvl)
+        if lvl == "crash":
+            raise Exited(-1, out, signal="SIGABRT")
+        raise Exited(2, out)
+    if kind in ("stack-overflow", "thread-exhaustion", "nil-deref"):
+        if kind == "stack-overflow":
+            first = f"runtime: goroutine stack exceeds {rt.maxstack}-byte limit\nfatal error: stack overflow\n"
+        elif kind == "thread-exhaustion":
+            first = f"runtime: program exceeds {rt.maxthreads}-thread limit\nfatal error: thread exhaustion\n"
+        else:
+            return panic(rt, [], {"type": "runtime-error", "value": "nil-deref", "recover": False})
+        throw(rt, first)
+    if kind == "goexit-main":
+        goroutines.gs(rt).parked = 0
+        raise Exited(2, goroutines.MAIN_GOEXIT)
+    raise Unsupported(f"bad arguments: op fatal: unknown kind {kind!r}")
+
+
+def throw(rt: OracleRuntime, first: str) -> None:
+    """A runtime throw: runtime frames and every goroutine whatever GOTRACEBACK says (crash still aborts)."""
+    level = traceback_level(rt)
+    shown = level if level in ("system", "crash") else "system"
+    text = first + "\nruntime stack:\nruntime.throw({0x55d47e?, 0x0?})\n\truntime/panic.go:1077 +0x5c\n"
+    text += goroutine_dump(rt, shown, current="main.recurse(0x0)", all_goroutines=True)
+    if level == "crash":
+        raise Exited(-1, text, signal="SIGABRT")
+    raise Exited(2, text)
+
+
+def _godebug_int(rt: OracleRuntime, key: str) -> int:
+    v = rt.env_godebug(key) or "0"
+    return int(v) if v.isdigit() else 0
+
+
+INIT_PACKAGES = ["internal/bytealg", "runtime", "math", "errors", "runtime/metrics", "sync", "os"]
+
+
+def startup(rt: OracleRuntime) -> None:
+    """What the runtime prints before main starts (inittrace, the first schedtrace report), once.
+
+    The model has no startup hook of its own, so the process-area steps call this first; a case that
+    looks at startup output begins with one of them (e.g. a write).
+    """
+    if rt.area("startup-printed", dict):
+        return
+    rt.area("startup-printed", dict)["done"] = True
+    out = ""
+    if _godebug_int(rt, "inittrace"):
+        pkgs = list(INIT_PACKAGES)
+        if rt.release >= GoVersion.parse("1.27"):
+            pkgs.insert(1, "internal/runtime/gc/scan")
+        for i, pkg in enumerate(pkgs):
+            out += f"init {pkg} @{i * 0.1:.1f} ms, 0.010 ms clock, 0 bytes, 0 allocs\n"
+    if _godebug_int(rt, "schedtrace"):
+        p = rt.gomaxprocs
+        out += f"SCHED 0ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 needspinning=0 idlethreads=2 runqueue=0"
+        if _godebug_int(rt, "scheddetail"):
+            out += " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n"
+            for i in range(p):
+                m = "0" if i == 0 else "nil"
+                out += (
+                    f"  P{i}: status={int(i == 0)} schedtick=1 syscalltick=0 m={m} runqsize=0 gfreecnt=0 timerslen=0\n"
+                )
+            out += "  M0: p=0 curg=1 mallocing=0 throwing=0 preemptoff= locks=2 dying=0 spinning=false blocked=false lockedg=nil\n"
+            out += "  G1: status=2(chan receive) m=0 lockedm=nil\n"
+        elif rt.release >= GoVersion.parse("1.25"):
+            out += " [ " + " ".join(["0"] * p) + " ] schedticks=[ " + " ".join(["1"] * p) + " ]\n"
+        else:
+            out += " [" + " ".join(["0"] * p) + "]\n"
+    rt.stderr = out + rt.stderr
+
+
+@step("op:write")
+def write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    startup(rt)
+    text = str(w.get("text", ""))
+    if int(w.get("fd", 1)) == 2:
+        rt.stderr += text
+    else:
+        rt.stdout += text
+    return len(text.encode())
+
+
+@step("op:env.get")
+def env_get(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str | None:
+    startup(rt)
+    return rt.env.get(str(w.get("name")))

@@ -1,0 +1,154 @@
+"""Tracebacks and crash reports: GOTRACEBACK, SetTraceback, Stack, PrintStack, SetCrashOutput,
+SetPanicOnFault, WriteHeapDump, and how an unrecovered panic is printed.
+
+The crash report's shape follows runtime/panic.go and runtime/traceback.go; frame lines are
+placeholders (the model has no real stack), only the headers and their number are modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rthooks.oracle import proc
+from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
+from rthooks.oracle.registry import STEPS, step
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+
+
+@dataclass
+class Tracing:
+    env: tuple[int, int]  # GOTRACEBACK at startup: (level, flags)
+    current: tuple[int, int]
+    crash_file: Path | None = None
+    panic_on_fault: bool = False  # the main goroutine's setting (steps run on it)
+    extra: list[str] = field(default_factory=list)
+
+
+def tracing(rt: OracleRuntime) -> Tracing:
+    def new() -> Tracing:
+        t = parse_traceback(rt.env.get("GOTRACEBACK", ""))
+        return Tracing(env=t, current=t)
+
+    return rt.area("traceback", new)  # type: ignore[no-any-return]
+
+
+def _frames(system: bool, *fns: str) -> str:
+    out = ""
+    for fn in fns:
+        out += f"{fn}\n\trthooks.dev/driver/main.go:1 +0x0"
+        out += " fp=0x0 sp=0x0 pc=0x0\n" if system else "\n"
+    return out
+
+
+def _stack(gid: int, state: str, *fns: str, system: bool = False) -> str:
+    return f"goroutine {gid} [{state}]:\n" + _frames(system, *fns)
+
+
+def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Exited:
+    """The process's end after an unrecovered panic: report to stderr (and the crash file)."""
+    t = tracing(rt)
+    level, flags = t.current
+    system = level >= 2
+    report = headline.rstrip("\n") + "\n"
+    if level > 0:
+        if in_goroutine:
+            report += "\n" + _stack(18, "running", "main.panicTrigger.func1()", system=system)
+            report += "created by main.opPanic in goroutine 1\n\trthooks.dev/driver/ops_panic.go:1 +0x0\n"
+            if flags & TRACEBACK_ALL:
+                report += "\n" + _stack(1, "select (no cases)", "main.opPanic()", "main.main()", system=system)
+        else:
+            fns = (["panic({0x0?, 0x0?})"] if system else []) + ["main.panicTrigger.func1()", "main.main()"]
+            report += "\n" + _stack(1, "running", *fns, system=system)
+        if system:
+            report += "\n" + _stack(2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True)
+    if t.crash_file is not None:
+        with t.crash_file.open("a") as f:
+            f.write(report)
+    if flags & TRACEBACK_CRASH:
+        return Exited(-1, report, signal="SIGABRT")
+    return Exited(2, report)
+
+
+_proc_panic = proc.panic
+
+
+def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
+    """op:panic, with the traceback level, the crash file and SetPanicOnFault applied."""
+    if w.get("type") == "runtime-error" and w.get("value") == "fault":
+        on = tracing(rt).panic_on_fault and not w.get("goroutine")
+        if on and w.get("recover", True):
+            raise PanicError(
+                "runtime error: invalid memory address or nil pointer dereference", "runtime.errorAddressString"
+            )
+        # A fault the runtime did not turn into a panic: a fatal runtime error (always traced).
+        raise Exited(
+            2,
+            "unexpected fault address 0x0\nfatal error: fault\n[signal SIGSEGV: segmentation violation]\n\n"
+            + _stack(1, "running", "main.main()", system=True),
+        )
+    if w.get("type") == "runtime-error":
+        raise Unsupported("the oracle models only the 'fault' runtime error")
+    try:
+        _proc_panic(rt, a, w)
+    except Exited as e:
+        head = e.stderr.split("\n", 1)[0]
+        raise crash(rt, head, in_goroutine=bool(w.get("goroutine"))) from None
+
+
+STEPS["op:panic"] = panic
+
+
+@step("runtime/debug.SetTraceback")
+def set_traceback(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    t = tracing(rt)
+    level, flags = parse_traceback(str(args[0]))
+    # runtime1.go: t |= traceback_env, on the packed word (level << 2 | flags).
+    word = (level << 2 | flags) | (t.env[0] << 2 | t.env[1])
+    t.current = (word >> 2, word & 3)
+
+
+STACK = _stack(1, "running", "runtime/debug.Stack()", "main.main()")
+
+
+@step("runtime/debug.Stack")
+def stack(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
+    return STACK
+
+
+@step("runtime/debug.PrintStack")
+def print_stack(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    rt.stderr += _stack(1, "running", "runtime/debug.Stack()", "runtime/debug.PrintStack()", "main.main()")
+
+
+@step("runtime/debug.SetPanicOnFault")
+def set_panic_on_fault(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> bool:
+    t = tracing(rt)
+    prev, t.panic_on_fault = t.panic_on_fault, bool(args[0])
+    return prev
+
+
+@step("runtime/debug.WriteHeapDump")
+def write_heap_dump(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    if not isinstance(args[0], str):
+        raise Unsupported("the oracle writes heap dumps to named files only")
+    # runtime/heapdump.go: the header, then tagged records; the model writes the header and an EOF tag.
+    (rt.workdir / args[0]).write_bytes(b"go1.7 heap dump\n" + bytes([0]))
+
+
+@step("runtime/debug.SetCrashOutput")
+def set_crash_output(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    t = tracing(rt)
+    f = args[0] if args else None
+    if f is None:
+        t.crash_file = None
+        return None
+    if isinstance(f, dict):
+        if f.get("closed"):
+            raise Unsupported("the oracle cannot report an error status yet (a dup of a closed file fails)")
+        f = f.get("file")
+    path = rt.workdir / str(f)
+    path.touch()
+    t.crash_file = path
+    return None

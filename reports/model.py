@@ -1,0 +1,489 @@
+"""Run records plus the spec, turned into the one view model every report format renders.
+
+Reports read nothing but run records (harness/schema/result.schema.json, validated by
+``rthooks.harness.record.read``) and the spec. Records may come from several runs
+(implementations x Go versions); each implementation gets a unique *key*: its name, or its
+name and the record's file name when two records hold an implementation of the same name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rthooks.goversion import GoVersion
+from rthooks.harness.record import read
+from rthooks.spec.load import Spec
+
+#: Every status, in the order reports list them.
+STATUSES = ("pass", "fail", "xfail", "skip", "error", "timeout", "crash", "xpass")
+#: How bad a status is: an item's status on an implementation is the worst of its cases'.
+SEVERITY = {"pass": 0, "skip": 1, "xfail": 2, "xpass": 3, "fail": 4, "timeout": 5, "error": 6, "crash": 7}
+#: Statuses that make a run fail (as `rthooks run` counts them).
+FAILING = frozenset({"fail", "error", "timeout", "crash", "xpass"})
+#: Statuses a healthy result has (a diff from these to FAILING is a regression).
+GOOD = frozenset({"pass", "xfail"})
+#: The cell of an item no case covers on that implementation; ABSENT: nor does the item exist there.
+NO_CASE = "none"
+ABSENT = "n/a"
+#: The hook packages, listed first; items of other packages (GODEBUG keys of crypto/tls, ...) follow.
+CORE_PACKAGES = ("runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace", "os/signal", "os")
+UNKNOWN_PACKAGE = "(not in spec)"
+KIND_ORDER = {"oracle": 0, "go": 1, "cmd": 2}
+
+
+def worst(statuses: Iterable[str]) -> str | None:
+    got = list(statuses)
+    return max(got, key=lambda s: SEVERITY.get(s, 99)) if got else None
+
+
+def package_order(pkg: str) -> tuple[int, int, str]:
+    if pkg in CORE_PACKAGES:
+        return (0, CORE_PACKAGES.index(pkg), pkg)
+    return (1 if pkg != UNKNOWN_PACKAGE else 2, 0, pkg)
+
+
+def version_of(text: str) -> GoVersion | None:
+    try:
+        return GoVersion.parse(text)
+    except ValueError:
+        return None
+
+
+def excerpt(text: Any, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters: its head and tail, with what was left out counted."""
+    if not isinstance(text, str):
+        text = "" if text is None else json.dumps(text, sort_keys=True)
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 3
+    return f"{text[:head]}\n… [{len(text) - head - tail} characters left out] …\n{text[len(text) - tail :]}"
+
+
+def compact(value: Any, limit: int) -> str:
+    """A value as one line of JSON, cut to ``limit`` characters."""
+    s = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return s if len(s) <= limit else s[: max(0, limit - 1)] + "…"
+
+
+# --- observed values: what a diff or a trend compares --------------------------------------------
+
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_NUM = re.compile(r"\d+(?:\.\d+)?")
+STEP_FIELDS = ("status", "value", "error", "panic", "panic_type", "reason")
+
+
+def stderr_head(text: Any) -> str:
+    """The first paragraph of stderr (at most 3 lines), addresses and numbers masked.
+
+    That is the message (``panic: ...``, ``fatal error: ...``); the rest is a stack trace or timing
+    output whose addresses and numbers change from run to run.
+    """
+    if not isinstance(text, str):
+        return ""
+    para = text.strip("\n").split("\n\n", 1)[0].splitlines()[:3]
+    return "\n".join(_NUM.sub("N", _HEX.sub("0x…", line)) for line in para)
+
+
+def fingerprint(observed: dict[str, Any]) -> dict[str, Any]:
+    """The observed values that describe behaviour, flattened to ``path -> value``.
+
+    Compared: exit status, signal, stdout, the head of stderr (see stderr_head) and each step's
+    outcome (status, value, error, panic, panic_type; a histogram's buckets and the number of its
+    counts). Not compared: the rest of stderr, histogram counts, timings.
+    """
+    out: dict[str, Any] = {}
+    if not isinstance(observed, dict) or not observed:
+        return out
+    for k in ("exit_status", "signal", "stdout"):
+        if k in observed:
+            out[k] = observed[k]
+    if "stderr" in observed:
+        out["stderr (head)"] = stderr_head(observed["stderr"])
+    steps = observed.get("steps")
+    if isinstance(steps, list):
+        for i, st in enumerate(steps):
+            if not isinstance(st, dict):
+                _flatten(st, f"steps[{i}]", out)
+                continue
+            n = st.get("step", i)
+            for k in STEP_FIELDS:
+                if k in st:
+                    _flatten(st[k], f"steps[{n}].{k}", out)
+    return out
+
+
+def _flatten(v: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(v, dict) and set(v) == {"counts", "buckets"} and isinstance(v["counts"], list):
+        # A histogram: its buckets are behaviour, its counts are noise (they move from run to run).
+        out[f"{path}.buckets"] = v["buckets"]
+        out[f"{path}.counts"] = f"{len(v['counts'])} counts"
+    elif isinstance(v, dict) and v:
+        for k in sorted(v, key=str):
+            _flatten(v[k], f"{path}[{json.dumps(str(k))}]" if not str(k).isidentifier() else f"{path}.{k}", out)
+    elif isinstance(v, list) and any(isinstance(x, dict | list) for x in v):
+        for i, x in enumerate(v):
+            _flatten(x, f"{path}[{i}]", out)
+    else:  # scalars, and lists of scalars (histogram counts) as one value
+        out[path] = v
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "old": self.old, "new": self.new}
+
+    def text(self, limit: int = 80) -> str:
+        return f"{self.path}: {compact(self.old, limit)} -> {compact(self.new, limit)}"
+
+
+_MISSING: Any = object()
+
+
+def observed_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Where two results' observed values differ (an empty observation, a skip, compares to nothing)."""
+    a, b = fingerprint(old), fingerprint(new)
+    if not a or not b:
+        return []
+    out = []
+    for path in sorted(set(a) | set(b)):
+        va, vb = a.get(path, _MISSING), b.get(path, _MISSING)
+        if va != vb:
+            out.append(Change(path, None if va is _MISSING else va, None if vb is _MISSING else vb))
+    return out
+
+
+def summarize_changes(changes: Sequence[Change], shown: int = 3, limit: int = 60) -> str:
+    parts = [c.text(limit) for c in changes[:shown]]
+    if len(changes) > shown:
+        parts.append(f"(+{len(changes) - shown} more)")
+    return "; ".join(parts)
+
+
+# --- the records -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One record file."""
+
+    path: str
+    record: dict[str, Any]
+
+    def info(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "file": self.path,
+            "spec_revision": r["spec_revision"],
+            "rthooks_version": r["rthooks_version"],
+            "started": r["started"],
+            "finished": r.get("finished"),
+            "interrupted": bool(r.get("interrupted")),
+            "shard": r.get("shard"),
+            "implementations": [i["name"] for i in r["implementations"]],
+            "results": len(r["results"]),
+        }
+
+
+@dataclass
+class Impl:
+    key: str
+    name: str
+    kind: str
+    go_version: str
+    source: str
+    info: dict[str, Any]
+
+    @property
+    def version(self) -> GoVersion | None:
+        return version_of(self.go_version)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        v = self.version
+        return (KIND_ORDER.get(self.kind, 9), v is None, v or GoVersion(0), self.key)
+
+
+@dataclass
+class Result:
+    case: str
+    impl: str  # the Impl key
+    status: str
+    reasons: list[str]
+    expected: list[Any]
+    observed: dict[str, Any]
+    covers: list[str]
+    known: str | None
+    duration_s: float
+    process_s: float | None
+    source: str
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any], impl_key: str, source: str) -> Result:
+        obs = r.get("observed")
+        return cls(
+            case=r["case"],
+            impl=impl_key,
+            status=r["status"],
+            reasons=[str(x) for x in r.get("reasons") or []],
+            expected=list(r.get("expected") or []),
+            observed=obs if isinstance(obs, dict) else {},
+            covers=[str(x) for x in r.get("covers") or []],
+            known=r.get("known"),
+            duration_s=float(r.get("duration_s") or 0),
+            process_s=r.get("process_s"),
+            source=source,
+        )
+
+
+def load_runs(paths: Sequence[Path]) -> list[Run]:
+    """Read and validate every record; a problem is an RthooksError naming the file."""
+    return [Run(str(p), read(Path(p))) for p in paths]
+
+
+def impls_and_results(runs: Sequence[Run]) -> tuple[list[Impl], list[Result]]:
+    """Every implementation (with a unique key) and every result, across the records."""
+    names = Counter(i["name"] for run in runs for i in run.record["implementations"])
+    impls: list[Impl] = []
+    results: list[Result] = []
+    seen: set[str] = set()
+    for run in runs:
+        keys: dict[str, str] = {}
+        for i in run.record["implementations"]:
+            key = i["name"] if names[i["name"]] == 1 else f"{i['name']} ({Path(run.path).name})"
+            n = 2
+            while key in seen:  # the same file given twice
+                key, n = f"{i['name']} ({Path(run.path).name} #{n})", n + 1
+            seen.add(key)
+            keys[i["name"]] = key
+            impls.append(Impl(key, i["name"], i["kind"], str(i["go_version"]), run.path, dict(i)))
+        for r in run.record["results"]:
+            if r["impl"] not in keys:  # a result of an implementation the record does not describe
+                key = r["impl"] if r["impl"] not in seen else f"{r['impl']} ({Path(run.path).name})"
+                seen.add(key)
+                keys[r["impl"]] = key
+                impls.append(Impl(key, r["impl"], "cmd", "?", run.path, {"name": r["impl"]}))
+            results.append(Result.from_record(r, keys[r["impl"]], run.path))
+    impls.sort(key=Impl.sort_key)
+    return impls, results
+
+
+@dataclass
+class ItemRow:
+    """One spec item (a row of the matrix)."""
+
+    id: str
+    package: str
+    kind: str
+    clauses: list[str]
+    in_spec: bool
+    cases: list[str] = field(default_factory=list)
+    cells: dict[str, str] = field(default_factory=dict)  # impl key -> worst status | NO_CASE | ABSENT
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # impl key -> status -> n
+
+
+class View:
+    """Everything a report shows, computed once from the records and the spec."""
+
+    def __init__(self, runs: Sequence[Run], spec: Spec) -> None:
+        self.runs = list(runs)
+        self.spec = spec
+        self.impls, self.results = impls_and_results(self.runs)
+        self.by_key: dict[tuple[str, str], Result] = {(r.case, r.impl): r for r in self.results}
+        self._clauses = spec.clauses()
+
+    # ---- spec lookups
+    def item_of(self, clause: str) -> str:
+        return clause.split("#", 1)[0]
+
+    def package_of_item(self, item_id: str) -> str:
+        item = self.spec.items.get(item_id)
+        return str(item.data.get("package") or UNKNOWN_PACKAGE) if item else UNKNOWN_PACKAGE
+
+    def package_of(self, clause: str) -> str:
+        return self.package_of_item(self.item_of(clause))
+
+    # ---- cases
+    @cached_property
+    def cases(self) -> dict[str, list[str]]:
+        """Case id -> the clauses it covers (the union over its results), sorted by case id."""
+        out: dict[str, set[str]] = {}
+        for r in self.results:
+            out.setdefault(r.case, set()).update(r.covers)
+        return {c: sorted(out[c]) for c in sorted(out)}
+
+    def case_packages(self, case: str) -> list[str]:
+        return sorted({self.package_of(c) for c in self.cases[case]}, key=package_order) or [UNKNOWN_PACKAGE]
+
+    def expected(self, case: str) -> list[Any]:
+        """What the case expects (the same on every implementation; the first result that says)."""
+        for i in self.impls:
+            r = self.by_key.get((case, i.key))
+            if r is not None and r.expected:
+                return r.expected
+        return []
+
+    def case_worst(self, case: str) -> str | None:
+        return worst(r.status for i in self.impls if (r := self.by_key.get((case, i.key))))
+
+    @cached_property
+    def cases_by_clause(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for case, covers in self.cases.items():
+            for c in covers:
+                out.setdefault(c, []).append(case)
+        return out
+
+    # ---- the matrix
+    @cached_property
+    def items(self) -> list[ItemRow]:
+        rows: dict[str, ItemRow] = {}
+        for item in self.spec:
+            rows[item.id] = ItemRow(
+                item.id, self.package_of_item(item.id), item.kind, item.clause_ids(), True
+            )
+        for clause in self.cases_by_clause:  # clauses the records name that the spec does not have
+            iid = self.item_of(clause)
+            if iid not in rows:
+                rows[iid] = ItemRow(iid, UNKNOWN_PACKAGE, "?", [], False)
+            if clause not in rows[iid].clauses:
+                rows[iid].clauses.append(clause)
+        for row in rows.values():
+            row.cases = sorted({case for c in row.clauses for case in self.cases_by_clause.get(c, [])})
+            for impl in self.impls:
+                got = [r.status for case in row.cases if (r := self.by_key.get((case, impl.key)))]
+                row.counts[impl.key] = dict(Counter(got))
+                w = worst(got)
+                if w is None:
+                    item = self.spec.items.get(row.id)
+                    v = impl.version
+                    w = ABSENT if item is not None and v is not None and not item.exists_in(v) else NO_CASE
+                row.cells[impl.key] = w
+        return sorted(rows.values(), key=lambda r: (package_order(r.package), r.id))
+
+    @cached_property
+    def packages(self) -> list[str]:
+        return sorted({r.package for r in self.items}, key=package_order)
+
+    # ---- summaries
+    def totals(self, impl: str) -> dict[str, int]:
+        c = Counter(r.status for r in self.results if r.impl == impl)
+        return {s: c.get(s, 0) for s in STATUSES}
+
+    def by_package(self, impl: str) -> dict[str, dict[str, int]]:
+        """Package -> status -> number of cases (a case covering clauses of two packages counts in both)."""
+        out: dict[str, Counter[str]] = {}
+        for r in self.results:
+            if r.impl == impl:
+                for pkg in self.case_packages(r.case):
+                    out.setdefault(pkg, Counter())[r.status] += 1
+        return {p: dict(out[p]) for p in sorted(out, key=package_order)}
+
+    def items_by_status(self, impl: str) -> dict[str, int]:
+        """Status (worst of the item's cases), or none / n/a -> number of spec items."""
+        c = Counter(row.cells[impl] for row in self.items if row.in_spec)
+        return {s: c[s] for s in (*STATUSES, NO_CASE, ABSENT) if c.get(s)}
+
+    # ---- coverage
+    @cached_property
+    def coverage(self) -> list[dict[str, Any]]:
+        """Per package: the clauses, how many have a case, the percentage; the clauses with their cases, the rest."""
+        per: dict[str, list[str]] = {}
+        for cid in self._clauses:
+            per.setdefault(self.package_of(cid), []).append(cid)
+        for cid in self.cases_by_clause:
+            if cid not in self._clauses:
+                per.setdefault(self.package_of(cid), []).append(cid)
+        out = []
+        for pkg in sorted(per, key=package_order):
+            clauses = sorted(per[pkg])
+            covered = [c for c in clauses if c in self.cases_by_clause]
+            out.append(
+                {
+                    "package": pkg,
+                    "clauses": len(clauses),
+                    "covered": len(covered),
+                    "percent": round(100 * len(covered) / len(clauses), 1) if clauses else 0.0,
+                    "with_cases": [{"clause": c, "cases": self.cases_by_clause[c]} for c in covered],
+                    "without_cases": [c for c in clauses if c not in self.cases_by_clause],
+                }
+            )
+        return out
+
+    def coverage_total(self) -> dict[str, Any]:
+        n = sum(p["clauses"] for p in self.coverage)
+        k = sum(p["covered"] for p in self.coverage)
+        return {"clauses": n, "covered": k, "percent": round(100 * k / n, 1) if n else 0.0}
+
+    # ---- errata
+    @cached_property
+    def errata(self) -> list[dict[str, Any]]:
+        from rthooks.spec.errata import errata
+
+        return errata(self.spec)
+
+    def title(self) -> str:
+        return "rthooks conformance report"
+
+
+def load_view(paths: Sequence[Path], spec: Spec | None = None) -> View:
+    from rthooks.spec.load import default_spec
+
+    return View(load_runs(paths), spec or default_spec())
+
+
+# --- per-result detail, shared by the formats ------------------------------------------------------
+
+
+def step_lines(observed: dict[str, Any], limit: int = 200) -> list[str]:
+    """Each observed step as one line: ``[0] ok 100``, ``[1] panic *runtime.PanicNilError: ...``."""
+    steps = observed.get("steps") if isinstance(observed, dict) else None
+    if not isinstance(steps, list):
+        return []
+    out = []
+    for i, st in enumerate(steps):
+        if not isinstance(st, dict):
+            out.append(f"[{i}] {compact(st, limit)}")
+            continue
+        n, status = st.get("step", i), st.get("status", "?")
+        if status == "ok":
+            body = compact(st.get("value"), limit)
+        elif status == "panic":
+            body = f"{st.get('panic_type', '?')}: {excerpt(st.get('panic'), limit)}"
+        elif status == "error":
+            body = excerpt(st.get("error"), limit)
+        else:
+            body = excerpt(st.get("reason", ""), limit) or compact({k: v for k, v in st.items() if k != "step"}, limit)
+        out.append(f"[{n}] {status} {body}".rstrip())
+    return out
+
+
+def expected_lines(expected: list[Any], limit: int = 200) -> list[str]:
+    return [compact(e, limit) for e in expected]
+
+
+def detail(r: Result, limit: int) -> dict[str, Any]:
+    """One result for display: statuses, reasons, exit, timings and excerpts of its output."""
+    obs = r.observed
+    return {
+        "status": r.status,
+        "reasons": [excerpt(x, limit) for x in r.reasons],
+        "known": r.known,
+        "exit_status": obs.get("exit_status"),
+        "signal": obs.get("signal"),
+        "steps": step_lines(obs, max(40, limit // 4)),
+        "stdout": excerpt(obs.get("stdout") or "", limit),
+        "stderr": excerpt(obs.get("stderr") or "", limit),
+        "duration_s": r.duration_s,
+        "process_s": r.process_s,
+        "record": r.source,
+    }

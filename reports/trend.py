@@ -1,0 +1,210 @@
+"""`rthooks report trend RUN.json...`: how behaviour moved from one Go release to the next.
+
+Implementations of one kind (every ``go`` toolchain, every oracle, each ``cmd``) form a *series*,
+ordered by go_version. For each case the trend gives its status per release, the release where it
+*appeared* (first ran, after releases where it was skipped or absent) and every release where its
+status or observed values changed from the previous one; the same per spec item (its worst status,
+and the changes of the cases covering it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rthooks.reports.model import Change, Impl, View, compact, observed_changes, summarize_changes
+
+ABSENT_POINT = "—"
+
+
+@dataclass
+class Step:
+    """A change at one release of a series, from the previous release."""
+
+    at: str  # impl key
+    version: str
+    old: str
+    new: str
+    changes: list[Change] = field(default_factory=list)
+
+    def text(self) -> str:
+        parts = [f"{self.old} -> {self.new}"] if self.old != self.new else []
+        if self.changes:
+            parts.append(f"observed {summarize_changes(self.changes)}")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "go_version": self.version,
+            "from": self.old,
+            "to": self.new,
+            "observed": [c.to_json() for c in self.changes],
+        }
+
+
+@dataclass
+class Line:
+    """One case or spec item across a series."""
+
+    id: str
+    statuses: list[str]
+    appeared: str | None
+    steps: list[Step]
+    cases: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "statuses": self.statuses,
+            "appeared": self.appeared,
+            "first_change": self.steps[0].at if self.steps else None,
+            "changes": [s.to_json() for s in self.steps],
+        }
+        if self.cases:
+            out["cases"] = self.cases
+        return out
+
+
+@dataclass
+class Series:
+    name: str
+    impls: list[Impl]
+    cases: list[Line]
+    items: list[Line]
+
+
+def series_of(view: View) -> dict[str, list[Impl]]:
+    out: dict[str, list[Impl]] = {}
+    for i in view.impls:  # already ordered by kind, then go_version
+        out.setdefault(i.kind if i.kind != "cmd" else f"cmd:{i.name}", []).append(i)
+    return out
+
+
+def _appeared(impls: list[Impl], statuses: list[str]) -> str | None:
+    """The first release where the line ran (not skipped, not absent), if earlier releases did not."""
+    ran = [s not in ("skip", ABSENT_POINT, "none", "n/a") for s in statuses]
+    if not any(ran):
+        return None
+    k = ran.index(True)
+    return impls[k].key if k > 0 else None
+
+
+def trend(view: View) -> list[Series]:
+    out = []
+    for name, impls in series_of(view).items():
+        case_lines: dict[str, Line] = {}
+        for case in view.cases:
+            results = [view.by_key.get((case, i.key)) for i in impls]
+            statuses = [r.status if r else ABSENT_POINT for r in results]
+            steps = []
+            for k in range(1, len(impls)):
+                a, b = results[k - 1], results[k]
+                if a is None or b is None:
+                    continue
+                changes = observed_changes(a.observed, b.observed) if "skip" not in (a.status, b.status) else []
+                if a.status != b.status or changes:
+                    steps.append(Step(impls[k].key, impls[k].go_version, a.status, b.status, changes))
+            case_lines[case] = Line(case, statuses, _appeared(impls, statuses), steps)
+        item_lines = []
+        for row in view.items:
+            if not row.cases:
+                continue
+            statuses = [row.cells[i.key] for i in impls]
+            steps = []
+            for k in range(1, len(impls)):
+                moved = [
+                    c for case in row.cases for s in case_lines[case].steps if s.at == impls[k].key for c in s.changes
+                ]
+                if statuses[k] != statuses[k - 1] or moved:
+                    steps.append(Step(impls[k].key, impls[k].go_version, statuses[k - 1], statuses[k], moved))
+            item_lines.append(Line(row.id, statuses, _appeared(impls, statuses), steps, row.cases))
+        out.append(Series(name, impls, list(case_lines.values()), item_lines))
+    return out
+
+
+def _label(i: Impl) -> str:
+    return i.key
+
+
+def render_text(view: View) -> str:
+    lines: list[str] = []
+    for s in trend(view):
+        labels = [_label(i) for i in s.impls]
+        lines.append(f"series {s.name}: " + ", ".join(f"{i.key} ({i.go_version})" for i in s.impls))
+        if len(s.impls) < 2:
+            lines += ["  one release only: nothing to compare", ""]
+            continue
+        for title, rows in (("case", s.cases), ("spec item", s.items)):
+            w = max([len(title), *(len(r.id) for r in rows)])
+            cw = [max(len(lb), 7) for lb in labels]
+            lines.append("")
+            lines.append(f"{title:<{w}}  " + "  ".join(f"{lb:<{c}}" for lb, c in zip(labels, cw, strict=True)) + "  changes")
+            for r in rows:
+                marks = []
+                for k, st in enumerate(r.statuses):
+                    flag = "*" if any(x.at == s.impls[k].key for x in r.steps) else ""
+                    marks.append(f"{st + flag:<{cw[k]}}")
+                what = ", ".join(x.at for x in r.steps) or "—"
+                if r.appeared:
+                    what = f"appeared in {r.appeared}; " + what
+                lines.append(f"{r.id:<{w}}  " + "  ".join(marks) + "  " + what)
+        lines.append("")
+        lines.append("(* status or observed values changed from the previous release)")
+        lines.append("")
+        lines.append("changes by release:")
+        for i in s.impls[1:]:
+            at = [(r, x) for r in s.cases for x in r.steps if x.at == i.key]
+            lines.append(f"  {i.key} ({i.go_version}): {len(at)} case(s) changed")
+            for r, x in at:
+                lines.append(f"    {r.id}: {x.text()}")
+        lines.append("")
+    if not lines:
+        lines.append("no results")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+def render_md(view: View) -> str:
+    out = ["# rthooks trend", ""]
+    for s in trend(view):
+        out.append(f"## Series `{s.name}`")
+        out.append("")
+        out.append(", ".join(f"{i.key} ({i.go_version})" for i in s.impls))
+        if len(s.impls) < 2:
+            out += ["", "One release only: nothing to compare.", ""]
+            continue
+        for title, rows in (("Cases", s.cases), ("Spec items", s.items)):
+            out += ["", f"### {title}", ""]
+            out.append("| id | " + " | ".join(_label(i) for i in s.impls) + " | appeared | changed at |")
+            out.append("|---|" + "---|" * (len(s.impls) + 2))
+            for r in rows:
+                cells = [
+                    st + (" *" if any(x.at == s.impls[k].key for x in r.steps) else "")
+                    for k, st in enumerate(r.statuses)
+                ]
+                what = "<br>".join(f"{x.at}: {_md(x.text())}" for x in r.steps) or "—"
+                out.append(f"| `{r.id}` | " + " | ".join(cells) + f" | {r.appeared or '—'} | {what} |")
+        out.append("")
+        out.append("`*`: status or observed values changed from the previous release.")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def render_json(view: View) -> str:
+    data = {
+        "series": [
+            {
+                "name": s.name,
+                "implementations": [{"key": i.key, "go_version": i.go_version, "record": i.source} for i in s.impls],
+                "cases": [r.to_json() for r in s.cases],
+                "items": [r.to_json() for r in s.items],
+            }
+            for s in trend(view)
+        ]
+    }
+    return json.dumps(data, indent=1, ensure_ascii=False, default=lambda o: compact(o, 200)) + "\n"
