@@ -1,8 +1,7 @@
 """runtime/debug build information: ReadBuildInfo, BuildInfo.String, ParseBuildInfo.
 
 String and ParseBuildInfo are ports of runtime/debug/mod.go (identical in go1.21-go1.27 apart
-from struct tags); ReadBuildInfo describes the driver as the harness builds it (module
-rthooks.dev/driver, -trimpath, CGO_ENABLED=0, linux/amd64).
+from struct tags); ReadBuildInfo itself is modelled in godebugmodel.py (the driver as the harness builds it).
 """
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rthooks.goversion import GoVersion
-from rthooks.oracle.registry import step
+from rthooks.oracle import godebugmodel
+from rthooks.oracle.registry import STEPS, step
 from rthooks.oracle.state import OracleRuntime, Unsupported
 
 DRIVER = "rthooks.dev/driver"
@@ -129,37 +128,6 @@ def parse(data: str) -> dict[str, Any]:
     return bi
 
 
-def read(rt: OracleRuntime) -> dict[str, Any]:
-    settings = [
-        {"Key": "-buildmode", "Value": "exe"},
-        {"Key": "-compiler", "Value": "gc"},
-        {"Key": "-trimpath", "Value": "true"},
-    ]
-    goline = GoVersion.parse(rt.setup.get("goline") or str(rt.release))
-    if rt.release >= GoVersion.parse("1.24"):
-        from rthooks.spec.load import default_spec
-        from rthooks.spec.query import default_godebug_string
-
-        dflt = default_godebug_string(default_spec(), rt.release, goline)
-        dflt = {**dflt, **{str(k): str(v) for k, v in (rt.setup.get("godebug") or {}).items()}}
-        dflt = {**dflt, **{str(k): str(v) for k, v in (rt.setup.get("directives") or {}).items()}}
-        if dflt:
-            settings.append({"Key": "DefaultGODEBUG", "Value": ",".join(f"{k}={v}" for k, v in sorted(dflt.items()))})
-    settings += [
-        {"Key": "CGO_ENABLED", "Value": "0"},
-        {"Key": "GOARCH", "Value": "amd64"},
-        {"Key": "GOOS", "Value": "linux"},
-        {"Key": "GOAMD64", "Value": "v1"},
-    ]
-    return {
-        "GoVersion": f"go{rt.release}",
-        "Path": DRIVER,
-        "Main": {"Path": DRIVER, "Version": "(devel)", "Sum": "", "Replace": None},
-        "Deps": None,
-        "Settings": settings,
-    }
-
-
 def _receiver(rt: OracleRuntime, a: Any) -> dict[str, Any]:
     """A BuildInfo argument: an object of fields, or "$name[0]" (state.py resolves plain names only)."""
     if isinstance(a, str) and a.startswith("$"):
@@ -176,3 +144,14 @@ def _receiver(rt: OracleRuntime, a: Any) -> dict[str, Any]:
 @step("runtime/debug.ParseBuildInfo")
 def parse_build_info(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     return [parse(str(args[0])), None]
+
+
+def build_info_string(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> str:
+    """BuildInfo.String, with Deps, replacements and quoting (runtime/debug is this module's area)."""
+    a = args[0] if args else None
+    return to_string(_receiver(rt, a) if a is not None else godebugmodel.build_info(rt))
+
+
+# godebugmodel registers a simpler BuildInfo.String (no Deps, no replacements, no value quoting);
+# this one replaces it. Imported after it, so its @step has already run.
+STEPS["runtime/debug.BuildInfo.String"] = build_info_string

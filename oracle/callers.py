@@ -9,15 +9,13 @@ texts) are meant to hold.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
-
-PC = 0x4A0000
-DEPTH = 6  # frames below a call's dispatch function: runner, main.main, runtime.main, goexit, ...
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
 
 @dataclass
@@ -28,6 +26,7 @@ class Misc:
     tracing: bool = False
     pinned: dict[str, list[Any]] = field(default_factory=dict)
     frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reads: int = 0
 
 
 def misc(rt: OracleRuntime) -> Misc:
@@ -37,30 +36,91 @@ def misc(rt: OracleRuntime) -> Misc:
 
 ZERO_FRAME = {"Entry": 0, "File": "", "Func": None, "Function": "", "Line": 0, "PC": 0}
 
+# A small symbol table standing in for the driver's binary: (function, entry, size, file, line of the
+# call made at the return address below). The innermost frame of any call step is the driver's
+# dispatch function; runtime.Callers is inlined into it.
+FUNCS = [
+    ("main.init.4.func8", 0x59C300, 0x100, "rthooks.dev/driver/dispatch_runtime.go", 71),
+    ("main.(*runner).performCall", 0x594D00, 0x200, "rthooks.dev/driver/runner.go", 203),
+    ("main.(*runner).perform", 0x594B60, 0x100, "rthooks.dev/driver/runner.go", 190),
+    ("main.(*runner).attempt.func1", 0x598BA0, 0x80, "rthooks.dev/driver/runner.go", 128),
+    ("main.(*runner).protect", 0x594A40, 0x100, "rthooks.dev/driver/runner.go", 163),
+    ("main.(*runner).attempt", 0x5948A0, 0x100, "rthooks.dev/driver/runner.go", 127),
+    ("main.(*runner).runStep", 0x593E60, 0x200, "rthooks.dev/driver/runner.go", 72),
+    ("main.main", 0x58E4C0, 0x300, "rthooks.dev/driver/main.go", 32),
+    ("runtime.main", 0x452C60, 0x500, "runtime/proc.go", 302),
+    ("runtime.goexit", 0x493860, 0x10, "runtime/asm_amd64.s", 1264),
+]
+RET = [entry + size // 2 for _, entry, size, _, _ in FUNCS]  # each frame's return address
+INLINED_PC = FUNCS[0][1] + 0x95  # the return address of the call inside inlined runtime.Callers
+INLINED = ("runtime.Callers", "runtime/extern.go", 341)
+
+
+def _func_at(pc: int) -> tuple[str, int, str, int] | None:
+    """(name, entry, file, line) of the function containing pc (the innermost one for inlined code)."""
+    if INLINED_PC - 1 <= pc <= INLINED_PC:
+        return INLINED[0], FUNCS[0][1], INLINED[1], INLINED[2]
+    for name, entry, size, file, line in FUNCS:
+        if entry <= pc < entry + size:
+            return name, entry, file, line
+    return None
+
+
+def _handle(name: str) -> dict[str, str]:
+    return {"handle": "func:" + name, "type": "*runtime.Func"}
+
 
 @step("runtime.Caller")
 def caller(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     skip = int(args[0])
-    if skip < 0 or skip > DEPTH:
+    if skip == 0:
+        return [FUNCS[0][1] + 0x20, FUNCS[0][3], 61, True]  # the Caller call in its dispatch function
+    if skip < 0 or skip >= len(FUNCS):
         return [0, "", 0, False]
-    return [PC + 0x100 * skip, "rthooks.dev/driver/dispatch_runtime.go", 61 + skip, True]
+    _, _, _, file, line = FUNCS[skip]
+    return [RET[skip] - 1, file, line, True]
 
 
 @step("runtime.Callers")
 def callers(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     skip, length = int(args[0]), (0 if args[1] is None else int(args[1]))
-    avail = max(0, DEPTH + 2 - skip)
-    n = min(avail, length)
-    return [n, [PC + 0x100 * (skip + i) + 5 for i in range(n)]]
+    pcs = [INLINED_PC + 1, *RET][skip:]
+    return [min(len(pcs), length), pcs[:length]]
+
+
+def resolve(rt: OracleRuntime, v: Any) -> Any:
+    """A "$name[1].Field" reference (the state's own lookup resolves only a bare "$name")."""
+    if not (isinstance(v, str) and v.startswith("$") and not v.startswith("$$")):
+        return v
+    m = re.match(r"\$([a-z_][a-z0-9_]*)(.*)$", v)
+    if not m or m.group(1) not in rt.bound:
+        return v
+    cur = rt.bound[m.group(1)]
+    for idx, key in re.findall(r"\[(\d+)\]|\.([^.\[\]]+)", m.group(2)):
+        cur = cur[int(idx)] if idx else cur[key]
+    return cur
+
+
+def _frames_for(pcs: list[int]) -> list[dict[str, Any]]:
+    out = []
+    for pc in pcs:
+        if pc == INLINED_PC + 1:  # Callers already gives inlined calls their own (logical) PC
+            name, file, line = INLINED
+            out.append({"Entry": FUNCS[0][1], "File": file, "Func": None, "Function": name, "Line": line, "PC": pc - 1})
+            continue
+        f = _func_at(pc - 1)
+        if f is None:
+            continue
+        name, entry, file, line = f
+        out.append({"Entry": entry, "File": file, "Func": _handle(name), "Function": name, "Line": line, "PC": pc - 1})
+    return out
 
 
 @step("runtime.CallersFrames")
 def callers_frames(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[str, str]:
-    if args[0]:
-        raise Unsupported("the oracle does not symbolise program counters")
     m = misc(rt)
     handle = f"frames{len(m.frames)}"
-    m.frames[handle] = []
+    m.frames[handle] = _frames_for([int(p) for p in resolve(rt, args[0]) or []])
     return {"handle": handle, "type": "*runtime.Frames"}
 
 
@@ -78,16 +138,45 @@ def frames_next(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[
 
 @step("runtime.FuncForPC")
 def func_for_pc(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> Any:
-    if int(args[0] or 0) == 0:
+    f = _func_at(int(resolve(rt, args[0]) or 0))
+    return None if f is None else _handle(f[0])
+
+
+def _func(ref: Any) -> tuple[str, int, str, int] | None:
+    if ref is None:
         return None
-    raise Unsupported("the oracle does not symbolise program counters")
+    name = str(ref.get("handle") if isinstance(ref, dict) else ref).removeprefix("func:")
+    if name == INLINED[0]:
+        return INLINED[0], FUNCS[0][1], INLINED[1], INLINED[2]
+    for n, entry, _size, file, line in FUNCS:
+        if n == name:
+            return n, entry, file, line
+    raise Unsupported(f"bad arguments: unknown *runtime.Func {ref!r}")
 
 
 @step("runtime.Func.Name")
 def func_name(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> str:
-    if args[0] is None:
-        return ""
-    raise Unsupported("the oracle does not model *runtime.Func values")
+    f = _func(args[0])
+    return "" if f is None else f[0]
+
+
+@step("runtime.Func.Entry")
+def func_entry(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> int:
+    f = _func(args[0])
+    if f is None:
+        raise Unsupported("the oracle does not model a nil *Func's Entry (it faults)")
+    return f[1]
+
+
+@step("runtime.Func.FileLine")
+def func_file_line(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    f = _func(args[0])
+    if f is None:
+        raise Unsupported("the oracle does not model a nil *Func's FileLine")
+    at = _func_at(int(resolve(rt, args[1]) or 0))
+    if at is None or at[0] != f[0]:
+        return [f[2], f[3]]  # unspecified outside f; the model answers with f's own location
+    return [at[2], at[3]]
 
 
 STACK = (
@@ -160,12 +249,16 @@ def pin(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
     if isinstance(v, bool | int | float):
         typ = "bool" if isinstance(v, bool) else "int" if isinstance(v, int) else "float64"
         raise PanicError(f"runtime error: runtime.Pinner: argument is not a pointer: {typ}", "runtime.errorString")
+    if isinstance(v, dict) and v.get("global"):
+        misc(rt).pinned.setdefault(str(args[0]), [])
+        return  # not a Go heap pointer: nothing to pin (Go 1.22+)
     misc(rt).pinned.setdefault(str(args[0]), []).append(v)
 
 
 @step("runtime.Pinner.Unpin")
 def unpin(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
-    misc(rt).pinned.pop(str(args[0]), None)
+    if args[0] is not None:
+        misc(rt).pinned[str(args[0])] = []
 
 
 @step("runtime.SetMutexProfileFraction")
@@ -223,4 +316,163 @@ def num_cpu(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
 def goroot(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
     if rt.env.get("GOROOT"):
         return rt.env["GOROOT"]
-    raise Unsupported("the oracle has no build-time GOROOT")
+    return ""  # the harness builds the driver with -trimpath, which leaves no build-time GOROOT
+
+
+@step("runtime.Breakpoint")
+def breakpoint_(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    from rthooks.oracle import proc
+
+    text = "SIGTRAP: trace trap\nPC=0x46de61 m=0 sigcode=128\n"
+    text += proc.goroutine_dump(rt, "system", current="runtime.breakpoint()", all_goroutines=True)
+    raise Exited(2, text)
+
+
+@step("runtime.MemProfileRecord.InUseBytes")
+def inuse_bytes(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> int:
+    r = args[0] or {}
+    return int(r.get("AllocBytes", 0)) - int(r.get("FreeBytes", 0))
+
+
+@step("runtime.MemProfileRecord.InUseObjects")
+def inuse_objects(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> int:
+    r = args[0] or {}
+    return int(r.get("AllocObjects", 0)) - int(r.get("FreeObjects", 0))
+
+
+@step("runtime.MemProfileRecord.Stack")
+@step("runtime.StackRecord.Stack")
+def record_stack(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[int]:
+    stack0 = [int(x) for x in (args[0] or {}).get("Stack0", [])][:32]
+    return stack0[: stack0.index(0)] if 0 in stack0 else stack0
+
+
+# MemStats: one consistent snapshot built from the model's GC counts and named objects.
+SIZE_CLASSES = [
+    0,
+    8,
+    16,
+    24,
+    32,
+    48,
+    64,
+    80,
+    96,
+    112,
+    128,
+    144,
+    160,
+    176,
+    192,
+    208,
+    224,
+    240,
+    256,
+    288,
+    320,
+    352,
+    384,
+    416,
+    448,
+    480,
+    512,
+    576,
+    640,
+    704,
+    768,
+    896,
+    1024,
+    1152,
+    1280,
+    1408,
+    1536,
+    1792,
+    2048,
+    2304,
+    2688,
+    3072,
+    3200,
+    3456,
+    4096,
+    4864,
+    5376,
+    6144,
+    6528,
+    6784,
+    6912,
+    8192,
+    9472,
+    9728,
+    10240,
+    10880,
+    12288,
+    13568,
+    14336,
+    16384,
+    18432,
+]
+
+
+@step("runtime.ReadMemStats")
+def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    from rthooks.oracle import heap
+
+    h = heap.heap(rt)
+    m = misc(rt)
+    m.reads += 1
+    objects = 400 + sum(1 for o in h.objects.values() if o.dropped_at is None)
+    mallocs = 1000 + 10 * m.reads + len(h.objects)
+    ngc = rt.gc_forced + rt.gc_automatic
+    heap_alloc = 200_000 + 64 * objects
+    sysparts = {
+        "HeapSys": 3_833_856,
+        "StackSys": 393_216,
+        "MSpanSys": 81_600,
+        "MCacheSys": 15_600,
+        "BuckHashSys": 1_442_872,
+        "GCSys": 1_800_000,
+        "OtherSys": 900_000,
+    }
+    pause = [0] * 256
+    pause_end = [0] * 256
+    last = 0
+    for i in range(ngc):
+        last = 1_700_000_000_000_000_000 + i * 1_000_000
+        pause[i % 256], pause_end[i % 256] = 20_000, last
+    return {
+        "Alloc": heap_alloc,
+        "TotalAlloc": heap_alloc + 5_000 * m.reads,
+        "Sys": sum(sysparts.values()),
+        "Lookups": 0,
+        "Mallocs": mallocs,
+        "Frees": mallocs - objects,
+        "HeapAlloc": heap_alloc,
+        "HeapIdle": 2_000_000,
+        "HeapInuse": 1_833_856,
+        "HeapReleased": 1_900_000,
+        "HeapObjects": objects,
+        "StackInuse": sysparts["StackSys"],
+        "MSpanInuse": 60_000,
+        "MCacheInuse": 14_400,
+        "NextGC": 4_194_304,
+        "LastGC": last,
+        "PauseTotalNs": 20_000 * ngc,
+        "PauseNs": pause,
+        "PauseEnd": pause_end,
+        "NumGC": ngc,
+        "NumForcedGC": rt.gc_forced,
+        "GCCPUFraction": 0.0,
+        "EnableGC": True,
+        "DebugGC": False,
+        "BySize": [{"Size": s, "Mallocs": 0, "Frees": 0} for s in SIZE_CLASSES],
+        **sysparts,
+    }
+
+
+@step("runtime.SetCgoTraceback")
+def set_cgo_traceback(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    if int(args[0]) != 0:
+        raise PanicError("unsupported version", "string")
+    if any(a is not None for a in args[1:]):
+        raise Unsupported("C function pointers cannot be passed from a JSON step; only null")
+    # Repeating the same (nil) pointers is allowed.

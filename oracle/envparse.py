@@ -135,3 +135,31 @@ def parse_traceback(level: str) -> tuple[int, int]:
     if body and body.isascii() and body.isdigit():
         n = -int(body) if level[0] == "-" else int(body)
     return (n if n is not None and 0 <= n < (1 << 32) else 0), TRACEBACK_ALL
+
+
+_GO127 = GoVersion.parse("1.27")
+
+
+def removed_godebug_fatal(godebug: str, release: GoVersion | None = None) -> str | None:
+    """go1.27+ parsegodebug at startup: the first field setting a removed key (internal/godebugs.Removed,
+    from the spec's ``removal`` records) to an old value makes runtime.main fatal; its message, or None."""
+    if release is not None and release < _GO127:
+        return None
+    from rthooks.spec.load import default_spec
+
+    items = default_spec().items
+    for field in godebug.split(","):
+        key, eq, value = field.partition("=")
+        if not eq:
+            continue
+        item = items.get(f"godebug:{key}")
+        removal = (item.data.get("removal") if item is not None else None) or {}
+        if not removal or (release is not None and release < GoVersion.parse(str(removal.get("listed_since")))):
+            continue
+        if value in [str(v) for v in removal.get("old_values") or []]:
+            minor = GoVersion.parse(str(removal["release"])).minor
+            return (
+                f'fatal error: removed GODEBUG "{key}" set to old value "{value}" in environment '
+                f"(https://go.dev/doc/godebug#go-1{minor})\n"
+            )
+    return None

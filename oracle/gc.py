@@ -22,7 +22,8 @@ class GCHistory:
 
 
 def history(rt: OracleRuntime) -> GCHistory:
-    return rt.area("gc", GCHistory)  # type: ignore[no-any-return]
+    h: GCHistory = rt.area("gc", GCHistory)
+    return h
 
 
 def _rfc3339(ns: int) -> str:

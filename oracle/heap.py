@@ -14,7 +14,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Obj:
 class Heap:
     objects: dict[str, Obj] = field(default_factory=dict)
     cleanups: dict[str, dict[str, Any]] = field(default_factory=dict)  # handle -> cleanup record
+    leaked_at: int | None = None  # GC count when a Pinner with pinned objects became unreachable
 
 
 def heap(rt: OracleRuntime) -> Heap:
@@ -67,6 +68,13 @@ def alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
 
 @step("op:drop")
 def drop(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    from rthooks.oracle import callers
+
+    pinned = callers.misc(rt).pinned
+    if str(w["name"]) in pinned:  # a Pinner, kept like an object
+        if pinned.pop(str(w["name"])):
+            heap(rt).leaked_at = gcs(rt)
+        return
     o = _obj(rt, w["name"])
     o.dropped_at = gcs(rt)
 
@@ -81,15 +89,35 @@ def keepalive(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     """KeepAlive only counts its argument as reachable at the call."""
 
 
+def _fatal(rt: OracleRuntime, message: str) -> None:
+    from rthooks.oracle import proc
+
+    proc.throw(rt, f"fatal error: {message}\n")
+
+
+def _set_finalizer(rt: OracleRuntime, o: Obj, tag: str | None) -> None:
+    if tag is not None and o.finalizer is not None:
+        _fatal(rt, "runtime.SetFinalizer: finalizer already set")
+    o.finalizer = tag
+
+
 @step("op:finalizer")
 def finalizer_op(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    _obj(rt, w["name"]).finalizer = str(w.get("tag", w["name"]))
+    _set_finalizer(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])))
 
 
 @step("runtime.SetFinalizer")
 def set_finalizer(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
-    o = _obj(rt, args[0])
-    o.finalizer = None if args[1] is None else _tag(args[1], _name(args[0]))
+    obj = args[0]
+    if isinstance(obj, dict) and obj.get("global"):
+        return None  # a package-level variable: silently ignored, the finalizer never runs
+    if isinstance(obj, bool | int | float) or obj is None:
+        kind = (
+            "nil" if obj is None else "bool" if isinstance(obj, bool) else "int" if isinstance(obj, int) else "float64"
+        )
+        _fatal(rt, f"runtime.SetFinalizer: first argument is {kind}, not pointer")
+    _set_finalizer(rt, _obj(rt, obj), None if args[1] is None else _tag(args[1], _name(obj)))
+    return None
 
 
 def _add_cleanup(rt: OracleRuntime, o: Obj | None, tag: str) -> dict[str, str]:
@@ -118,7 +146,14 @@ def add_cleanup(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[
         return _add_cleanup(rt, None, _tag(args[1], "global"))  # a no-op Cleanup
     if isinstance(ptr, str) and args[2] == ptr:
         raise PanicError("runtime.AddCleanup: ptr is equal to arg, cleanup will never run", "string")
-    return _add_cleanup(rt, _obj(rt, ptr), _tag(args[1], _name(ptr)))
+    cb = args[1] if isinstance(args[1], dict) else {}
+    captures = isinstance(ptr, str) and cb.get("capture") == ptr
+    if captures and rt.release >= GoVersion.parse("1.26"):
+        raise PanicError("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run", "string")
+    handle = _add_cleanup(rt, _obj(rt, ptr), _tag(args[1], _name(ptr)))
+    if captures:  # the closure keeps *ptr reachable: it is never collected
+        heap(rt).cleanups[handle["handle"]]["stopped"] = True
+    return handle
 
 
 @step("runtime.Cleanup.Stop")
@@ -150,6 +185,13 @@ def _events(rt: OracleRuntime) -> list[tuple[int, int, str]]:
     return out
 
 
+LEAK = "panic: runtime error: runtime.Pinner: found leaking pinned pointer; forgot to call Unpin()?\n"
+
+
 @step("op:ran")
 def ran(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[str]:
+    h = heap(rt)
+    if h.leaked_at is not None and gcs(rt) > h.leaked_at:
+        # The Pinner's own finalizer panics on the finalizer goroutine, which ends the process.
+        raise Exited(2, LEAK + "\ngoroutine 18 [running]:\nruntime.runFinalizers()\n\truntime/mfinal.go:272 +0x3f7\n")
     return [tag for _, _, tag in sorted(_events(rt), key=lambda e: (e[0], e[1]))]

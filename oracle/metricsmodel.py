@@ -26,7 +26,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, PanicError
+from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
 
 MAX_UINT64 = (1 << 64) - 1
 INF = {"float": "+Inf"}
@@ -60,6 +60,10 @@ class MetricsState:
     alloc_by_class: list[int] = field(default_factory=lambda: [0] * len(SIZE_CLASSES))
     free_by_class: list[int] = field(default_factory=lambda: [0] * len(SIZE_CLASSES))
     tiny: int = 0
+    # Small allocations still in the per-P caches: counted only when the cache is flushed
+    # (a GC cycle or ReadMemStats), as the runtime does (small-allocs-lag).
+    cached_by_class: list[int] = field(default_factory=lambda: [0] * len(SIZE_CLASSES))
+    cached_tiny: int = 0
     live_bytes: int = 0
     heap_scanned: int = 0
     pauses_gc: int = 0
@@ -102,7 +106,8 @@ def _spec_metric(rt: OracleRuntime, name: str) -> dict[str, Any] | None:
     item = default_spec().items.get(f"metric:{name}")
     if item is None or item.kind != "metric" or not item.exists_in(rt.release):
         return None
-    return item.at(rt.release)
+    facts: dict[str, Any] = item.at(rt.release)
+    return facts
 
 
 def _all_metrics(rt: OracleRuntime) -> list[dict[str, Any]]:
@@ -115,12 +120,10 @@ def _all_metrics(rt: OracleRuntime) -> list[dict[str, Any]]:
 
 def _advance(rt: OracleRuntime, st: MetricsState) -> None:
     """Bring the bookkeeping up to date: the read's own allocation, then any completed GC cycles."""
-    for cls, n in READ_ALLOCS:
-        st.alloc_by_class[cls] += n
-    st.tiny += READ_TINY
     st.latencies += 1
     cycles = rt.gc_forced + rt.gc_automatic
     for _ in range(st.seen_cycles, cycles):
+        _flush(st)
         # A cycle frees every object but the live set (the model's live set is a fixed shape).
         st.heap_scanned = st.alloc_bytes - st.free_bytes
         keep = {0: LIVE_OBJECTS_AFTER_GC // 2, 3: LIVE_OBJECTS_AFTER_GC // 2, 29: LIVE_AFTER_GC // 4096}
@@ -138,9 +141,31 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
         c["user"] += 0.001
         c["idle"] += 0.002 * procs
     st.seen_cycles = max(st.seen_cycles, cycles)
+    for cls, n in READ_ALLOCS:  # the read's own allocations go to the caches after it
+        st.cached_by_class[cls] += n
+    st.cached_tiny += READ_TINY
     parked = _parked(rt)
     st.goroutines_created += max(0, parked - st.seen_parked)
     st.seen_parked = parked
+
+
+def _ran_counts(rt: OracleRuntime) -> tuple[int, int]:
+    """Finalizers and cleanups that have run so far, as the heap area's event list has them."""
+    if "heap" not in rt.areas:
+        return 0, 0
+    from rthooks.oracle import heap
+
+    events = heap._events(rt)  # (cycle, 0 for a finalizer / 1 for a cleanup, tag)
+    return sum(1 for e in events if e[1] == 0), sum(1 for e in events if e[1] == 1)
+
+
+def _flush(st: MetricsState) -> None:
+    """Hand the cached spans back: their allocations become visible in the counters."""
+    for i, n in enumerate(st.cached_by_class):
+        st.alloc_by_class[i] += n
+        st.cached_by_class[i] = 0
+    st.tiny += st.cached_tiny
+    st.cached_tiny = 0
 
 
 def _parked(rt: OracleRuntime) -> int:
@@ -204,8 +229,11 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     total_mem = sum(memory.values())
     goal_limit = max(0, rt.memlimit - (total_mem - in_objects))
     scan_globals, scan_stack = 176_330, 8_192
+    # The model runs a queued finalizer or cleanup at once, so queued equals executed (no backlog).
+    ran_finalizers, ran_cleanups = _ran_counts(rt)
     pause_counts = _one_bucket(st.pauses_gc, PAUSE_BUCKET)
-    alloc_counts, free_counts = list(st.alloc_by_class), list(st.free_by_class)
+    # One bucket per size class, then [largest class + 1, +Inf) for large objects (the model makes none).
+    alloc_counts, free_counts = [*st.alloc_by_class, 0], [*st.free_by_class, 0]
     out: dict[str, Any] = {
         "/cgo/go-to-c-calls:calls": 0,
         "/cpu/classes/gc/mark/assist:cpu-seconds": c["assist"],
@@ -219,13 +247,13 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/cpu/classes/scavenge/total:cpu-seconds": scav_total,
         "/cpu/classes/total:cpu-seconds": gc_total + scav_total + c["user"] + c["idle"],
         "/cpu/classes/user:cpu-seconds": c["user"],
-        "/gc/cleanups/executed:cleanups": 0,
-        "/gc/cleanups/queued:cleanups": 0,
+        "/gc/cleanups/executed:cleanups": ran_cleanups,
+        "/gc/cleanups/queued:cleanups": ran_cleanups,
         "/gc/cycles/automatic:gc-cycles": rt.gc_automatic,
         "/gc/cycles/forced:gc-cycles": rt.gc_forced,
         "/gc/cycles/total:gc-cycles": cycles,
-        "/gc/finalizers/executed:finalizers": 0,
-        "/gc/finalizers/queued:finalizers": 0,
+        "/gc/finalizers/executed:finalizers": ran_finalizers,
+        "/gc/finalizers/queued:finalizers": ran_finalizers,
         "/gc/gogc:percent": gogc if gogc >= 0 else MAX_UINT64,
         "/gc/gomemlimit:bytes": rt.memlimit,
         "/gc/heap/allocs-by-size:bytes": _histogram(SIZE_BUCKETS, alloc_counts),
@@ -332,7 +360,7 @@ def _empty_read_is_noop(rt: OracleRuntime) -> bool:
     item = default_spec().get("runtime/metrics.Read")
     for c in item.data.get("clauses") or []:
         if c["id"] == "empty-slice-noop":
-            return rt.release >= GoVersion.parse(c.get("since") or str(item.since))
+            return bool(rt.release >= GoVersion.parse(c.get("since") or str(item.since)))
     return False
 
 
@@ -389,3 +417,61 @@ def _accessor(want: str) -> Any:
 step("runtime/metrics.Value.Uint64")(_accessor("uint64"))
 step("runtime/metrics.Value.Float64")(_accessor("float64"))
 step("runtime/metrics.Value.Float64Histogram")(_accessor("float64-histogram"))
+
+
+@step("op:memstats")
+def memstats(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """runtime.ReadMemStats: the same bookkeeping as the metrics, mapped the way the runtime maps it.
+
+    It stops the world once (a /sched/pauses/total/other sample) and flushes the allocation
+    caches; the model's counters are always flushed.
+    """
+    st = _state(rt)
+    _advance(rt, st)
+    _flush(st)
+    st.pauses_other += 1
+    m = _values(rt, st)
+
+    def mc(leaf: str) -> int:
+        return int(m[f"/memory/classes/{leaf}:bytes"])
+
+    heap_inuse = mc("heap/objects") + mc("heap/unused")
+    heap_idle = mc("heap/free") + mc("heap/released")
+    fields: dict[str, Any] = {
+        "Alloc": mc("heap/objects"),
+        "TotalAlloc": m["/gc/heap/allocs:bytes"],
+        "Sys": m["/memory/classes/total:bytes"],
+        "Lookups": 0,
+        "Mallocs": m["/gc/heap/allocs:objects"] + m["/gc/heap/tiny/allocs:objects"],
+        "Frees": m["/gc/heap/frees:objects"] + m["/gc/heap/tiny/allocs:objects"],
+        "HeapAlloc": mc("heap/objects"),
+        "HeapSys": heap_inuse + heap_idle,
+        "HeapIdle": heap_idle,
+        "HeapInuse": heap_inuse,
+        "HeapReleased": mc("heap/released"),
+        "HeapObjects": m["/gc/heap/objects:objects"],
+        "StackInuse": mc("heap/stacks"),
+        "StackSys": mc("heap/stacks") + mc("os-stacks"),
+        "MSpanInuse": mc("metadata/mspan/inuse"),
+        "MSpanSys": mc("metadata/mspan/inuse") + mc("metadata/mspan/free"),
+        "MCacheInuse": mc("metadata/mcache/inuse"),
+        "MCacheSys": mc("metadata/mcache/inuse") + mc("metadata/mcache/free"),
+        "BuckHashSys": mc("profiling/buckets"),
+        "GCSys": mc("metadata/other"),
+        "OtherSys": mc("other"),
+        "NextGC": m["/gc/heap/goal:bytes"],
+        "NumGC": m["/gc/cycles/total:gc-cycles"],
+        "NumForcedGC": m["/gc/cycles/forced:gc-cycles"],
+        "GCCPUFraction": 0.0,
+        "EnableGC": True,
+        "DebugGC": False,
+    }
+    names = w.get("fields")
+    if names is None:
+        return fields
+    out: dict[str, Any] = {}
+    for n in names:
+        if n not in fields:
+            raise Unsupported(f"the oracle does not model MemStats.{n}")
+        out[str(n)] = fields[str(n)]
+    return out

@@ -85,10 +85,15 @@ def goroutine_dump(
 
 
 def die(
-    rt: OracleRuntime, first: str, *, current: str = "main.panicTrigger.func1()", all_goroutines: bool = False
+    rt: OracleRuntime,
+    first: str,
+    *,
+    current: str = "main.panicTrigger.func1()",
+    all_goroutines: bool = False,
+    status: str = "running",
 ) -> None:
     level = traceback_level(rt)
-    text = first + goroutine_dump(rt, level, current=current, all_goroutines=all_goroutines)
+    text = first + goroutine_dump(rt, level, current=current, all_goroutines=all_goroutines, status=status)
     if level == "crash":
         raise Exited(-1, text, signal="SIGABRT")
     raise Exited(2, text)
@@ -148,6 +153,7 @@ def fatal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
             "fatal error: all goroutines are asleep - deadlock!\n",
             current="main.fatalDeadlock()",
             status="chan receive",
+            all_goroutines=True,  # the deadlock report lists every user goroutine, in every release
         )
     if kind == "concurrent-map-writes":
         # Go 1.26+ prints only the faulting goroutine by default; earlier releases all of them.

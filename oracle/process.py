@@ -8,12 +8,30 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.harness.process import RawRun
-from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit, removed_godebug_fatal
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
 def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVersion, workdir: Path) -> RawRun:
     out = RawRun()
+    try:
+        rt = OracleRuntime(
+            release=release,
+            gcpercent=read_gogc(env.get("GOGC"), release),
+            memlimit=read_gomemlimit(env.get("GOMEMLIMIT"), release),
+            gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), len(os.sched_getaffinity(0)), release),
+            env=env,
+            workdir=workdir,
+            setup=dict(program.get("setup") or {}),
+        )
+    except FatalStartup as e:
+        out.stderr = str(e) + "\n"
+        out.exit_status = 2
+        return out
+    fatal = removed_godebug_fatal(env.get("GODEBUG") or "", release)
+    if fatal:  # runtime.main checks this before any user code runs
+        out.stderr, out.exit_status = fatal, 2
+        return out
     out.observations.append(
         {
             "hello": {
@@ -25,26 +43,17 @@ def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVers
             }
         }
     )
-    try:
-        rt = OracleRuntime(
-            release=release,
-            gcpercent=read_gogc(env.get("GOGC")),
-            memlimit=read_gomemlimit(env.get("GOMEMLIMIT")),
-            gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), len(os.sched_getaffinity(0))),
-            env=env,
-            workdir=workdir,
-            setup=dict(program.get("setup") or {}),
-        )
-    except FatalStartup as e:
-        out.stderr = str(e) + "\n"
-        out.exit_status = 2
-        return out
     for i, step in enumerate(program["steps"]):
         try:
             value = rt.step(step)
             out.observations.append({"step": i, "status": "ok", "value": value})
         except Unsupported as e:
             out.observations.append({"step": i, "status": "unsupported", "reason": str(e)})
+        except StepError as e:
+            obs: dict[str, Any] = {"step": i, "status": "error", "error": str(e)}
+            if e.value is not None:
+                obs["value"] = e.value
+            out.observations.append(obs)
         except Exited as e:
             if e.signal:
                 out.signal = e.signal

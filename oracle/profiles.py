@@ -26,6 +26,7 @@ from rthooks.oracle import godebugmodel
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
 
+MODEL_STACK_DEPTH = 64  # frames below a Profile.Add call in the modelled driver
 NO_ERROR_CHANNEL = "the oracle cannot report a call's non-nil error yet (process.py has no error status for steps)"
 
 
@@ -46,6 +47,8 @@ class PprofState:
     contexts: list[dict[str, Any]] = field(default_factory=list)  # {"labels": {...}, "task": id | None}
     cpu_file: str | None = None
     goroutine_labels: dict[str, str] = field(default_factory=dict)
+    spawned_labels: list[dict[str, str]] = field(default_factory=list)  # goroutines started inside callbacks
+    skips: dict[tuple[str, str], int] = field(default_factory=dict)  # (profile, value) -> Add's skip
 
 
 @dataclass
@@ -182,6 +185,10 @@ class Callback:
                     st[part] = [resolve(self.rt, a) for a in st[part]]
                 elif isinstance(st.get(part), dict):
                     st[part] = {k: resolve(self.rt, a) for k, a in st[part].items()}
+            if st.get("op") == "goroutines.start":
+                # goroutines started here inherit the labels the calling goroutine has now
+                n = int(st.get("with", {}).get("n", 1))
+                _pp(self.rt).spawned_labels += [dict(_pp(self.rt).goroutine_labels)] * n
             self.rt.step(st)
         if "panic" in s:
             v = s["panic"]
@@ -239,14 +246,18 @@ def pprof_profile_add(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> 
     if value in st.custom[name]:
         raise PanicError("pprof: Profile.Add of duplicate value", "string")
     st.custom[name].append(value)
+    st.skips[(name, repr(value))] = int(resolve(rt, args[2]))
 
 
 @step("runtime/pprof.Profile.Remove")
 def pprof_profile_remove(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     name, value = _profile(rt, args[0]), resolve(rt, args[1])
     values = _pp(rt).custom.get(name)
-    # A predefined profile's Remove returns normally (runtime/pprof.Profile#predefined-remove-panics deviation).
-    if values is not None and _hashable(value) and value in values:
+    if values is None:
+        # The documented promise (runtime/pprof.Profile#predefined-remove-panics); real Go returns
+        # normally instead, which that clause records as a deviation.
+        raise PanicError("pprof: Remove called on built-in Profile " + name, "string")
+    if _hashable(value) and value in values:
         values.remove(value)
 
 
@@ -257,7 +268,8 @@ def pprof_profile_count(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -
     if name in st.custom:
         return len(st.custom[name])
     if name == "goroutine":
-        return 1
+        # one record per goroutine: ask the goroutine model (oracle/goroutines.py) how many there are
+        return int(rt.step({"call": "runtime.NumGoroutine"}))
     raise Unsupported(f"the oracle does not model the record count of the {name} profile")
 
 
@@ -267,12 +279,22 @@ def _profile_bytes(rt: OracleRuntime, name: str, debug: int) -> bytes:
         return gzip.compress(f"profile.proto:{name}".encode(), mtime=0)
     if name in st.custom:
         lines = [f"{name} profile: total {len(st.custom[name])}"]
-        lines += ["1 @ 0x1 0x2", "#\t0x1\tmain.main+0x1\t/driver/main.go:1", ""] * len(st.custom[name])
+        for v in st.custom[name]:
+            # skip=0 starts in Add's caller (#skip-zero-starts-in-caller); a skip deeper than the stack
+            # leaves the single placeholder frame (#skip-too-large).
+            if st.skips.get((name, repr(v)), 0) > MODEL_STACK_DEPTH:
+                lines += ["1 @ 0x1", "#\t0x1\truntime/pprof.lostProfileEvent+0x0\t/pprof/pprof.go:1", ""]
+            else:
+                lines += ["1 @ 0x1 0x2", "#\t0x1\tmain.(*runner).perform+0x1\t/driver/runner.go:1", ""]
         return ("\n".join(lines) + "\n").encode()
     if name == "goroutine" and debug >= 2:
         return b"goroutine 1 [running]:\nmain.main()\n\t/driver/main.go:1 +0x1\n"
     if name == "goroutine":
-        return b"goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tmain.main+0x1\t/driver/main.go:1\n\n"
+        entries = []
+        for labels in [st.goroutine_labels, *st.spawned_labels]:
+            line = "# labels: {" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}\n"
+            entries.append(f"1 @ 0x1\n{line if labels else ''}#\t0x1\tmain.main+0x1\t/driver/main.go:1\n\n")
+        return (f"goroutine profile: total {len(entries)}\n" + "".join(entries)).encode()
     if name in ("heap", "allocs"):
         return b"heap profile: 0: 0 [0: 0] @ heap/1048576\n\n# runtime.MemStats\n"
     if name == "threadcreate":
@@ -492,13 +514,13 @@ def trace_fr_stop(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None
 
 
 @step("runtime/trace.FlightRecorder.WriteTo")
-def trace_fr_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> int:
+def trace_fr_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> list[Any]:
     fr = _recorder(rt, args[0])
     if not fr["enabled"]:
         raise Unsupported(NO_ERROR_CHANNEL)
     data = _trace_header(rt) + "".join(e + "\0" for e in _tr(rt).events).encode()
     _write(rt, args[1], data)
-    return len(data)
+    return [len(data), None]
 
 
 godebugmodel.register_build_info_steps()

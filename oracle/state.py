@@ -13,6 +13,14 @@ class Unsupported(Exception):
     """The model does not (yet) perform this step."""
 
 
+class StepError(Exception):
+    """The modelled call returned a non-nil error (PROTOCOL.md status "error"); ``value`` keeps its other results."""
+
+    def __init__(self, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
 class Exited(Exception):
     """The modelled process ended: with an exit status, or killed by a signal."""
 

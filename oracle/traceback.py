@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rthooks.oracle import proc
+from rthooks.oracle import goroutines, proc  # noqa: F401  (proc registers op:panic and op:fatal)
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
 from rthooks.oracle.registry import STEPS, step
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
@@ -31,7 +31,8 @@ def tracing(rt: OracleRuntime) -> Tracing:
         t = parse_traceback(rt.env.get("GOTRACEBACK", ""))
         return Tracing(env=t, current=t)
 
-    return rt.area("traceback", new)  # type: ignore[no-any-return]
+    t: Tracing = rt.area("traceback", new)
+    return t
 
 
 def _frames(system: bool, *fns: str) -> str:
@@ -61,6 +62,12 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
         else:
             fns = (["panic({0x0?, 0x0?})"] if system else []) + ["main.panicTrigger.func1()", "main.main()"]
             report += "\n" + _stack(1, "running", *fns, system=system)
+        if flags & TRACEBACK_ALL:
+            for i in range(goroutines.gs(rt).parked):
+                report += "\n" + _stack(20 + i, "chan receive", "main.opGoroutinesStart.func1(0x0?)", system=system)
+                report += (
+                    "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:1 +0x0\n"
+                )
         if system:
             report += "\n" + _stack(2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True)
     if t.crash_file is not None:
@@ -71,7 +78,7 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
     return Exited(2, report)
 
 
-_proc_panic = proc.panic
+_proc_panic = STEPS["op:panic"]  # proc.py's op:panic (imported above, so registered)
 
 
 def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
@@ -152,3 +159,23 @@ def set_crash_output(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> 
     path.touch()
     t.crash_file = path
     return None
+
+
+_proc_fatal = STEPS["op:fatal"]
+
+
+def fatal(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
+    """op:fatal, with the crash file: the runtime copies what follows the "fatal error:" line."""
+    try:
+        _proc_fatal(rt, a, w)
+    except Exited as e:
+        t = tracing(rt)
+        if t.crash_file is not None:
+            _head, sep, rest = e.stderr.partition("fatal error: ")
+            copied = rest.partition("\n")[2] if sep else e.stderr
+            with t.crash_file.open("a") as f:
+                f.write(copied)
+        raise
+
+
+STEPS["op:fatal"] = fatal

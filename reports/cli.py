@@ -1,9 +1,9 @@
 """`rthooks report ...`: its own argument parser (the main CLI hands it everything after `report`).
 
-    rthooks report RUN.json... [--format html|md|junit|json]... [--out DIR]
-    rthooks report diff OLD.json NEW.json [--by impl|case] [--format text|json]
-    rthooks report merge SHARD.json... --out MERGED.json
-    rthooks report trend RUN.json... [--format text|md|json]
+rthooks report RUN.json... [--format html|md|junit|json]... [--out DIR]
+rthooks report diff OLD.json NEW.json [--by impl|case] [--format text|json]
+rthooks report merge SHARD.json... --out MERGED.json
+rthooks report trend RUN.json... [--format text|md|json]
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ def _render_parser() -> argparse.ArgumentParser:
         epilog="Files written: " + ", ".join(f"{k} -> {v}" for k, v in FILES.items()),
     )
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN.json", help="run records (rthooks run --out)")
-    p.add_argument(
-        "--format", action="append", choices=list(FILES), help="repeatable (default: html)", dest="formats"
-    )
+    p.add_argument("--format", action="append", choices=list(FILES), help="repeatable (default: html)", dest="formats")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
-    p.add_argument("--excerpt", type=int, default=EXCERPT, help=f"characters kept of stdout, stderr, reasons (default {EXCERPT})")
+    p.add_argument(
+        "--excerpt", type=int, default=EXCERPT, help=f"characters kept of stdout, stderr, reasons (default {EXCERPT})"
+    )
     return p
 
 
@@ -54,7 +54,10 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         )
         p.add_argument("--format", choices=["text", "json"], default="text")
     elif name == "merge":
-        p.description = "Combine shard records (rthooks run --shard K/N) into one record."
+        p.description = (
+            "Combine shard records (rthooks run --shard K/N) into one record (compressed if OUT ends in .xz or "
+            ".gz; every report command reads compressed records too)."
+        )
         p.add_argument("shards", nargs="+", type=Path, metavar="SHARD.json")
         p.add_argument("--out", type=Path, required=True, metavar="MERGED.json")
     else:
@@ -94,12 +97,11 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from rthooks.harness import record
     from rthooks.reports.merge import merge
-    from rthooks.reports.model import load_runs
+    from rthooks.reports.model import load_runs, write_record
 
     merged = merge(load_runs(args.shards))
-    record.write(merged, args.out)
+    write_record(merged, args.out)
     print(
         f"rthooks: merged {len(args.shards)} record(s): {len(merged['implementations'])} implementation(s), "
         f"{len(merged['results'])} result(s) -> {args.out}",

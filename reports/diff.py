@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.errors import RthooksError
-from rthooks.reports.model import FAILING, GOOD, Change, Run, summarize_changes, observed_changes
+from rthooks.reports.model import FAILING, GOOD, Change, Run, observed_changes, summarize_changes
 
 CLASSES = ("regression", "fix", "changed", "new", "removed", "unchanged")
 
@@ -105,7 +105,9 @@ def diff(old: Run, new: Run, by: str = "impl") -> Diff:
         sa = ra["status"] if ra else None
         sb = rb["status"] if rb else None
         cls = classify(sa, sb, changes)
-        reasons = list((rb or ra or {}).get("reasons") or []) if cls in ("regression", "new", "removed", "changed") else []
+        reasons = (
+            list((rb or ra or {}).get("reasons") or []) if cls in ("regression", "new", "removed", "changed") else []
+        )
         entries.append(Entry(cls, k[0], k[1], sa, sb, changes, reasons))
     order = {c: n for n, c in enumerate(CLASSES)}
     entries.sort(key=lambda x: (order[x.cls], x.impl, x.case))

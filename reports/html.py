@@ -12,9 +12,13 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from rthooks.reports.model import ABSENT, NO_CASE, STATUSES, View, detail, expected_lines
+from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, SHOWN_CASES, STATUSES, View, expected_lines, span, who
 
 LABEL = {NO_CASE: "no case", ABSENT: "n/a"}
+RESULTS_HEAD = (
+    "<tr><th>impls</th><th>status</th><th>exit</th><th>signal</th><th>observed steps</th><th>reasons</th>"
+    "<th>time s</th><th>proc. s</th></tr>\n"
+)
 SYMBOL = {
     "pass": "✓ pass",
     "fail": "✗ fail",
@@ -30,6 +34,12 @@ SYMBOL = {
 
 
 def e(value: Any) -> str:
+    """Text content, escaped (&, <, >)."""
+    return escape("" if value is None else str(value), quote=False)
+
+
+def a(value: Any) -> str:
+    """An attribute value, escaped (quotes too)."""
     return escape("" if value is None else str(value), quote=True)
 
 
@@ -50,8 +60,21 @@ def asset(name: str) -> str:
     return resources.files("rthooks.reports").joinpath(name).read_text(encoding="utf-8")
 
 
+def by_item(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Coverage rows (``{"clause": ..., ...}``) grouped by spec item, in order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for m in rows:
+        out.setdefault(m["clause"].split("#", 1)[0], []).append(m)
+    return out
+
+
+def case_links(cases: list[str], most: int = SHOWN_CASES) -> str:
+    out = ", ".join(f"<a href='#{a(anchor('case-', c))}'>{e(c)}</a>" for c in cases[:most])
+    return out + (f" <span class=muted>+{len(cases) - most}</span>" if len(cases) > most else "")
+
+
 def chip(status: str, text: str | None = None, title: str | None = None) -> str:
-    t = f' title="{e(title)}"' if title else ""
+    t = f' title="{a(title)}"' if title else ""
     return f'<span class="chip {css_class(status)}"{t}>{e(text if text is not None else status)}</span>'
 
 
@@ -94,12 +117,12 @@ class Page:
         v = self.v
         self.w("<header>\n", f"<h1>{e(v.title())}</h1>\n")
         self.w(
-            f"<p class='muted'>{len(v.cases)} case(s) on {len(v.impls)} implementation(s): {len(v.results)} result(s). ",
+            f"<p class=muted>{len(v.cases)} case(s) on {len(v.impls)} implementation(s): {len(v.results)} result(s). ",
             f"Spec revision {e(', '.join(sorted({r.record['spec_revision'] for r in v.runs})))}; ",
             f"{len(v.items)} spec items, {v.coverage_total()['clauses']} clauses.</p>\n",
         )
         self.w(
-            "<nav class='toc'><a href='#summary'>Summary</a><a href='#matrix'>Matrix</a><a href='#cases'>Cases</a>",
+            "<nav class=toc><a href='#summary'>Summary</a><a href='#matrix'>Matrix</a><a href='#cases'>Cases</a>",
             "<a href='#coverage'>Coverage</a><a href='#errata'>Seed errata</a><a href='#runs'>Runs</a></nav>\n",
         )
         self.w("</header>\n")
@@ -109,15 +132,17 @@ class Page:
         self.w("<form id='filters' hidden aria-label='filters'>\n<fieldset><legend>Status</legend>")
         for s in (*STATUSES, NO_CASE):
             self.w(
-                f"<label class='chip {css_class(s)}'><input type='checkbox' name='status' value='{e(s)}' checked> ",
+                f"<label class='chip {css_class(s)}'><input type='checkbox' name='status' value='{a(s)}' checked> ",
                 f"{e(LABEL.get(s, s))}</label>",
             )
         self.w("</fieldset>\n<label>Package <select name='package'><option value=''>all</option>")
         for p in v.packages:
-            self.w(f"<option value='{e(p)}'>{e(p)}</option>")
+            self.w(f"<option value='{a(p)}'>{e(p)}</option>")
         self.w("</select></label>\n")
         self.w("<label>Text <input type='search' name='text' placeholder='case, item or clause id'></label>\n")
-        self.w("<button type='button' name='reset'>Reset</button>\n<span id='filter-count' class='muted'></span>\n</form>\n")
+        self.w(
+            "<button type='button' name='reset'>Reset</button>\n<span id='filter-count' class=muted></span>\n</form>\n"
+        )
 
     # ------------------------------------------------------------------ summary
     def summary(self) -> None:
@@ -125,7 +150,7 @@ class Page:
         self.w("<section id='summary'>\n<h2>Summary</h2>\n")
         self.w("<table><thead><tr><th>implementation</th><th>kind</th><th>Go</th>")
         for s in STATUSES:
-            self.w(f"<th class='num'>{e(s)}</th>")
+            self.w(f"<th class=num>{e(s)}</th>")
         self.w("<th>spec items (worst status of their cases)</th></tr></thead>\n<tbody>\n")
         for i in v.impls:
             self.w(f"<tr><th>{e(i.key)}</th><td>{e(i.kind)}</td><td>{e(i.go_version)}</td>")
@@ -134,7 +159,7 @@ class Page:
             items = v.items_by_status(i.key)
             self.w("<td>", " ".join(chip(s, f"{n} {LABEL.get(s, s)}") for s, n in items.items()), "</td></tr>\n")
         self.w("</tbody></table>\n")
-        self.w("<h3>By package</h3>\n<p class='muted'>Cases per status; a case covering clauses of two packages ")
+        self.w("<h3>By package</h3>\n<p class=muted>Cases per status; a case covering clauses of two packages ")
         self.w("counts in both.</p>\n<table><thead><tr><th>package</th>")
         for i in v.impls:
             self.w(f"<th>{e(i.key)}</th>")
@@ -143,7 +168,7 @@ class Page:
         for p in v.packages:
             if not any(p in per[i.key] for i in v.impls):
                 continue
-            self.w(f"<tr data-filter='packages' data-package='{e(p)}' data-text='{e(p.lower())}'><th><code>{e(p)}</code></th>")
+            self.w(f"<tr data-filter=packages data-package='{a(p)}'><th><code>{e(p)}</code></th>")
             for i in v.impls:
                 c = per[i.key].get(p, {})
                 self.w("<td>", " ".join(chip(s, f"{c[s]} {s}") for s in STATUSES if c.get(s)) or "—", "</td>")
@@ -164,14 +189,14 @@ class Page:
                 f"<td><code>{e(i.source)}</code></td></tr>\n",
             )
         self.w("</tbody></table>\n<table><thead><tr><th>record</th><th>spec revision</th><th>rthooks</th>")
-        self.w("<th>started</th><th>finished</th><th>shard</th><th class='num'>results</th></tr></thead><tbody>\n")
+        self.w("<th>started</th><th>finished</th><th>shard</th><th class=num>results</th></tr></thead><tbody>\n")
         for run in v.runs:
             i = run.info()
             fin = (i["finished"] or "unfinished") + (" (interrupted)" if i["interrupted"] else "")
             self.w(
                 f"<tr><td><code>{e(i['file'])}</code></td><td><code>{e(i['spec_revision'])}</code></td>",
                 f"<td>{e(i['rthooks_version'])}</td><td>{e(i['started'])}</td><td>{e(fin)}</td>",
-                f"<td>{e(i['shard'] or '—')}</td><td class='num'>{i['results']}</td></tr>\n",
+                f"<td>{e(i['shard'] or '—')}</td><td class=num>{i['results']}</td></tr>\n",
             )
         self.w("</tbody></table>\n")
 
@@ -183,86 +208,118 @@ class Page:
         self.w(
             f"<p>{len(v.items)} spec items against {len(v.impls)} implementation(s); {n_cases} item(s) have a case. ",
             "Each cell is the worst status of the cases covering the item's clauses on that implementation ",
-            "(severity: pass &lt; skip &lt; xfail &lt; xpass &lt; fail &lt; timeout &lt; error &lt; crash). ",
-            f"<span class='chip s-none'>—</span> no case, <span class='chip s-na'>n/a</span> not in that release.</p>\n",
+            "(in this order: skip &lt; pass &lt; xfail &lt; xpass &lt; fail &lt; timeout &lt; error &lt; crash; a skip says ",
+            "nothing, so an item shows skip only when every case covering it was skipped). ",
+            "<span class='chip s-none'>—</span> no case, <span class='chip s-na'>n/a</span> not in that release.</p>\n",
         )
-        self.w("<table class='matrix'><thead><tr><th>spec item</th><th>cases</th>")
+        self.w("<table class=matrix><thead><tr><th>spec item</th><th>cases</th>")
         for i in v.impls:
-            self.w(f"<th title='{e(i.kind)} {e(i.go_version)}'>{e(i.key)}</th>")
-        self.w("</tr></thead>\n<tbody>\n")
+            self.w(f"<th title='{a(i.kind)} {a(i.go_version)}'>{e(i.key)}</th>")
+        self.w("</tr></thead>\n")
         current = None
-        group = 0
         for row in v.items:
             if row.package != current:
-                current, group = row.package, group + 1
+                if current is not None:
+                    self.w("</tbody>\n")
+                current = row.package
                 n = sum(1 for r in v.items if r.package == current)
                 self.w(
-                    f"<tr class='pkg' data-group='m{group}'><th colspan='{2 + len(v.impls)}'><code>{e(current)}</code> ",
-                    f"<span class='muted'>({n} items)</span></th></tr>\n",
+                    f"<tbody data-group data-package='{a(current)}'><tr class=pkg><th colspan='{2 + len(v.impls)}'>",
+                    f"<code>{e(current)}</code> <span class=muted>({n} items)</span></th></tr>\n",
                 )
             statuses = sorted({filter_status(s) for s in row.cells.values()})
-            text = " ".join([row.id, row.kind, *row.cases]).lower()
             self.w(
-                f"<tr data-filter='items' data-in-group='m{group}' data-status='{e(' '.join(statuses))}' ",
-                f"data-package='{e(row.package)}' data-text='{e(text)}'>",
-                f"<td class='item'><code>{e(row.id)}</code> <span class='kind'>{e(row.kind)} · {len(row.clauses)} clause(s)</span></td><td>",
+                f"<tr data-filter=items data-status='{a(' '.join(statuses))}'>",
+                f"<td class=item><code>{e(row.id)}</code> <span class=kind>{e(row.kind)} · {len(row.clauses)} clause(s)</span></td><td>",
             )
-            self.w(", ".join(f"<a href='#{e(anchor('case-', c))}'>{e(c)}</a>" for c in row.cases[:4]))
-            if len(row.cases) > 4:
-                self.w(f" <span class='muted'>+{len(row.cases) - 4}</span>")
+            self.w(case_links(row.cases, 1))
             self.w("</td>")
             for i in v.impls:
                 s = row.cells[i.key]
                 counts = row.counts.get(i.key) or {}
-                title = f" title='{e(i.key)}: {e(', '.join(f'{n} {k}' for k, n in sorted(counts.items())))}'" if counts else ""
-                self.w(f"<td class='cell {css_class(s)}'{title}>{e(SYMBOL.get(s, s))}</td>")
+                # The counts behind a cell, where some case did worse than pass or skip.
+                mixed = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) if s not in ("pass", "skip") else ""
+                title = f" title='{a(mixed)}'" if mixed and len(counts) > 1 else ""
+                self.w(f"<td class={css_class(s)}{title}>{e(SYMBOL.get(s, s))}</td>")
             self.w("</tr>\n")
-        self.w("</tbody></table>\n</section>\n")
+        if current is not None:
+            self.w("</tbody>\n")
+        self.w("</table>\n</section>\n")
 
     # ------------------------------------------------------------------ cases
     def cases(self) -> None:
         v = self.v
         self.w("<section id='cases'>\n<h2>Cases</h2>\n")
-        self.w("<p>Each case: the clauses it covers, what it expects, and what each implementation observed ")
-        self.w("(steps, exit status, signal, excerpts of stdout and stderr, wall time and process time in seconds).</p>\n")
+        self.w("<p>Each case: the clauses it covers, what it expects, and what the implementations observed ")
+        self.w("(steps, exit status, signal, excerpts of stdout and stderr, wall time and process time in seconds; ")
+        self.w("what a case expects is cut to its first lines). ")
+        self.w("Implementations that ended a case the same way (status, reasons, observed values) share a row.</p>\n")
         for case, covers in v.cases.items():
             results = [(i, r) for i in v.impls if (r := v.by_key.get((case, i.key))) is not None]
             statuses = sorted({r.status for _, r in results})
             pkgs = v.case_packages(case)
-            text = " ".join([case, *covers]).lower()
             self.w(
-                f"<details class='case' id='{e(anchor('case-', case))}' data-filter='cases' data-status='{e(' '.join(statuses))}' ",
-                f"data-package='{e('|'.join(pkgs))}' data-text='{e(text)}'>\n<summary><code>{e(case)}</code> ",
+                f"<details class=case id='{a(anchor('case-', case))}' data-filter=cases data-status='{a(' '.join(statuses))}' ",
+                f"data-package='{a('|'.join(pkgs))}'>\n",
+                f"<summary><code>{e(case)}</code> ",
             )
-            self.w(" ".join(chip(r.status, i.key, f"{i.key}: {r.status}") for i, r in results))
-            self.w("</summary>\n<div class='body'>\n")
-            self.w("<p><b>Covers</b> ", ", ".join(f"<code>{e(c)}</code>" for c in covers) or "nothing", "</p>\n")
-            self.w("<p><b>Expected</b></p><ul class='clauses'>")
-            self.w("".join(f"<li><code>{e(x)}</code></li>" for x in expected_lines(v.expected(case), 300)) or "<li>nothing</li>")
-            self.w("</ul>\n<table class='results wide'><thead><tr><th>implementation</th><th>status</th><th>exit</th>")
-            self.w("<th>signal</th><th>observed steps</th><th>reasons</th><th class='num'>time s</th>")
-            self.w("<th class='num'>process s</th></tr></thead><tbody>\n")
-            outputs = []
+            by_status: dict[str, list[str]] = {}
             for i, r in results:
-                d = detail(r, self.limit)
+                by_status.setdefault(r.status, []).append(i.key)
+            self.w(
+                " ".join(
+                    chip(
+                        st,
+                        _who(st, keys, len(results)),
+                        None if len(keys) == len(results) or len(keys) <= 3 else ", ".join(keys),
+                    )
+                    for st, keys in by_status.items()
+                )
+            )
+            self.w("</summary>\n<div class=body>\n")
+            shown = ", ".join(f"<code>{e(c)}</code>" for c in covers[:SHOWN])
+            if len(covers) > SHOWN:
+                shown += f" <span class=muted>and {len(covers) - SHOWN} more</span>"
+            self.w("<p><b>Covers</b> ", shown or "nothing", "</p>\n<p><b>Expected</b></p><ul class=clauses>")
+            self.w(
+                "".join(f"<li><code>{e(x)}</code></li>" for x in expected_lines(v.expected(case), most=4))
+                or "<li>nothing</li>"
+            )
+            self.w("</ul>\n<table class='results wide'>", RESULTS_HEAD)
+            outputs = []
+            seen: set[str] = set()  # step lines already shown: a later row shows only what differs
+            for o in v.outcomes(case):
+                d = o.detail(self.limit)
+                status = d["status"]
                 reasons = "<br>".join(e(x) for x in d["reasons"])
                 if d["known"]:
                     reasons += f"<br><i>known: {e(d['known'])}</i>"
-                steps = "".join(f"<div>{e(s)}</div>" for s in d["steps"]) or "<span class='muted'>none</span>"
-                proc = "—" if d["process_s"] is None else f"{d['process_s']:.3f}"
-                self.w(
-                    f"<tr><th>{e(i.key)}</th><td class='{css_class(r.status)}'>{e(r.status)}</td>",
-                    f"<td class='num'>{e(d['exit_status'])}</td><td>{e(d['signal'] or '')}</td>",
-                    f"<td class='steps'>{steps}</td><td>{reasons}</td>",
-                    f"<td class='num'>{d['duration_s']:.3f}</td><td class='num'>{proc}</td></tr>\n",
-                )
+                new = [x for x in d["steps"] if x not in seen or x.startswith("…")]
+                steps = "".join(f"<div>{e(x)}</div>" for x in new)
+                if len(new) < len(d["steps"]):
+                    steps += "<div class=muted>(other steps as above)</div>"
+                seen.update(d["steps"])
+                steps = steps or "<span class=muted>none</span>"
+                impls = who(d["implementations"], [i.key for i, _ in results])
+                full = ", ".join(d["implementations"])
+                title = f" title='{a(full)}'" if impls not in (full, "all") else ""
+                self.w(f"<tr><th{title}>{e(impls)}</th><td class={css_class(status)}>{e(status)}</td>")
+                if status == "skip" and not d["steps"] and d["exit_status"] is None:
+                    self.w(f"<td colspan=6>{reasons}</td></tr>\n")
+                else:
+                    self.w(
+                        f"<td class=num>{e(d['exit_status'])}</td><td>{e(d['signal'] or '')}</td>",
+                        f"<td class=steps>{steps}</td><td>{reasons}</td>",
+                        f"<td class=num>{span(d['duration_s'])}</td><td class=num>{span(d['process_s'])}</td></tr>\n",
+                    )
                 for stream in ("stderr", "stdout"):
                     if d[stream]:
-                        full = len(r.observed.get(stream) or "")
+                        full = len(o.results[0].observed.get(stream) or "")
+                        of = d["output_of"] + (" (and alike)" if len(o.impls) > 1 else "")
                         outputs.append(
-                            f"<details><summary>{stream} of {e(i.key)} ({full} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
+                            f"<details><summary>{stream} of {e(of)} ({full} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
                         )
-            self.w("</tbody></table>\n", *outputs, "</div>\n</details>\n")
+            self.w("</table>\n", *outputs, "</div>\n</details>\n")
         self.w("</section>\n")
 
     # ------------------------------------------------------------------ coverage
@@ -272,38 +329,43 @@ class Page:
         self.w("<section id='coverage'>\n<h2>Coverage</h2>\n")
         self.w(
             f"<p>{total['covered']} of {total['clauses']} clauses ({total['percent']}%) have at least one case. ",
-            "Open a package for its clauses and the cases that cover them.</p>\n",
+            "Open a package for its clauses (per spec item) and the cases that cover them.</p>\n",
         )
-        self.w("<table><thead><tr><th>package</th><th class='num'>clauses</th><th class='num'>with a case</th>")
-        self.w("<th class='num'>%</th><th></th></tr></thead><tbody>\n")
+        self.w("<table><thead><tr><th>package</th><th class=num>clauses</th><th class=num>with a case</th>")
+        self.w("<th class=num>%</th><th></th></tr></thead><tbody>\n")
         for p in v.coverage:
             self.w(
-                f"<tr data-filter='packages' data-package='{e(p['package'])}' data-text='{e(p['package'].lower())}'>",
-                f"<th><a href='#{e(anchor('cov-', p['package']))}'><code>{e(p['package'])}</code></a></th>",
-                f"<td class='num'>{p['clauses']}</td><td class='num'>{p['covered']}</td><td class='num'>{p['percent']}</td>",
-                f"<td><span class='bar'><span style='width:{min(100.0, p['percent'])}%'></span></span></td></tr>\n",
+                f"<tr data-filter=packages data-package='{a(p['package'])}'>",
+                f"<th><a href='#{a(anchor('cov-', p['package']))}'><code>{e(p['package'])}</code></a></th>",
+                f"<td class=num>{p['clauses']}</td><td class=num>{p['covered']}</td><td class=num>{p['percent']}</td>",
+                f"<td><span class=bar><span style='width:{min(100.0, p['percent'])}%'></span></span></td></tr>\n",
             )
         self.w("</tbody></table>\n")
-        for n, p in enumerate(v.coverage):
+        for p in v.coverage:
             self.w(
-                f"<details id='{e(anchor('cov-', p['package']))}' data-group='c{n}'><summary><code>{e(p['package'])}</code> ",
-                f"{p['covered']}/{p['clauses']} ({p['percent']}%)</summary>\n<table class='wide'><tbody>\n",
+                f"<details id='{a(anchor('cov-', p['package']))}' data-group data-package='{a(p['package'])}'>",
+                f"<summary><code>{e(p['package'])}</code> ",
+                f"{p['covered']}/{p['clauses']} ({p['percent']}%)</summary>\n<table class=wide><thead><tr><th>spec item</th>",
+                "<th>clauses with a case</th><th>cases</th></tr></thead><tbody>\n",
             )
-            for m in p["with_cases"]:
-                st = sorted({r.status for c in m["cases"] for i in v.impls if (r := v.by_key.get((c, i.key)))})
-                cases = ", ".join(f"<a href='#{e(anchor('case-', c))}'>{e(c)}</a>" for c in m["cases"])
+            covered, uncovered = by_item(p["with_cases"]), by_item([{"clause": c} for c in p["without_cases"]])
+            for item, ms in covered.items():
+                cases = sorted({c for m in ms for c in m["cases"]})
+                st = sorted({r.status for c in cases for i in v.impls if (r := v.by_key.get((c, i.key)))})
+                names = ", ".join(f"#{e(m['clause'].split('#', 1)[1])}" for m in ms)
                 self.w(
-                    f"<tr data-filter='clauses' data-in-group='c{n}' data-status='{e(' '.join(st))}' ",
-                    f"data-package='{e(p['package'])}' data-text='{e(' '.join([m['clause'], *m['cases']]).lower())}'>",
-                    f"<td class='s-pass'>✓</td><td><code>{e(m['clause'])}</code></td><td>{cases}</td></tr>\n",
+                    f"<tr data-filter=clauses data-status='{a(' '.join(st))}'><td><code>{e(item)}</code></td>",
+                    f"<td class=s-pass>{names}</td><td>{case_links(cases, 1)}</td></tr>\n",
                 )
             self.w("</tbody></table>\n")
-            if p["without_cases"]:
+            if uncovered:
                 self.w(
-                    f"<p class='uncovered' data-filter='clauses' data-in-group='c{n}' data-status='{NO_CASE}' ",
-                    f"data-package='{e(p['package'])}' data-text='{e(' '.join(p['without_cases']).lower())}'>",
+                    f"<p class=uncovered data-filter=clauses data-status='{NO_CASE}'>",
                     f"<span class='chip s-none'>no case</span> {len(p['without_cases'])} clause(s): ",
-                    ", ".join(f"<code>{e(c)}</code>" for c in p["without_cases"]),
+                    "; ".join(
+                        f"<code>{e(item)}</code> " + ", ".join(f"#{e(m['clause'].split('#', 1)[1])}" for m in ms)
+                        for item, ms in uncovered.items()
+                    ),
                     "</p>\n",
                 )
             self.w("</details>\n")
@@ -317,20 +379,26 @@ class Page:
             f"<p>{len(v.errata)} claim(s) of the seed document are wrong, outdated or imprecise ",
             "(<code>rthooks spec errata</code>), each with what is true instead and its evidence.</p>\n",
         )
-        self.w("<table class='wide'><thead><tr><th>claim</th><th>verdict</th><th>the seed says</th><th>reality</th>")
+        self.w("<table class=wide><thead><tr><th>claim</th><th>verdict</th><th>the seed says</th><th>reality</th>")
         self.w("<th>evidence</th></tr></thead><tbody>\n")
         for x in v.errata:
             items = [str(i) for i in x.get("items") or []]
             pkgs = sorted({v.package_of_item(i) for i in items})
             ev = "<br>".join(e(_evidence(ev)) for ev in x.get("evidence") or [])
             self.w(
-                f"<tr data-filter='errata' data-package='{e('|'.join(pkgs))}' ",
-                f"data-text='{e(' '.join([str(x['id']), str(x.get('claim', '')), *items]).lower())}'>",
-                f"<td><code>{e(x['id'])}</code><br><span class='muted'>{e(x.get('section', ''))}</span></td>",
+                f"<tr data-filter=errata data-package='{a('|'.join(pkgs))}'>",
+                f"<td><code>{e(x['id'])}</code><br><span class=muted>{e(x.get('section', ''))}</span></td>",
                 f"<td>{e(x.get('verdict'))}</td><td>{e(x.get('claim', ''))}</td><td>{e(x.get('reality', ''))}</td>",
-                f"<td class='mono'>{ev}</td></tr>\n",
+                f"<td class=mono>{ev}</td></tr>\n",
             )
         self.w("</tbody></table>\n</section>\n")
+
+
+def _who(status: str, keys: list[str], total: int) -> str:
+    """A chip's text: ``pass`` (every implementation), ``fail: go1.21, go1.22`` or ``skip (5)``."""
+    if len(keys) == total:
+        return f"{status} (all)" if total > 1 else f"{status}: {keys[0]}"
+    return f"{status}: {', '.join(keys)}" if len(keys) <= 3 else f"{status} ({len(keys)})"
 
 
 def _evidence(ev: dict[str, Any]) -> str:

@@ -1,11 +1,19 @@
-"""The report as JSON: the view model as plain data (the matrix, summaries, cases, coverage, errata)."""
+"""The report as JSON: the view model as plain data (the matrix, summaries, cases, coverage, errata).
+
+Per case it gives the statuses (in the order of ``implementations``, null where the case did not
+run) and, for a case some implementation did not pass or skip, the
+outcomes (implementations that ended the case alike, with their steps, reasons, exit status,
+excerpts and timings; null for the others). The coverage map gives, per package, each clause with
+the number of cases covering it and the clauses without a case. The run record holds the rest
+(what each case covers and expects, every observed value); the HTML report shows it.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from rthooks.reports.model import STATUSES, View, detail, expected_lines
+from rthooks.reports.model import STATUSES, View, stderr_messages
 
 FORMAT = "rthooks-report"
 VERSION = 1
@@ -31,6 +39,7 @@ def to_data(view: View, limit: int) -> dict[str, Any]:
         },
         "matrix": {
             "implementations": [i.key for i in view.impls],
+            "note": "each item's status lists, in the order of implementations, the worst status of its cases",
             "legend": {"statuses": list(STATUSES), "none": "no case covers the item", "n/a": "not in that release"},
             "items": [
                 {
@@ -38,9 +47,8 @@ def to_data(view: View, limit: int) -> dict[str, Any]:
                     "package": row.package,
                     "kind": row.kind,
                     "clauses": len(row.clauses),
-                    "cases": row.cases,
-                    "status": row.cells,
-                    "counts": {k: v for k, v in row.counts.items() if v},
+                    "cases": len(row.cases),
+                    "status": [row.cells[i.key] for i in view.impls],
                 }
                 for row in view.items
             ],
@@ -51,20 +59,32 @@ def to_data(view: View, limit: int) -> dict[str, Any]:
             {
                 "id": case,
                 "packages": view.case_packages(case),
-                "covers": covers,
+                "clauses": len(covers),
                 "worst": view.case_worst(case),
-                "expected": expected_lines(view.expected(case), limit),
-                "results": {
-                    i.key: detail(r, limit) for i in view.impls if (r := view.by_key.get((case, i.key))) is not None
-                },
+                "statuses": [r.status if (r := view.by_key.get((case, i.key))) else None for i in view.impls],
+                "outcomes": [_outcome(o.detail(limit), o.results[0].observed) for o in view.outcomes(case)]
+                if view.notable(case)
+                else None,
             }
             for case, covers in view.cases.items()
         ],
-        "coverage": {"total": view.coverage_total(), "packages": view.coverage},
+        "coverage": {
+            "total": view.coverage_total(),
+            "packages": [
+                {**p, "with_cases": {m["clause"]: len(m["cases"]) for m in p["with_cases"]}} for p in view.coverage
+            ],
+        },
         "errata": view.errata,
     }
 
 
-def render(view: View, limit: int) -> str:
-    return json.dumps(to_data(view, limit), indent=1, ensure_ascii=False) + "\n"
+def _outcome(d: dict[str, Any], observed: dict[str, Any]) -> dict[str, Any]:
+    """An outcome; the excerpts of stdout and stderr only where it did not pass (the message lines always)."""
+    d["stderr_messages"] = stderr_messages(observed.get("stderr"))
+    if d["status"] in ("pass", "skip"):
+        d["stdout"] = d["stderr"] = None
+    return d
 
+
+def render(view: View, limit: int) -> str:
+    return json.dumps(to_data(view, limit), ensure_ascii=False, separators=(",", ":")) + "\n"

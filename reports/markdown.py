@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rthooks.reports.model import ABSENT, NO_CASE, STATUSES, View, detail, expected_lines
+from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, STATUSES, View, expected_lines, span, who
 
 MARK = {
     "pass": "✅ pass",
@@ -107,6 +107,7 @@ def render(view: View, limit: int) -> str:
     out.append(
         f"Spec items with at least one case ({len(with_cases)} of {len(view.items)}); "
         f"each cell is the worst status of the cases covering the item on that implementation "
+        f"(skip < pass < xfail < xpass < fail < timeout < error < crash: an item is skip only when all its cases were) "
         f"(`no case`: none ran there; `n/a`: the item is not in that release). "
         f"{without} item(s) have no case at all (see the coverage map)."
     )
@@ -115,55 +116,72 @@ def render(view: View, limit: int) -> str:
         table(
             ["item", "package", "cases", *(cell(i.key) for i in view.impls)],
             [
-                [code(r.id), code(r.package), str(len(r.cases)), *(MARK.get(r.cells[i.key], r.cells[i.key]) for i in view.impls)]
+                [
+                    code(r.id),
+                    code(r.package),
+                    str(len(r.cases)),
+                    *(MARK.get(r.cells[i.key], r.cells[i.key]) for i in view.impls),
+                ]
                 for r in with_cases
             ],
         )
     )
 
+    notable = [c for c in view.cases if view.notable(c)]
     out += ["", "## Cases", ""]
     out.append(
         table(
             ["case", *(cell(i.key) for i in view.impls)],
             [
                 [
-                    f"[{cell(c)}](#case-{_anchor(c)})",
+                    f"[{cell(c)}](#case-{_anchor(c)})" if c in notable else cell(c),
                     *(MARK[r.status] if (r := view.by_key.get((c, i.key))) else "—" for i in view.impls),
                 ]
                 for c in view.cases
             ],
         )
     )
-    for case, covers in view.cases.items():
+    out += [
+        "",
+        f"Details of the {len(notable)} case(s) with a result other than pass or skip follow; "
+        "the HTML report details every case.",
+    ]
+    for case in notable:
+        covers = view.cases[case]
         out += ["", f"### {cell(case)}", "", f'<a id="case-{_anchor(case)}"></a>', ""]
-        out.append("Covers: " + ", ".join(code(c) for c in covers) if covers else "Covers: nothing")
+        shown = ", ".join(code(c) for c in covers[:SHOWN]) + (
+            f" and {len(covers) - SHOWN} more" if len(covers) > SHOWN else ""
+        )
+        out.append(f"Covers: {shown or 'nothing'}")
         out += ["", "Expected:", ""]
-        out += [f"- {code(e)}" for e in expected_lines(view.expected(case), 200)] or ["- (nothing)"]
+        out += [f"- {code(x)}" for x in expected_lines(view.expected(case))] or ["- (nothing)"]
         out.append("")
         rows = []
         excerpts = []
-        for i in view.impls:
-            r = view.by_key.get((case, i.key))
-            if r is None:
-                continue
-            d = detail(r, limit)
+        for o in view.outcomes(case):
+            d = o.detail(limit)
             rows.append(
                 [
-                    cell(i.key),
-                    MARK[r.status],
+                    cell(who(d["implementations"], [i.key for i in view.impls if (case, i.key) in view.by_key])),
+                    MARK[d["status"]],
                     cell(d["exit_status"]),
                     cell(d["signal"] or ""),
-                    code("; ".join(d["steps"])[:300]),
+                    code("; ".join(d["steps"])[:240]),
                     cell("; ".join(d["reasons"])[:300] + (f" (known: {d['known']})" if d["known"] else "")),
-                    f"{d['duration_s']:.3f}",
-                    "—" if d["process_s"] is None else f"{d['process_s']:.3f}",
+                    span(d["duration_s"]),
+                    span(d["process_s"]),
                 ]
             )
-            if d["stderr"] and r.status != "pass":
-                excerpts.append(f"stderr of {i.key} ({r.status}):\n\n{fence(d['stderr'])}")
-        out.append(table(["implementation", "status", "exit", "signal", "observed steps", "reasons", "time s", "process s"], rows))
-        for e in excerpts:
-            out += ["", e]
+            if d["stderr"] and d["status"] not in ("pass", "skip"):
+                excerpts.append(f"stderr of {d['output_of']} ({d['status']}):\n\n{fence(d['stderr'])}")
+        out.append(
+            table(
+                ["implementations", "status", "exit", "signal", "observed steps", "reasons", "time s", "process s"],
+                rows,
+            )
+        )
+        for x in excerpts:
+            out += ["", x]
 
     total = view.coverage_total()
     out += ["", "## Coverage", ""]
@@ -175,20 +193,34 @@ def render(view: View, limit: int) -> str:
             [[code(p["package"]), str(p["clauses"]), str(p["covered"]), f"{p['percent']}"] for p in view.coverage],
         )
     )
-    out += ["", "Clauses with a case:", ""]
+    out += ["", "Clauses with a case, per spec item:", ""]
     for p in view.coverage:
-        if p["with_cases"]:
-            out.append(f"- {code(p['package'])}")
-            out += [f"  - {code(m['clause'])}: {', '.join(cell(c) for c in m['cases'])}" for m in p["with_cases"]]
+        items: dict[str, list[str]] = {}
+        for m in p["with_cases"]:
+            item, _, name = m["clause"].partition("#")
+            items.setdefault(item, []).append(name)
+        if items:
+            out.append(
+                f"- {code(p['package'])}: "
+                + "; ".join(f"{code(i)} {', '.join(code('#' + n) for n in ns)}" for i, ns in items.items())
+            )
 
     out += ["", "## Seed errata", ""]
-    out.append(f"{len(view.errata)} claim(s) of the seed document are wrong, outdated or imprecise (`rthooks spec errata`).")
+    out.append(
+        f"{len(view.errata)} claim(s) of the seed document are wrong, outdated or imprecise (`rthooks spec errata`)."
+    )
     out.append("")
     out.append(
         table(
             ["claim", "verdict", "section", "the seed says", "reality"],
             [
-                [code(e["id"]), cell(e["verdict"]), cell(e.get("section", "")), cell(e.get("claim", "")), cell(e.get("reality", ""))]
+                [
+                    code(e["id"]),
+                    cell(e["verdict"]),
+                    cell(e.get("section", "")),
+                    cell(e.get("claim", "")),
+                    cell(e.get("reality", "")),
+                ]
                 for e in view.errata
             ],
         )

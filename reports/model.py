@@ -8,8 +8,12 @@ name and the record's file name when two records hold an implementation of the s
 
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
+import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,14 +21,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.harness.record import read
+from rthooks.harness.record import read, write
 from rthooks.spec.load import Spec
 
 #: Every status, in the order reports list them.
 STATUSES = ("pass", "fail", "xfail", "skip", "error", "timeout", "crash", "xpass")
-#: How bad a status is: an item's status on an implementation is the worst of its cases'.
-SEVERITY = {"pass": 0, "skip": 1, "xfail": 2, "xpass": 3, "fail": 4, "timeout": 5, "error": 6, "crash": 7}
+#: How bad a status is: an item's status on an implementation is the worst of its cases'. A skip
+#: (not applicable to that release, or unsupported) says nothing, so it ranks below pass: an item
+#: is "skip" only when every case covering it was skipped.
+SEVERITY = {"skip": 0, "pass": 1, "xfail": 2, "xpass": 3, "fail": 4, "timeout": 5, "error": 6, "crash": 7}
 #: Statuses that make a run fail (as `rthooks run` counts them).
 FAILING = frozenset({"fail", "error", "timeout", "crash", "xpass"})
 #: Statuses a healthy result has (a diff from these to FAILING is a regression).
@@ -36,6 +43,15 @@ ABSENT = "n/a"
 CORE_PACKAGES = ("runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace", "os/signal", "os")
 UNKNOWN_PACKAGE = "(not in spec)"
 KIND_ORDER = {"oracle": 0, "go": 1, "cmd": 2}
+#: A report shows at most MAX_LINES expectations, steps or reasons per result, each cut to STEP_CHARS;
+#: at most SHOWN clause ids a case covers, and SHOWN_CASES cases of a clause or item (with a count of the rest).
+MAX_LINES = 4
+STEP_CHARS = 100
+SHOWN = 3
+SHOWN_CASES = 2
+#: Statuses of cases the Markdown and JSON reports give no per-outcome detail for (the HTML report
+#: details every case; the run record holds everything).
+QUIET = ("pass", "skip")
 
 
 def worst(statuses: Iterable[str]) -> str | None:
@@ -75,28 +91,44 @@ def compact(value: Any, limit: int) -> str:
 # --- observed values: what a diff or a trend compares --------------------------------------------
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
+_RELEASE = re.compile(r"(?<![\d.])1\.\d+(?:\.\d+)?")  # 1.21, go1.21.13
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 STEP_FIELDS = ("status", "value", "error", "panic", "panic_type", "reason")
 
 
-def stderr_head(text: Any) -> str:
-    """The first paragraph of stderr (at most 3 lines), addresses and numbers masked.
+_MESSAGE = re.compile(r"^[A-Za-z][\w .-]*: \S")
+#: The harness keeps the last 4000 characters of stderr; a text that long starts mid-line.
+STDERR_TAIL = 4000
 
-    That is the message (``panic: ...``, ``fatal error: ...``); the rest is a stack trace or timing
-    output whose addresses and numbers change from run to run.
+
+def stderr_messages(text: Any) -> str:
+    """The message lines of stderr (``panic: ...``, ``fatal error: ...``, ``SIGSEGV: ...``), numbers masked.
+
+    Stack frames, goroutine headers and timing lines are left out: their addresses and numbers
+    change from run to run. At most 5 distinct lines, in order.
     """
     if not isinstance(text, str):
         return ""
-    para = text.strip("\n").split("\n\n", 1)[0].splitlines()[:3]
-    return "\n".join(_NUM.sub("N", _HEX.sub("0x…", line)) for line in para)
+    lines = text.splitlines()
+    if len(text) >= STDERR_TAIL:
+        lines = lines[1:]
+    out: list[str] = []
+    for line in lines:
+        if _MESSAGE.match(line):
+            masked = _NUM.sub("N", _HEX.sub("0x…", line.rstrip()))
+            if masked not in out:
+                out.append(masked)
+        if len(out) == 5:
+            break
+    return "\n".join(out)
 
 
 def fingerprint(observed: dict[str, Any]) -> dict[str, Any]:
     """The observed values that describe behaviour, flattened to ``path -> value``.
 
-    Compared: exit status, signal, stdout, the head of stderr (see stderr_head) and each step's
+    Compared: exit status, signal, stdout, the message lines of stderr (stderr_messages) and each step's
     outcome (status, value, error, panic, panic_type; a histogram's buckets and the number of its
-    counts). Not compared: the rest of stderr, histogram counts, timings.
+    counts). Not compared: the rest of stderr (stack traces), histogram counts, timings.
     """
     out: dict[str, Any] = {}
     if not isinstance(observed, dict) or not observed:
@@ -105,7 +137,7 @@ def fingerprint(observed: dict[str, Any]) -> dict[str, Any]:
         if k in observed:
             out[k] = observed[k]
     if "stderr" in observed:
-        out["stderr (head)"] = stderr_head(observed["stderr"])
+        out["stderr (messages)"] = stderr_messages(observed["stderr"])
     steps = observed.get("steps")
     if isinstance(steps, list):
         for i, st in enumerate(steps):
@@ -245,9 +277,51 @@ class Result:
         )
 
 
+#: Compressed record files: every report command reads them, ``rthooks report merge --out`` writes them.
+#: xz suits records best (results of one case on several implementations repeat far apart).
+COMPRESSED = (".xz", ".gz")
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A run record, validated (rthooks.harness.record.read); ``*.xz`` and ``*.gz`` are decompressed first."""
+    name = str(path)
+    if not name.endswith(COMPRESSED):
+        return read(path)
+    try:
+        raw = path.read_bytes()
+        data = lzma.decompress(raw) if name.endswith(".xz") else gzip.decompress(raw)
+    except OSError as e:  # a missing file, or not gzip (gzip.BadGzipFile is an OSError)
+        raise RthooksError(f"cannot read: {e.strerror or e}", where=name) from None
+    except (EOFError, lzma.LZMAError) as e:
+        raise RthooksError(f"cannot read: not valid {path.suffix[1:]} data ({e or 'truncated'})", where=name) from None
+    with tempfile.TemporaryDirectory(prefix="rthooks-record-") as tmp:
+        plain = Path(tmp) / "record.json"
+        plain.write_bytes(data)
+        try:
+            return read(plain)
+        except RthooksError as e:
+            raise RthooksError(e.message, where=name) from None
+
+
+def write_record(record: dict[str, Any], path: Path) -> None:
+    """Write a record: ``*.xz`` / ``*.gz`` compressed (compact JSON), anything else as the harness does."""
+    name = str(path)
+    if not name.endswith(COMPRESSED):
+        write(record, path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    packed = lzma.compress(body, preset=9) if name.endswith(".xz") else gzip.compress(body, mtime=0)
+    fd, tmp = tempfile.mkstemp(prefix=".rthooks-", suffix=path.suffix, dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(packed)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def load_runs(paths: Sequence[Path]) -> list[Run]:
     """Read and validate every record; a problem is an RthooksError naming the file."""
-    return [Run(str(p), read(Path(p))) for p in paths]
+    return [Run(str(p), read_record(Path(p))) for p in paths]
 
 
 def impls_and_results(runs: Sequence[Run]) -> tuple[list[Impl], list[Result]]:
@@ -332,6 +406,23 @@ class View:
                 return r.expected
         return []
 
+    def outcomes(self, case: str) -> list[Outcome]:
+        """The case's results grouped by outcome, in implementation order."""
+        groups: dict[str, Outcome] = {}
+        for i in self.impls:
+            r = self.by_key.get((case, i.key))
+            if r is None:
+                continue
+            reasons = [_RELEASE.sub("1.N", x) for x in r.reasons]  # "models 1.21" and "models 1.22" alike
+            key = json.dumps([r.status, reasons, r.known, fingerprint(r.observed)], sort_keys=True, default=str)
+            groups.setdefault(key, Outcome([], [])).impls.append(i)
+            groups[key].results.append(r)
+        return list(groups.values())
+
+    def notable(self, case: str) -> bool:
+        """Whether some implementation ended the case other than by pass or skip."""
+        return any(r.status not in QUIET for i in self.impls if (r := self.by_key.get((case, i.key))))
+
     def case_worst(self, case: str) -> str | None:
         return worst(r.status for i in self.impls if (r := self.by_key.get((case, i.key))))
 
@@ -348,9 +439,7 @@ class View:
     def items(self) -> list[ItemRow]:
         rows: dict[str, ItemRow] = {}
         for item in self.spec:
-            rows[item.id] = ItemRow(
-                item.id, self.package_of_item(item.id), item.kind, item.clause_ids(), True
-            )
+            rows[item.id] = ItemRow(item.id, self.package_of_item(item.id), item.kind, item.clause_ids(), True)
         for clause in self.cases_by_clause:  # clauses the records name that the spec does not have
             iid = self.item_of(clause)
             if iid not in rows:
@@ -444,8 +533,12 @@ def load_view(paths: Sequence[Path], spec: Spec | None = None) -> View:
 # --- per-result detail, shared by the formats ------------------------------------------------------
 
 
-def step_lines(observed: dict[str, Any], limit: int = 200) -> list[str]:
-    """Each observed step as one line: ``[0] ok 100``, ``[1] panic *runtime.PanicNilError: ...``."""
+def _cap(lines: list[str], most: int, what: str) -> list[str]:
+    return lines if len(lines) <= most else [*lines[:most], f"… and {len(lines) - most} more {what}"]
+
+
+def step_lines(observed: dict[str, Any], limit: int = STEP_CHARS, most: int = MAX_LINES) -> list[str]:
+    """Each observed step as one line (``[0] ok 100``, ``[1] panic *runtime.PanicNilError: ...``), capped."""
     steps = observed.get("steps") if isinstance(observed, dict) else None
     if not isinstance(steps, list):
         return []
@@ -464,26 +557,76 @@ def step_lines(observed: dict[str, Any], limit: int = 200) -> list[str]:
         else:
             body = excerpt(st.get("reason", ""), limit) or compact({k: v for k, v in st.items() if k != "step"}, limit)
         out.append(f"[{n}] {status} {body}".rstrip())
-    return out
+    return _cap(out, most, "steps")
 
 
-def expected_lines(expected: list[Any], limit: int = 200) -> list[str]:
-    return [compact(e, limit) for e in expected]
+def expectation_text(e: Any) -> str:
+    """One expectation in a compact form: ``$prev equals 50``, ``stderr regex "^panic: boom"``, ``exit_status 2``."""
+    if not isinstance(e, dict):
+        return compact(e, 10_000)
+    head = [str(e["of"])] if isinstance(e.get("of"), str) else []
+    return " ".join(
+        head
+        + [f"{k} {json.dumps(v, sort_keys=True, ensure_ascii=False)}" for k, v in e.items() if k != "of" or not head]
+    )
+
+
+def expected_lines(expected: list[Any], limit: int = STEP_CHARS, most: int = MAX_LINES) -> list[str]:
+    lines = [expectation_text(e) for e in expected]
+    return _cap([x if len(x) <= limit else x[: limit - 1] + "…" for x in lines], most, "expectations")
 
 
 def detail(r: Result, limit: int) -> dict[str, Any]:
-    """One result for display: statuses, reasons, exit, timings and excerpts of its output."""
+    """One result for display: status, reasons, exit, timings and excerpts of its output."""
     obs = r.observed
     return {
         "status": r.status,
-        "reasons": [excerpt(x, limit) for x in r.reasons],
+        "reasons": _cap([excerpt(x, limit) for x in r.reasons], MAX_LINES, "reasons"),
         "known": r.known,
         "exit_status": obs.get("exit_status"),
         "signal": obs.get("signal"),
-        "steps": step_lines(obs, max(40, limit // 4)),
+        "steps": step_lines(obs),
         "stdout": excerpt(obs.get("stdout") or "", limit),
         "stderr": excerpt(obs.get("stderr") or "", limit),
         "duration_s": r.duration_s,
         "process_s": r.process_s,
         "record": r.source,
     }
+
+
+@dataclass
+class Outcome:
+    """Implementations that ended a case the same way (status, reasons and observed values alike)."""
+
+    impls: list[Impl]
+    results: list[Result]
+
+    def detail(self, limit: int) -> dict[str, Any]:
+        d = detail(self.results[0], limit)
+        del d["duration_s"], d["process_s"], d["record"]
+        d["implementations"] = [i.key for i in self.impls]
+        d["duration_s"] = [r.duration_s for r in self.results]
+        d["process_s"] = [r.process_s for r in self.results]
+        d["output_of"] = self.impls[0].key
+        if any(r.reasons != self.results[0].reasons for r in self.results[1:]):
+            d["reasons"] = [*d["reasons"], f"(reasons of {self.impls[0].key}; the others alike, for their release)"]
+        return d
+
+
+def who(keys: Sequence[str], every: Sequence[str]) -> str:
+    """A list of implementation keys, as ``all``, ``all but go1.25`` or ``go1.21, go1.22``."""
+    if len(every) > 1 and list(keys) == list(every):
+        return "all"
+    rest = [k for k in every if k not in keys]
+    if len(keys) > 3 and len(rest) <= 2:
+        return "all but " + ", ".join(rest)
+    return ", ".join(keys)
+
+
+def span(values: Sequence[float | None]) -> str:
+    """Timings of a group as ``0.012`` or ``0.012-0.034`` (— when none)."""
+    got = [v for v in values if v is not None]
+    if not got:
+        return "—"
+    lo, hi = min(got), max(got)
+    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}-{hi:.3f}"

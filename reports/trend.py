@@ -140,7 +140,9 @@ def render_text(view: View) -> str:
             w = max([len(title), *(len(r.id) for r in rows)])
             cw = [max(len(lb), 7) for lb in labels]
             lines.append("")
-            lines.append(f"{title:<{w}}  " + "  ".join(f"{lb:<{c}}" for lb, c in zip(labels, cw, strict=True)) + "  changes")
+            lines.append(
+                f"{title:<{w}}  " + "  ".join(f"{lb:<{c}}" for lb, c in zip(labels, cw, strict=True)) + "  changes"
+            )
             for r in rows:
                 marks = []
                 for k, st in enumerate(r.statuses):

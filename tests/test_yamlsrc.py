@@ -10,8 +10,10 @@ def test_lines_are_remembered() -> None:
     assert line_of(data, ["b", 0]) == 3
 
 
-def test_versions_stay_strings() -> None:
-    assert loads("since: 1.20\n")["since"] == "1.20"
+def test_versions_stay_strings_other_floats_do_not() -> None:
+    data = loads("since: 1.20\ngoline: 1.21\ntolerance: {value: 2, rel: 0.03}\n")
+    assert data["since"] == "1.20" and data["goline"] == "1.21"
+    assert data["tolerance"]["rel"] == 0.03
 
 
 def test_duplicate_key_is_an_error_with_its_line() -> None:

