@@ -46,6 +46,11 @@ class Case:
 
     def expects_termination(self) -> bool:
         """Whether the case expects the process to end other than by finishing its steps."""
+        for s in self.steps:
+            if s.get("op") in ("exit", "fatal") or s.get("call") in ("os.Exit", "runtime.Goexit"):
+                return True
+            if s.get("op") == "panic" and (s.get("with") or {}).get("recover") is False:
+                return True
         for e in self.expect:
             if "signal" in e:
                 return True

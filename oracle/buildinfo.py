@@ -11,7 +11,7 @@ from typing import Any
 
 from rthooks.oracle import godebugmodel
 from rthooks.oracle.registry import STEPS, step
-from rthooks.oracle.state import OracleRuntime, Unsupported
+from rthooks.oracle.state import OracleRuntime, StepError, Unsupported
 
 DRIVER = "rthooks.dev/driver"
 
@@ -122,9 +122,7 @@ def parse(data: str) -> dict[str, Any]:
                 bi["Settings"] = (bi["Settings"] or []) + [{"Key": key, "Value": raw}]
             lineno += 1
     except _Malformed as e:
-        raise Unsupported(
-            f"the oracle cannot report an error status yet (could not parse Go build info: line {lineno}: {e})"
-        ) from None
+        raise StepError(f"could not parse Go build info: line {lineno}: {e}") from None
     return bi
 
 

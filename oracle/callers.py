@@ -15,7 +15,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
 @dataclass
@@ -298,7 +298,7 @@ def contention_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -
 def start_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     m = misc(rt)
     if m.tracing:
-        raise Unsupported("the oracle cannot report a call's error yet (tracing is already enabled)")
+        raise StepError("tracing is already enabled")
     m.tracing = True
 
 

@@ -24,10 +24,9 @@ from typing import Any
 from rthooks.goversion import GoVersion
 from rthooks.oracle import godebugmodel
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import OracleRuntime, PanicError, StepError, Unsupported
 
 MODEL_STACK_DEPTH = 64  # frames below a Profile.Add call in the modelled driver
-NO_ERROR_CHANNEL = "the oracle cannot report a call's non-nil error yet (process.py has no error status for steps)"
 
 
 def _predefined(rt: OracleRuntime) -> list[str]:
@@ -155,7 +154,7 @@ def _write(rt: OracleRuntime, w: Any, data: bytes) -> None:
         with open(rt.workdir / w, "ab") as f:
             f.write(data)
     elif isinstance(w, dict) and "fail" in w:
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError(str(w["fail"]))
     elif not (w is None or (isinstance(w, dict) and w.get("discard"))):
         raise Unsupported('bad arguments: want a file name, {"fail": text}, {"discard": true} or null')
 
@@ -312,7 +311,7 @@ def pprof_profile_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]
 def op_profile_write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     name = str(w.get("profile"))
     if pprof_lookup(rt, [name], {}) is None:
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError(f"unknown profile {name!r}")
     (rt.workdir / str(w["file"])).write_bytes(_profile_bytes(rt, name, int(w.get("debug", 0))))
 
 
@@ -325,7 +324,7 @@ def pprof_write_heap_profile(rt: OracleRuntime, args: list[Any], _: dict[str, An
 def pprof_start_cpu(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     st = _pp(rt)
     if st.cpu_file is not None:
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError("cpu profiling already in use")
     w = resolve(rt, args[0])
     _touch(rt, w)
     st.cpu_file = w if isinstance(w, str) else ""
@@ -411,7 +410,7 @@ def trace_is_enabled(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bo
 def trace_start(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     tr = _tr(rt)
     if tr.file is not None:
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError("tracing is already enabled")
     w = resolve(rt, args[0])
     _touch(rt, w)
     tr.file = w if isinstance(w, str) else ""
@@ -504,7 +503,7 @@ def trace_fr_enabled(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> b
 def trace_fr_start(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     fr = _recorder(rt, args[0])
     if _tr(rt).recorder_active():
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError("flight recorder already enabled")
     fr["enabled"] = True
 
 
@@ -517,7 +516,7 @@ def trace_fr_stop(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None
 def trace_fr_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> list[Any]:
     fr = _recorder(rt, args[0])
     if not fr["enabled"]:
-        raise Unsupported(NO_ERROR_CHANNEL)
+        raise StepError("flight recorder is not enabled")
     data = _trace_header(rt) + "".join(e + "\0" for e in _tr(rt).events).encode()
     _write(rt, args[1], data)
     return [len(data), None]

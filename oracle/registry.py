@@ -31,4 +31,17 @@ def step(*ids: str) -> Callable[[StepFn], StepFn]:
 
 def load_areas() -> None:
     """Import every area module so that its steps are registered."""
-    from rthooks.oracle import gc, metricsmodel, proc, profiles, sched, signals  # noqa: F401
+    from rthooks.oracle import (  # noqa: F401
+        buildinfo,
+        callers,
+        gc,
+        godebugmodel,
+        goroutines,
+        heap,
+        metricsmodel,
+        proc,
+        profiles,
+        sched,
+        signals,
+        traceback,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from rthooks.oracle import goroutines, proc  # noqa: F401  (proc registers op:panic and op:fatal)
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
 from rthooks.oracle.registry import STEPS, step
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
 @dataclass
@@ -95,12 +95,11 @@ def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
             "unexpected fault address 0x0\nfatal error: fault\n[signal SIGSEGV: segmentation violation]\n\n"
             + _stack(1, "running", "main.main()", system=True),
         )
-    if w.get("type") == "runtime-error":
-        raise Unsupported("the oracle models only the 'fault' runtime error")
     try:
         _proc_panic(rt, a, w)
     except Exited as e:
-        head = e.stderr.split("\n", 1)[0]
+        # The whole first block ("panic: ..." plus e.g. "[signal SIGSEGV ...]"), re-rendered with the traceback level.
+        head = e.stderr.split("\n\n", 1)[0]
         raise crash(rt, head, in_goroutine=bool(w.get("goroutine"))) from None
 
 
@@ -153,7 +152,8 @@ def set_crash_output(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> 
         return None
     if isinstance(f, dict):
         if f.get("closed"):
-            raise Unsupported("the oracle cannot report an error status yet (a dup of a closed file fails)")
+            (rt.workdir / str(f.get("file"))).touch()  # the driver opened (created) it, then closed it
+            raise StepError("bad file descriptor")
         f = f.get("file")
     path = rt.workdir / str(f)
     path.touch()

@@ -168,7 +168,7 @@ class Page:
         for p in v.packages:
             if not any(p in per[i.key] for i in v.impls):
                 continue
-            self.w(f"<tr data-filter=packages data-package='{a(p)}'><th><code>{e(p)}</code></th>")
+            self.w(f"<tr data-filter=_packages data-package='{a(p)}'><th><code>{e(p)}</code></th>")
             for i in v.impls:
                 c = per[i.key].get(p, {})
                 self.w("<td>", " ".join(chip(s, f"{c[s]} {s}") for s in STATUSES if c.get(s)) or "—", "</td>")
@@ -335,7 +335,7 @@ class Page:
         self.w("<th class=num>%</th><th></th></tr></thead><tbody>\n")
         for p in v.coverage:
             self.w(
-                f"<tr data-filter=packages data-package='{a(p['package'])}'>",
+                f"<tr data-filter=_packages data-package='{a(p['package'])}'>",
                 f"<th><a href='#{a(anchor('cov-', p['package']))}'><code>{e(p['package'])}</code></a></th>",
                 f"<td class=num>{p['clauses']}</td><td class=num>{p['covered']}</td><td class=num>{p['percent']}</td>",
                 f"<td><span class=bar><span style='width:{min(100.0, p['percent'])}%'></span></span></td></tr>\n",

@@ -124,7 +124,7 @@ def stderr_messages(text: Any) -> str:
 
 
 def fingerprint(observed: dict[str, Any]) -> dict[str, Any]:
-    """The observed values that describe behaviour, flattened to ``path -> value``.
+    """The observed values that describe behaviour, flattened to ``path -> value`` (see stable()).
 
     Compared: exit status, signal, stdout, the message lines of stderr (stderr_messages) and each step's
     outcome (status, value, error, panic, panic_type; a histogram's buckets and the number of its
@@ -162,8 +162,38 @@ def _flatten(v: Any, path: str, out: dict[str, Any]) -> None:
     elif isinstance(v, list) and any(isinstance(x, dict | list) for x in v):
         for i, x in enumerate(v):
             _flatten(x, f"{path}[{i}]", out)
-    else:  # scalars, and lists of scalars (histogram counts) as one value
-        out[path] = v
+    elif isinstance(v, list):  # a list of scalars, as one value
+        out[path] = [stable(x) for x in v]
+    else:
+        out[path] = stable(v)
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+
+
+def stable(v: Any) -> Any:
+    """A scalar as a diff compares it: measurements by kind, everything else by value.
+
+    Measurements change from run to run: floats (seconds, fractions), integers above 64 that are
+    neither round (a multiple of 100) nor a power of two (counts, byte sizes, nanoseconds, line
+    numbers; settings and defaults such as 100, 10000, 1000000000 or 4194304 are round),
+    timestamps and addresses. In text, stack frames (lines that start with a tab) are left out.
+    Integers from 2**53 on (math.MaxInt64, ...) are exact. Small integers, strings, statuses and
+    exit statuses compare exactly.
+    """
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, float):
+        return v if v.is_integer() and abs(v) <= 4096 else "<float>"
+    if isinstance(v, int):
+        if 64 < abs(v) < 2**53 and v % 100 and abs(v) & (abs(v) - 1):
+            return "<number>"
+        return v
+    if isinstance(v, str):
+        if "\n" in v:
+            v = "\n".join(line for line in v.split("\n") if not line.startswith("\t"))
+        return _HEX.sub("0x…", _TIME.sub("<time>", v))
+    return v
 
 
 @dataclass(frozen=True)
@@ -180,6 +210,8 @@ class Change:
 
 
 _MISSING: Any = object()
+#: How a diff shows a value one side does not have (a step that did not run, a field not reported).
+ABSENT_VALUE = "<absent>"
 
 
 def observed_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
@@ -191,7 +223,7 @@ def observed_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     for path in sorted(set(a) | set(b)):
         va, vb = a.get(path, _MISSING), b.get(path, _MISSING)
         if va != vb:
-            out.append(Change(path, None if va is _MISSING else va, None if vb is _MISSING else vb))
+            out.append(Change(path, ABSENT_VALUE if va is _MISSING else va, ABSENT_VALUE if vb is _MISSING else vb))
     return out
 
 

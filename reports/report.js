@@ -46,7 +46,9 @@
       g.hidden = !g.querySelector("[data-filter]:not([hidden])");
     });
     var parts = [];
-    Object.keys(total).forEach(function (k) { parts.push(shown[k] + " of " + total[k] + " " + k); });
+    Object.keys(total).forEach(function (k) {
+      if (k.charAt(0) !== "_") { parts.push(shown[k] + " of " + total[k] + " " + k); }  // "_": not counted
+    });
     count.textContent = "showing " + parts.join(", ");
   }
 
