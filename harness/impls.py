@@ -55,8 +55,19 @@ class Implementation(ABC):
     @abstractmethod
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun: ...
 
-    @abstractmethod
-    def describe(self) -> dict[str, Any]: ...
+    def describe(self) -> dict[str, Any]:
+        """The implementation's entry in the result record."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "go_version": str(self.release),
+            "goos": self.goos,
+            "goarch": self.goarch,
+            "toolchain_path": None,
+            "toolchain_hash": None,
+            "goline": None,
+            "command": None,
+        }
 
     def check_file(self, path: Path, tool: str) -> str | None:
         return f"{tool} is not available for {self.name}"
@@ -77,15 +88,11 @@ class GoImpl(Implementation):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "kind": "go",
+            **super().describe(),
             "go_version": str(self.tc.version),
-            "goos": self.goos,
-            "goarch": self.goarch,
             "toolchain_path": str(self.tc.go),
             "toolchain_hash": self.tc.identity,
             "goline": str(self.tc.release),
-            "command": None,
         }
 
     def binary(self, case: Case) -> Path:
@@ -151,17 +158,7 @@ class CmdImpl(Implementation):
         super().__init__()
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": "cmd",
-            "go_version": str(self.release),
-            "goos": self.goos,
-            "goarch": self.goarch,
-            "toolchain_path": None,
-            "toolchain_hash": None,
-            "goline": None,
-            "command": self.argv,
-        }
+        return {**super().describe(), "command": self.argv}
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         return run_process(self.argv, compiled.program, env=base_env(case), cwd=workdir, timeout_s=case.timeout_s)
@@ -177,19 +174,6 @@ class OracleImpl(Implementation):
         self.release = release
         self.name = f"oracle-go{release}"
         super().__init__()
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": "oracle",
-            "go_version": str(self.release),
-            "goos": self.goos,
-            "goarch": self.goarch,
-            "toolchain_path": None,
-            "toolchain_hash": None,
-            "goline": None,
-            "command": None,
-        }
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         from rthooks.oracle.process import run_program

@@ -191,12 +191,12 @@ class Page:
         self.w("</tbody></table>\n<table><thead><tr><th>record</th><th>spec revision</th><th>rthooks</th>")
         self.w("<th>started</th><th>finished</th><th>shard</th><th class=num>results</th></tr></thead><tbody>\n")
         for run in v.runs:
-            i = run.info()
-            fin = (i["finished"] or "unfinished") + (" (interrupted)" if i["interrupted"] else "")
+            info = run.info()
+            fin = (info["finished"] or "unfinished") + (" (interrupted)" if info["interrupted"] else "")
             self.w(
-                f"<tr><td><code>{e(i['file'])}</code></td><td><code>{e(i['spec_revision'])}</code></td>",
-                f"<td>{e(i['rthooks_version'])}</td><td>{e(i['started'])}</td><td>{e(fin)}</td>",
-                f"<td>{e(i['shard'] or '—')}</td><td class=num>{i['results']}</td></tr>\n",
+                f"<tr><td><code>{e(info['file'])}</code></td><td><code>{e(info['spec_revision'])}</code></td>",
+                f"<td>{e(info['rthooks_version'])}</td><td>{e(info['started'])}</td><td>{e(fin)}</td>",
+                f"<td>{e(info['shard'] or '—')}</td><td class=num>{info['results']}</td></tr>\n",
             )
         self.w("</tbody></table>\n")
 
@@ -314,10 +314,10 @@ class Page:
                     )
                 for stream in ("stderr", "stdout"):
                     if d[stream]:
-                        full = len(o.results[0].observed.get(stream) or "")
+                        size = len(o.results[0].observed.get(stream) or "")
                         of = d["output_of"] + (" (and alike)" if len(o.impls) > 1 else "")
                         outputs.append(
-                            f"<details><summary>{stream} of {e(of)} ({full} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
+                            f"<details><summary>{stream} of {e(of)} ({size} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
                         )
             self.w("</table>\n", *outputs, "</div>\n</details>\n")
         self.w("</section>\n")

@@ -34,9 +34,8 @@ def render(view: View, limit: int) -> str:
             "skipped": sum(r.status in SKIPPED for r in results),
         }
         t = sum(r.duration_s for r in results)
-        suite = ET.SubElement(
-            root, "testsuite", name=impl.key, **{k: str(v) for k, v in counts.items()}, time=f"{t:.3f}"
-        )
+        attrs = {"name": impl.key, **{k: str(v) for k, v in counts.items()}, "time": f"{t:.3f}"}
+        suite = ET.SubElement(root, "testsuite", attrs)
         props = ET.SubElement(suite, "properties")
         for k in ("kind", "go_version", "goos", "goarch", "toolchain_hash"):
             if impl.info.get(k):

@@ -106,9 +106,9 @@ def render(view: View, limit: int) -> str:
     out += ["", "## Matrix", ""]
     out.append(
         f"Spec items with at least one case ({len(with_cases)} of {len(view.items)}); "
-        f"each cell is the worst status of the cases covering the item on that implementation "
-        f"(skip < pass < xfail < xpass < fail < timeout < error < crash: an item is skip only when all its cases were) "
-        f"(`no case`: none ran there; `n/a`: the item is not in that release). "
+        "each cell is the worst status of the cases covering the item on that implementation, in the order "
+        "skip < pass < xfail < xpass < fail < timeout < error < crash (so an item is skip only when all its cases "
+        "were); `no case`: none ran there, `n/a`: the item is not in that release. "
         f"{without} item(s) have no case at all (see the coverage map)."
     )
     out.append("")

@@ -48,12 +48,12 @@ def merge(runs: list[Run]) -> dict[str, Any]:
     results: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
     for run in runs:
         for r in run.record["results"]:
-            k = (r["case"], r["impl"])
-            if k in results:
+            pair = (r["case"], r["impl"])
+            if pair in results:
                 raise RthooksError(
-                    f"case {r['case']} on {r['impl']} is in both {results[k][1]} and {run.path}", where="merge"
+                    f"case {r['case']} on {r['impl']} is in both {results[pair][1]} and {run.path}", where="merge"
                 )
-            results[k] = (r, run.path)
+            results[pair] = (r, run.path)
     finished = [run.record.get("finished") for run in runs]
     _warn_missing_shards(runs)
     return {

@@ -74,8 +74,8 @@ def version_of(text: str) -> GoVersion | None:
 
 def excerpt(text: Any, limit: int) -> str:
     """``text`` cut to about ``limit`` characters: its head and tail, with what was left out counted."""
-    if not isinstance(text, str):
-        text = "" if text is None else json.dumps(text, sort_keys=True)
+    text = text if isinstance(text, str) else "" if text is None else json.dumps(text, sort_keys=True)
+    assert isinstance(text, str)
     if len(text) <= limit:
         return text
     head, tail = limit * 2 // 3, limit // 3
@@ -485,9 +485,9 @@ class View:
                 row.counts[impl.key] = dict(Counter(got))
                 w = worst(got)
                 if w is None:
-                    item = self.spec.items.get(row.id)
+                    found = self.spec.items.get(row.id)
                     v = impl.version
-                    w = ABSENT if item is not None and v is not None and not item.exists_in(v) else NO_CASE
+                    w = ABSENT if found is not None and v is not None and not found.exists_in(v) else NO_CASE
                 row.cells[impl.key] = w
         return sorted(rows.values(), key=lambda r: (package_order(r.package), r.id))
 
