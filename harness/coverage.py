@@ -33,7 +33,9 @@ def coverage(spec: Spec, cases: list[Case]) -> dict[str, Any]:
         "covered": covered,
         "total": total,
         "percent": round(100.0 * covered / total, 2) if total else 100.0,
-        "by_package": {k: {**v, "percent": round(100.0 * v["covered"] / v["total"], 2)} for k, v in sorted(by_pkg.items())},
+        "by_package": {
+            k: {**v, "percent": round(100.0 * v["covered"] / v["total"], 2)} for k, v in sorted(by_pkg.items())
+        },
         "uncovered": uncovered,
     }
 

@@ -49,7 +49,8 @@ MAIN_GOEXIT = "fatal error: no goroutines (main called runtime.Goexit) - deadloc
 def goexit(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     if not w.get("main"):
         return None  # a helper goroutine calls Goexit; only it ends
-    return main_goexit(rt, [], {})
+    main_goexit(rt, [], {})
+    return None
 
 
 @step("runtime.Goexit")

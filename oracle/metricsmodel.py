@@ -177,7 +177,9 @@ def _clause_live(rt: OracleRuntime, item_id: str, clause: str) -> bool:
     from rthooks.spec.load import default_spec
 
     item = default_spec().items.get(item_id)
-    for c in (item.data.get("clauses") or []) if item else []:
+    if item is None:
+        return False
+    for c in item.data.get("clauses") or []:
         if c["id"] == clause:
             since = GoVersion.parse(c.get("since") or str(item.since))
             removed = c.get("removed")

@@ -180,7 +180,8 @@ def fatal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         elif kind == "thread-exhaustion":
             first = f"runtime: program exceeds {rt.maxthreads}-thread limit\nfatal error: thread exhaustion\n"
         else:
-            return panic(rt, [], {"type": "runtime-error", "value": "nil-deref", "recover": False})
+            panic(rt, [], {"type": "runtime-error", "value": "nil-deref", "recover": False})
+            return None
         throw(rt, first)
     if kind == "goexit-main":
         goroutines.gs(rt).parked = 0

@@ -34,7 +34,9 @@ class Seq(list[Any]):
 
 
 # Keys whose values are Go versions: kept as strings even when written unquoted.
-VERSION_KEYS = frozenset({"since", "removed", "deprecated", "go", "goline", "until", "listed_since", "release", "go_bin"})
+VERSION_KEYS = frozenset(
+    {"since", "removed", "deprecated", "go", "goline", "until", "listed_since", "release", "go_bin"}
+)
 
 
 class _Loader(yaml.SafeLoader):
