@@ -151,9 +151,12 @@ def runtime_dbgvars(tc: Toolchain) -> list[dict[str, Any]]:
 def _runtime_consts(tc: Toolchain) -> dict[str, str]:
     """Simple `name = literal` constants of package runtime (a default may name one, e.g. 1e9)."""
     out: dict[str, str] = {}
-    for path in sorted((tc.goroot / "src/runtime").glob("*.go")):
-        if path.name.endswith("_test.go"):
-            continue
+    # Only the files this toolchain compiles for linux/amd64 (build tags and default GOEXPERIMENTs
+    # decide: go1.22 defines defaultTraceAdvancePeriod twice, in trace.go and trace2.go).
+    env = tc.env(GOOS="linux", GOARCH="amd64")
+    listed = tc.run("list", "-f", '{{join .GoFiles " "}}', "runtime", env=env).stdout.split()
+    for name in sorted(listed):
+        path = tc.goroot / "src/runtime" / name
         for name, value in re.findall(r"^\s*(?:const\s+)?(\w+)\s*=\s*([\w.]+)\s*(?://.*)?$", path.read_text(), re.M):
             out.setdefault(name, value)
     return out
