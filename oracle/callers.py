@@ -9,13 +9,12 @@ texts) are meant to hold.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported, resolve
 
 
 @dataclass
@@ -86,19 +85,6 @@ def callers(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]
     skip, length = int(args[0]), (0 if args[1] is None else int(args[1]))
     pcs = [INLINED_PC + 1, *RET][skip:]
     return [min(len(pcs), length), pcs[:length]]
-
-
-def resolve(rt: OracleRuntime, v: Any) -> Any:
-    """A "$name[1].Field" reference (the state's own lookup resolves only a bare "$name")."""
-    if not (isinstance(v, str) and v.startswith("$") and not v.startswith("$$")):
-        return v
-    m = re.match(r"\$([a-z_][a-z0-9_]*)(.*)$", v)
-    if not m or m.group(1) not in rt.bound:
-        return v
-    cur = rt.bound[m.group(1)]
-    for idx, key in re.findall(r"\[(\d+)\]|\.([^.\[\]]+)", m.group(2)):
-        cur = cur[int(idx)] if idx else cur[key]
-    return cur
 
 
 def _frames_for(pcs: list[int]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from typing import Any
 from rthooks.goversion import GoVersion
 from rthooks.oracle import godebugmodel
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, PanicError, StepError, Unsupported
+from rthooks.oracle.state import OracleRuntime, PanicError, StepError, Unsupported, resolve
 
 MODEL_STACK_DEPTH = 64  # frames below a Profile.Add call in the modelled driver
 
@@ -73,24 +73,6 @@ def _tr(rt: OracleRuntime) -> TraceState:
 
 
 # --- argument reading ---------------------------------------------------------------------
-
-
-def resolve(rt: OracleRuntime, v: Any) -> Any:
-    """A "$name[1].Field" reference the runtime's own lookup left unresolved (it resolves "$name" only)."""
-    if not isinstance(v, str) or not v.startswith("$") or v.startswith("$$"):
-        return v
-    m = re.match(r"^\$([a-z_][a-z0-9_]*)(.*)$", v)
-    if not m or m.group(1) not in rt.bound:
-        return v
-    cur = rt.bound[m.group(1)]
-    for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", m.group(2)):
-        if key and isinstance(cur, dict):
-            cur = cur.get(key)
-        elif idx and isinstance(cur, list) and int(idx) < len(cur):
-            cur = cur[int(idx)]
-        else:
-            return v
-    return cur
 
 
 def _handle(v: Any, prefix: str) -> str | None:

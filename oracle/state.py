@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,21 @@ class OracleRuntime:
 
         item = default_spec().items.get(f"metric:{name}")
         return item is not None and item.exists_in(self.release)
+
+
+def resolve(rt: OracleRuntime, v: Any) -> Any:
+    """Resolve a "$name[1].Field" reference to a bound value; other values, and references that do not resolve, pass through."""
+    if not isinstance(v, str) or not v.startswith("$") or v.startswith("$$"):
+        return v
+    m = re.match(r"^\$([a-z_][a-z0-9_]*)(.*)$", v)
+    if not m or m.group(1) not in rt.bound:
+        return v
+    cur = rt.bound[m.group(1)]
+    for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", m.group(2)):
+        if key and isinstance(cur, dict):
+            cur = cur.get(key)
+        elif idx and isinstance(cur, list) and int(idx) < len(cur):
+            cur = cur[int(idx)]
+        else:
+            return v
+    return cur
