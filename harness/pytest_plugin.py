@@ -63,10 +63,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class CaseFile(pytest.File):
     def collect(self) -> Any:
-        from rthooks.harness.cases import load_cases
+        from rthooks.harness.cases import cases_in_file
 
-        cases = [c for c in load_cases(self.path.parent, validate=False) if Path(c.file) == self.path]
-        for case in cases:
+        for case in cases_in_file(self.path):
             for impl in _impls(self.config):
                 yield CaseItem.from_parent(self, name=f"{case.id}[{impl.name}]", case=case, impl=impl)
 

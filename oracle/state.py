@@ -105,12 +105,6 @@ class OracleRuntime:
         goline = GoVersion.parse(self.setup.get("goline") or str(self.release))
         return godebug_default(item, self.release, goline)
 
-    def metric_exists(self, name: str) -> bool:
-        from rthooks.spec.load import default_spec
-
-        item = default_spec().items.get(f"metric:{name}")
-        return item is not None and item.exists_in(self.release)
-
 
 def resolve(rt: OracleRuntime, v: Any) -> Any:
     """Resolve a "$name[1].Field" reference to a bound value; other values, and references that do not resolve, pass through."""

@@ -201,6 +201,7 @@ _COMMENT = re.compile(r"^\s*//\s?")
 
 def _evidence(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
     metric_names = {m["name"] for m in facts.metrics(tc)}
+    api_keys = {_key(i) for i in facts.api(tc)}
     dbg = {v["name"]: v for v in facts.runtime_dbgvars(tc)}
     table = {e["name"] for e in facts.godebug_table(tc)["all"]}
     for claim in spec.seed:
@@ -235,6 +236,5 @@ def _evidence(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
                 # The spec's since/removed for the item is the claim; the toolchain must agree.
                 item: Item | None = spec.items.get(ev["item"])
                 want = bool(ev["present"]) if "present" in ev else bool(item and item.exists_in(r))
-                real = {_key(i) for i in facts.api(tc)}
-                if item is None or (ev["item"] in real) != want:
+                if item is None or (ev["item"] in api_keys) != want:
                     yield Drift("evidence", subject, f"{ev['item']} present={want} is false for go{tc.version}")
