@@ -44,6 +44,10 @@ class Case:
     def timeout_s(self) -> float:
         return float(self.data.get("timeout_s") or 30)
 
+    def expects_build_failure(self) -> bool:
+        """A build case: it expects the toolchain to reject the program's build configuration."""
+        return any(e.get("of") == "build" for e in self.expect)
+
     def expects_termination(self) -> bool:
         """Whether the case expects the process to end other than by finishing its steps."""
         for s in self.steps:

@@ -17,8 +17,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rthooks.errors import RthooksError
-from rthooks.goversion import GoVersion
 from rthooks.toolchain import Toolchain, cache_dir
 
 DRIVER_DIR = Path(__file__).parent / "driver"
@@ -57,8 +55,6 @@ def source_hash() -> str:
 
 def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
     """The driver binary for this toolchain and configuration, built if not cached."""
-    if cfg.godebug and tc.release < GoVersion.parse("1.23"):
-        raise RthooksError(f"go.mod godebug lines need Go 1.23 or newer, not go{tc.version}")
     key = hashlib.sha256(
         json.dumps(
             [tc.identity, str(tc.version), source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags]

@@ -33,6 +33,7 @@ MODES = (
     "no-hello",
     "unsupported",
     "partial-line",
+    "build-error",
 )
 
 
@@ -48,6 +49,10 @@ def main() -> None:
         obs.write(json.dumps(obj) + "\n")
         obs.flush()
 
+    if mode == "build-error":  # models a toolchain that rejects the build configuration
+        key = sorted(program["setup"].get("directives") or {"x": 1})[0]
+        emit({"build_error": f"invalid //go:debug: unknown //go:debug setting {json.dumps(key)}"})
+        return
     if mode != "no-hello":
         emit({"hello": {"impl": f"fake-{mode}", "version": f"go{program['go']}", "protocol": 1}})
     steps = program["steps"]

@@ -22,7 +22,7 @@ from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, build_driver
 from rthooks.harness.expectations import Known, load_known
-from rthooks.harness.process import RawRun, run_process
+from rthooks.harness.process import RawRun, launch_argv, run_process
 from rthooks.harness.program import Compiled
 from rthooks.toolchain import Toolchain
 
@@ -117,9 +117,14 @@ class GoImpl(Implementation):
         try:
             binary = self.binary(case)
         except RthooksError as e:
+            if case.expects_build_failure():
+                return RawRun(build_error=e.output or e.message)
             return RawRun(start_error=f"driver build failed: {e}")
         self._last_binary = binary
-        return run_process([str(binary)], compiled.program, env=base_env(case), cwd=workdir, timeout_s=case.timeout_s)
+        env = base_env(case)
+        env["RTHOOKS_GO"] = str(self.tc.go)  # for ops that must run the toolchain (cmd/go GODEBUG keys)
+        argv = launch_argv([str(binary)], case.setup.get("launch"))
+        return run_process(argv, compiled.program, env=env, cwd=workdir, timeout_s=case.timeout_s)
 
     def check_file(self, path: Path, tool: str) -> str | None:
         """Have the toolchain's own `go tool pprof` / `go tool trace` read a file the driver wrote."""
@@ -161,7 +166,8 @@ class CmdImpl(Implementation):
         return {**super().describe(), "command": self.argv}
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        return run_process(self.argv, compiled.program, env=base_env(case), cwd=workdir, timeout_s=case.timeout_s)
+        argv = launch_argv(self.argv, case.setup.get("launch"))
+        return run_process(argv, compiled.program, env=base_env(case), cwd=workdir, timeout_s=case.timeout_s)
 
 
 class OracleImpl(Implementation):

@@ -31,8 +31,11 @@ class Observed:
     exit_status: int | None = None
     signal: str | None = None
     workdir: Path | None = None
+    build: str | None = None  # the build's error text, for cases that expect a failed build
 
     def resolve(self, ref: str) -> Any:
+        if ref == "build":
+            return self.build
         if ref == "stdout":
             return self.stdout
         if ref == "stderr":
@@ -208,6 +211,18 @@ def _histogram(v: Any, shape: dict[str, Any]) -> str | None:
     return None
 
 
+def _length(v: Any, want: int | list[int]) -> str | None:
+    """The length of a list or string, or the number of buckets of a histogram's counts."""
+    if isinstance(v, dict) and "counts" in v:
+        v = v["counts"]
+    if not isinstance(v, (list, str)):
+        return f"want a list or string, got {_short(v)}"
+    lo, hi = (want, want) if isinstance(want, int) else (want[0], want[1])
+    if lo <= len(v) <= hi:
+        return None
+    return f"length {len(v)}, want {want}"
+
+
 _VALUE_MATCHERS: dict[str, Callable[[Any, Any], str | None]] = {
     "equals": _equals,
     "not_equals": _not_equals,
@@ -219,6 +234,7 @@ _VALUE_MATCHERS: dict[str, Callable[[Any, Any], str | None]] = {
     "contains": _contains,
     "monotonic": _monotonic,
     "histogram": _histogram,
+    "length": _length,
 }
 
 
@@ -242,15 +258,54 @@ def _relation(rel: dict[str, Any], obs: Observed) -> str | None:
     if left is _MISSING or right is _MISSING:
         return f"relation {ln} {rel['op']} {rn}: an operand was not observed"
     op = rel["op"]
+    slack = _slack(rel.get("tolerance"))
+    if rel.get("each"):
+        return _relation_each(left, ln, op, right, rn, slack)
+    why = _compare(left, op, right, slack)
+    return None if why is None else f"relation {ln} {op} {rn} {why}: {_short(left)} vs {_short(right)}"
+
+
+def _slack(tol: dict[str, Any] | None) -> Callable[[float, float], float]:
+    """How far apart two numbers may be and still compare equal: max(abs, rel * max(|a|, |b|))."""
+    if not tol:
+        return lambda a, b: 0.0
+    ab, rel = float(tol.get("abs", 0)), float(tol.get("rel", 0))
+    return lambda a, b: max(ab, rel * max(abs(a), abs(b)))
+
+
+def _compare(left: Any, op: str, right: Any, slack: Callable[[float, float], float]) -> str | None:
+    """None if `left op right` holds (within the slack); else a short reason."""
     a, b = number(left), number(right)
     if op in ("==", "sum==", "!="):
-        eq = (a == b) if a is not None and b is not None else left == right
+        eq = (a == b or abs(a - b) <= slack(a, b)) if a is not None and b is not None else left == right
         ok = eq if op != "!=" else not eq
     else:
         if a is None or b is None:
-            return f"relation {ln} {op} {rn}: operands are not numbers"
-        ok = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-    return None if ok else f"relation {ln} {op} {rn} does not hold: {_short(left)} vs {_short(right)}"
+            return "has operands that are not numbers"
+        s = slack(a, b)
+        ok = {"<": a < b + s, "<=": a <= b + s, ">": a + s > b, ">=": a + s >= b}[op]
+    return None if ok else "does not hold"
+
+
+def _relation_each(
+    left: Any, ln: str, op: str, right: Any, rn: str, slack: Callable[[float, float], float]
+) -> str | None:
+    """Element by element over two lists of the same length (a histogram compares its counts)."""
+
+    def elems(v: Any) -> list[Any] | None:
+        if isinstance(v, dict) and "counts" in v:
+            return list(v["counts"])
+        return list(v) if isinstance(v, list) else None
+
+    xs, ys = elems(left), elems(right)
+    if xs is None or ys is None:
+        return f"relation {ln} {op} {rn} (each): both sides must be lists or histograms"
+    if len(xs) != len(ys):
+        return f"relation {ln} {op} {rn} (each): lengths differ ({len(xs)} vs {len(ys)})"
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if _compare(x, op, y, slack) is not None:
+            return f"relation {ln} {op} {rn} does not hold at element {i}: {_short(x)} vs {_short(y)}"
+    return None
 
 
 def _file(spec: dict[str, Any], obs: Observed, check_file: FileChecker | None) -> str | None:

@@ -16,6 +16,7 @@ import resource
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ class RawRun:
     timed_out: bool = False
     duration_s: float = 0.0
     start_error: str | None = None
+    build_error: str | None = None  # the program's build failed (for cases that expect it): the toolchain's output
 
 
 def _limit(pid: int) -> None:
@@ -56,6 +58,32 @@ def _limit(pid: int) -> None:
         resource.prlimit(pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
         resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
         resource.prlimit(pid, resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 5))
+
+
+# Applies a case's `setup.launch` to the implementation's process and then execs it, so that
+# the state is what the program inherits at startup (ignored signals, CPU affinity).
+# Python itself is the launcher: no preexec_fn (unsafe with worker threads), no taskset
+# dependency. SIGPIPE/SIGXFSZ go back to default: the interpreter ignores them itself.
+_LAUNCHER = """
+import os, signal, sys
+cpus, ignore = sys.argv[1], sys.argv[2]
+if cpus:
+    os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
+for s in (signal.SIGPIPE, signal.SIGXFSZ):
+    signal.signal(s, signal.SIG_DFL)
+for name in filter(None, ignore.split(",")):
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+os.execvp(sys.argv[3], sys.argv[3:])
+"""
+
+
+def launch_argv(argv: Sequence[str], launch: Mapping[str, Any] | None) -> list[str]:
+    """``argv`` wrapped so the process starts with the case's `setup.launch` state applied."""
+    if not launch:
+        return list(argv)
+    cpus = ",".join(str(int(c)) for c in launch.get("cpus") or [])
+    ignore = ",".join(("" if str(s).startswith("SIG") else "SIG") + str(s) for s in launch.get("ignore_signals") or [])
+    return [sys.executable, "-c", _LAUNCHER, cpus, ignore, *argv]
 
 
 def run_process(

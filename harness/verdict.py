@@ -48,6 +48,18 @@ def _well_formed(obs: dict[str, Any]) -> bool:
     return False
 
 
+def _judge_build(case: Case, run: RawRun, observed: dict[str, Any]) -> Verdict:
+    """A build case: only `of: build` expectations, judged on the build's error text (null: it built)."""
+    observed["build"] = run.build_error
+    if run.build_error is None and run.observations and "build_error" in run.observations[0]:
+        observed["build"] = run.build_error = str(run.observations[0]["build_error"])
+    facts = Observed(values={}, statuses={}, build=run.build_error)
+    reasons = [why for exp in case.expect if (why := evaluate(exp, facts))]
+    if run.build_error is None:
+        reasons = [r + " (the program built and ran)" for r in reasons]
+    return Verdict("fail" if reasons else "pass", reasons, observed)
+
+
 def judge(
     case: Case, compiled: Compiled, run: RawRun, workdir: Path | None, check_file: FileChecker | None = None
 ) -> Verdict:
@@ -64,6 +76,10 @@ def judge(
         ]
     if run.start_error:
         return Verdict("error", [run.start_error], observed)
+    if case.expects_build_failure():
+        return _judge_build(case, run, observed)
+    if run.build_error is not None:
+        return Verdict("error", [f"the build failed: {run.build_error.strip()[:300]}"], observed)
     problems = list(run.protocol_errors)
     validator = protocol_validator()
     hello = None
@@ -83,6 +99,8 @@ def judge(
             hello = obs["hello"]
         elif "done" in obs:
             done = True
+        elif "build_error" in obs:
+            problems.append(f"the build failed: {str(obs['build_error']).strip()[:300]}")
         else:
             step = obs["step"]
             if step >= nsteps:

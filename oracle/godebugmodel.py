@@ -97,3 +97,66 @@ def register_build_info_steps() -> None:
 
     STEPS.setdefault("runtime/debug.ReadBuildInfo", _read_build_info)
     STEPS.setdefault("runtime/debug.BuildInfo.String", _build_info_string)
+
+
+def _check_godebug(verb: str, key: str, value: str, release: GoVersion) -> str | None:
+    """cmd/go's check of one //go:debug or go.mod godebug setting (modload.CheckGodebug, load.ParseGoDebug).
+
+    go1.21-1.22 accept only internal/godebugs table keys; go1.23 adds default=goVERSION;
+    go1.26 rejects keys listed in internal/godebugs.Removed ("use of removed ..."); go1.27
+    rejects them only when set to an old value. Which keys are listed when comes from the spec.
+    """
+    from rthooks.spec.load import default_spec
+
+    for bad, what in ((" \t", "space"), (",", "comma")):
+        if any(c in key for c in bad):
+            return f"key contains {what}"
+        if any(c in value for c in bad):
+            return f"value contains {what}"
+    if key == "default" and release >= GoVersion.parse("1.23"):
+        v = value[2:] if value.startswith("go") else ""
+        try:
+            ok = bool(v) and GoVersion.parse(v) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            return "value for default= must be goVERSION"
+        if GoVersion.parse(v) > release:
+            return f"default={value} too new (toolchain is go{release})"
+        return None
+    item = default_spec().items.get(f"godebug:{key}")
+    if item is not None and item.data.get("table") and item.exists_in(release):
+        return None
+    removal = item.data.get("removal") if item is not None else None
+    if removal and GoVersion.parse(str(removal.get("listed_since", removal["release"]))) <= release:
+        since = GoVersion.parse(str(removal["release"]))
+        if release >= GoVersion.parse("1.27"):
+            if value in [str(v) for v in removal.get("old_values") or []]:
+                return (
+                    f'removed GODEBUG "{key}" set to old value "{value}" (https://go.dev/doc/godebug#go-1{since.minor})'
+                )
+            return None
+        if release >= GoVersion.parse("1.26"):
+            return f'use of removed {verb} "{key}", see https://go.dev/doc/godebug#go-1{since.minor}'
+    return f'unknown {verb} "{key}"'
+
+
+def build_error(setup: dict[str, Any], release: GoVersion) -> str | None:
+    """The toolchain's error for a program's build configuration, or None if it builds.
+
+    go.mod ``godebug`` lines are checked when go.mod is loaded (before any source is
+    read), then each ``//go:debug`` directive; the first failure stops the build.
+    """
+    godebug = sorted((str(k), str(v)) for k, v in (setup.get("godebug") or {}).items())
+    if godebug and release < GoVersion.parse("1.23"):
+        return "go: errors parsing go.mod:\ngo.mod:5: unknown block type: godebug"
+    for n, (k, v) in enumerate(godebug):
+        why = _check_godebug("godebug", k, v, release)
+        if why:
+            return f"go: error loading go.mod:\ngo.mod:{6 + n}: {why}"
+    directives = sorted((str(k), str(v)) for k, v in (setup.get("directives") or {}).items())
+    for n, (k, v) in enumerate(directives):
+        why = _check_godebug("//go:debug setting", k, v, release)
+        if why:
+            return f"# rthooks.dev/driver\n./zz_directives.go:{n + 1}:1: invalid //go:debug: {why}"
+    return None

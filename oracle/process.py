@@ -9,17 +9,23 @@ from typing import Any
 from rthooks.goversion import GoVersion
 from rthooks.harness.process import RawRun
 from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit, removed_godebug_fatal
+from rthooks.oracle.godebugmodel import build_error
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
 def run_program(program: dict[str, Any], *, env: dict[str, str], release: GoVersion, workdir: Path) -> RawRun:
     out = RawRun()
+    out.build_error = build_error(dict(program.get("setup") or {}), release)
+    if out.build_error is not None:
+        return out
+    launch = (program.get("setup") or {}).get("launch") or {}
+    ncpu = len(launch["cpus"]) if launch.get("cpus") else len(os.sched_getaffinity(0))
     try:
         rt = OracleRuntime(
             release=release,
             gcpercent=read_gogc(env.get("GOGC"), release),
             memlimit=read_gomemlimit(env.get("GOMEMLIMIT"), release),
-            gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), len(os.sched_getaffinity(0)), release),
+            gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), ncpu, release),
             env=env,
             workdir=workdir,
             setup=dict(program.get("setup") or {}),

@@ -48,6 +48,7 @@ EXPECTED = {
     "no-hello": "error",
     "unsupported": "skip",
     "partial-line": "error",
+    "build-error": "error",  # a build failure the case did not expect
 }
 
 

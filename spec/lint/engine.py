@@ -45,6 +45,7 @@ class LintContext:
     files: list[SourceFile]
     reference_items: dict[str, Node] = field(default_factory=dict)
     reference_clauses: set[str] = field(default_factory=set)
+    reference_untestable: set[str] = field(default_factory=set)
 
     def of_role(self, role: str) -> Iterator[SourceFile]:
         return (f for f in self.files if f.role == role and f.data is not None)
@@ -59,6 +60,15 @@ class LintContext:
         ids = set(self.reference_items)
         ids.update(str(i.get("id")) for _, i in self.items())
         return ids
+
+    def untestable_clause_ids(self) -> set[str]:
+        """Clauses marked `untestable` (coverage excludes them, so no case may claim them)."""
+        out = set(self.reference_untestable)
+        for _, item in self.items():
+            for c in item.get("clauses") or []:
+                if isinstance(c, dict) and c.get("untestable"):
+                    out.add(f"{item.get('id')}#{c.get('id')}")
+        return out
 
     def all_clause_ids(self) -> set[str]:
         out = set(self.reference_clauses)
@@ -210,3 +220,5 @@ def _add_references(ctx: LintContext, validating: set[Path]) -> None:
                     for c in item.get("clauses") or []:
                         if isinstance(c, dict) and "id" in c:
                             ctx.reference_clauses.add(f"{item['id']}#{c['id']}")
+                            if c.get("untestable"):
+                                ctx.reference_untestable.add(f"{item['id']}#{c['id']}")

@@ -359,6 +359,45 @@ def _refs(exp: Node) -> Iterator[str]:
             yield from (x for x in v if isinstance(x, str) and x.startswith("$"))
 
 
+class CoversUntestable(Rule):
+    id = "RTH044"
+    title = "a case covers a clause the spec marks untestable"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        untestable = ctx.untestable_clause_ids()
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                covers = case.get("covers") or []
+                for n, cid in enumerate(covers):
+                    if cid in untestable:
+                        line = covers.item_lines[n] if hasattr(covers, "item_lines") else case.line
+                        yield self.at(
+                            f, line, f"case {case.get('id')}: covers {cid!r}, which the spec marks untestable"
+                        )
+
+
+class BuildCaseShape(Rule):
+    id = "RTH045"
+    title = "a case that expects a failed build also runs steps or expects anything but the build"
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("cases"):
+            for case in f.data.get("cases") or []:
+                if not isinstance(case, Node):
+                    continue
+                exps = [e for e in case.get("expect") or [] if isinstance(e, dict)]
+                if not any(e.get("of") == "build" for e in exps):
+                    continue
+                if case.get("steps"):
+                    yield self.at(f, case.line, f"case {case.get('id')}: a build case has no steps (steps: [])")
+                for e in exps:
+                    if e.get("of") != "build":
+                        line = e.line if isinstance(e, Node) else case.line
+                        yield self.at(f, line, f"case {case.get('id')}: a build case expects only `of: build`")
+
+
 class SeedEvidence(Rule):
     id = "RTH050"
     title = "a seed claim judged wrong, outdated or imprecise carries no evidence, or evidence ranges are inverted"
@@ -398,6 +437,8 @@ RULES: list[Rule] = [
         DuplicateCaseId,
         UnknownCall,
         UnboundName,
+        CoversUntestable,
+        BuildCaseShape,
         SeedEvidence,
     )
 ]

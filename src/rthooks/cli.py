@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--cases", type=Path, help="the cases folder (default: ./cases)")
     cv.add_argument("--min", type=float, help="exit 1 if coverage is below this percentage")
     cv.add_argument("--summary", action="store_true", help="text: the table only, not every uncovered clause")
+    cv.add_argument("--untestable", action="store_true", help="list the clauses marked untestable, with reasons")
+    cv.add_argument(
+        "--run",
+        type=Path,
+        action="append",
+        default=[],
+        help="a run record: count a clause only if a case covering it passed (or xfailed) in it (repeatable)",
+    )
 
     # `report` parses its own arguments (rthooks.reports.cli; see main): listed here for --help only.
     sub.add_parser("report", add_help=False, help="render, diff, merge or trend run records (rthooks report --help)")
@@ -134,11 +142,15 @@ FAILING = ("fail", "error", "timeout", "crash", "xpass")
 
 def _coverage(args: argparse.Namespace) -> int:
     from rthooks.harness.cases import load_cases
-    from rthooks.harness.coverage import coverage, render_text
+    from rthooks.harness.coverage import coverage, passing_cases, render_text, render_untestable
     from rthooks.spec.load import default_spec
 
-    cov = coverage(default_spec(), load_cases(args.cases))
-    print(json.dumps(cov, indent=2) if args.format == "json" else render_text(cov, list_uncovered=not args.summary))
+    passed = passing_cases(args.run) if args.run else None
+    cov = coverage(default_spec(), load_cases(args.cases), passed=passed)
+    if args.untestable:
+        print(json.dumps(cov["untestable"], indent=2) if args.format == "json" else render_untestable(cov))
+    else:
+        print(json.dumps(cov, indent=2) if args.format == "json" else render_text(cov, list_uncovered=not args.summary))
     if args.min is not None and cov["percent"] < args.min:
         print(f"rthooks: clause coverage {cov['percent']}% is below {args.min}%", file=sys.stderr)
         return 1

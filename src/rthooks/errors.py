@@ -15,4 +15,5 @@ class RthooksError(Exception):
         self.message = message
         self.where = where
         self.status = status
+        self.output = ""  # a failed command's whole output, where one ran (build errors are matched on it)
         super().__init__(f"{where}: {message}" if where else message)

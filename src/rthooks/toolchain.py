@@ -78,10 +78,12 @@ class Toolchain:
             )
         except subprocess.CalledProcessError as e:
             msg = (e.stderr or e.stdout or "").strip().splitlines()
-            raise RthooksError(
+            err = RthooksError(
                 f"'go {' '.join(args)}' failed: {msg[0] if msg else f'exit {e.returncode}'}",
                 where=str(self.go),
-            ) from None
+            )
+            err.output = ((e.stdout or "") + (e.stderr or "")).strip()
+            raise err from None
         except subprocess.TimeoutExpired:
             raise RthooksError(f"'go {' '.join(args)}' timed out", where=str(self.go)) from None
 
