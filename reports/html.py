@@ -369,6 +369,15 @@ class Page:
                     "</p>\n",
                 )
             self.w("</details>\n")
+        if v.untestable:
+            self.w(
+                f"<details id='cov-untestable'><summary>{len(v.untestable)} clause(s) marked untestable, ",
+                "left out of the figure</summary>\n<table class=wide><thead><tr><th>clause</th><th>reason</th>",
+                "<th>why</th></tr></thead><tbody>\n",
+            )
+            for cid, u in v.untestable.items():
+                self.w(f"<tr><td><code>{e(cid)}</code></td><td>{e(u['reason'])}</td><td>{e(u['detail'])}</td></tr>\n")
+            self.w("</tbody></table>\n</details>\n")
         self.w("</section>\n")
 
     # ------------------------------------------------------------------ errata

@@ -73,6 +73,7 @@ def to_data(view: View, limit: int) -> dict[str, Any]:
             "packages": [
                 {**p, "with_cases": {m["clause"]: len(m["cases"]) for m in p["with_cases"]}} for p in view.coverage
             ],
+            "untestable": view.untestable,
         },
         "errata": view.errata,
     }

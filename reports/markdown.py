@@ -205,6 +205,15 @@ def render(view: View, limit: int) -> str:
                 + "; ".join(f"{code(i)} {', '.join(code('#' + n) for n in ns)}" for i, ns in items.items())
             )
 
+    if view.untestable:
+        out += ["", f"{len(view.untestable)} clause(s) are marked untestable and left out of the figure:", ""]
+        out.append(
+            table(
+                ["clause", "reason", "why"],
+                [[code(c), u["reason"], u["detail"]] for c, u in view.untestable.items()],
+            )
+        )
+
     out += ["", "## Seed errata", ""]
     out.append(
         f"{len(view.errata)} claim(s) of the seed document are wrong, outdated or imprecise (`rthooks spec errata`)."
