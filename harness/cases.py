@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class Case:
                 return True
             if s.get("op") == "panic" and (s.get("with") or {}).get("recover") is False:
                 return True
+            if s.get("op") == "process.defers" and (s.get("with") or {}).get("body") == "exit":
+                return True  # os.Exit inside a deferred chain
         for e in self.expect:
             if "signal" in e:
                 return True
@@ -138,4 +141,8 @@ def skip_reason(case: Case, go: GoVersion, goos: str, goarch: str, capabilities:
     missing = set(req.get("capabilities") or []) - capabilities
     if missing:
         return f"requires capabilities {sorted(missing)}"
+    if req.get("min_cpus"):
+        have = len(os.sched_getaffinity(0))
+        if have < int(req["min_cpus"]):
+            return f"requires at least {req['min_cpus']} CPUs; this machine gives the harness {have}"
     return None

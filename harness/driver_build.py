@@ -32,14 +32,18 @@ class BuildConfig:
     godebug: tuple[tuple[str, str], ...] = ()
     directives: tuple[tuple[str, str], ...] = ()
     flags: tuple[str, ...] = field(default=())
+    cgo: bool = False  # CGO_ENABLED=1 (the case requires the "cgo" capability); cgo_*.go files join the build
 
     @classmethod
-    def for_case(cls, setup: dict[str, object], tc: Toolchain) -> BuildConfig:
+    def for_case(
+        cls, setup: dict[str, object], tc: Toolchain, requires: dict[str, object] | None = None
+    ) -> BuildConfig:
         goline = str(setup.get("goline") or tc.release)
         godebug = tuple(sorted((str(k), str(v)) for k, v in (setup.get("godebug") or {}).items()))  # type: ignore[attr-defined]
         directives = tuple(sorted((str(k), str(v)) for k, v in (setup.get("directives") or {}).items()))  # type: ignore[attr-defined]
         flags = tuple(str(f) for f in (setup.get("build_flags") or []))  # type: ignore[attr-defined]
-        return cls(goline, godebug, directives, flags)
+        cgo = "cgo" in ((requires or {}).get("capabilities") or [])  # type: ignore[operator]
+        return cls(goline, godebug, directives, flags, cgo)
 
 
 def _sources() -> list[Path]:
@@ -58,6 +62,7 @@ def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
     key = hashlib.sha256(
         json.dumps(
             [tc.identity, str(tc.version), source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags]
+            + (["cgo"] if cfg.cgo else [])
         ).encode()
     ).hexdigest()[:20]
     out = cache_dir() / "driver" / f"go{tc.version}-{key}" / "rthooks-driver"
@@ -79,6 +84,7 @@ def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
                 lines = "".join(f"//go:debug {k}={v}\n" for k, v in cfg.directives)
                 (work / "zz_directives.go").write_text(lines + "\npackage main\n")
             tmp = out.with_name(out.name + ".tmp")
-            tc.run("build", "-trimpath", *cfg.flags, "-o", str(tmp), ".", cwd=work, timeout=600)
+            env = tc.env(CGO_ENABLED="1") if cfg.cgo else None
+            tc.run("build", "-trimpath", *cfg.flags, "-o", str(tmp), ".", cwd=work, timeout=600, env=env)
             tmp.rename(out)
     return out

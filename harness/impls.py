@@ -84,6 +84,8 @@ class GoImpl(Implementation):
         self.name = f"go{tc.release}"
         self.release = tc.release
         self._builds: dict[BuildConfig, Path | RthooksError] = {}
+        if _c_compiler(tc):
+            self.capabilities = self.capabilities | {"cgo"}
         super().__init__()
 
     def describe(self) -> dict[str, Any]:
@@ -96,7 +98,7 @@ class GoImpl(Implementation):
         }
 
     def binary(self, case: Case) -> Path:
-        cfg = BuildConfig.for_case(case.setup, self.tc)
+        cfg = BuildConfig.for_case(case.setup, self.tc, case.data.get("requires"))
         if cfg not in self._builds:
             try:
                 self._builds[cfg] = build_driver(self.tc, cfg)
@@ -148,6 +150,23 @@ class GoImpl(Implementation):
         return f"{tool} cannot read {path.name}: {last}"
 
 
+def _c_compiler(tc: Toolchain) -> bool:
+    """Whether cgo builds can work: `go env CC` names an executable (checked once per toolchain)."""
+    import shutil
+
+    key = str(tc.go)
+    if key not in _CC_OK:
+        try:
+            cc = tc.run("env", "CC", env=tc.env(CGO_ENABLED="1"), timeout=60).stdout.strip()
+        except RthooksError:
+            cc = ""
+        _CC_OK[key] = bool(cc) and shutil.which(shlex.split(cc)[0]) is not None
+    return _CC_OK[key]
+
+
+_CC_OK: dict[str, bool] = {}
+
+
 class CmdImpl(Implementation):
     """Any command that speaks PROTOCOL.md."""
 
@@ -174,7 +193,7 @@ class OracleImpl(Implementation):
     """The Python reference model, in-process."""
 
     kind = "oracle"
-    capabilities = frozenset({"signals", "threads", "files", "gc-specific"})
+    capabilities = frozenset({"signals", "threads", "files", "gc-specific", "cgo"})
 
     def __init__(self, release: GoVersion) -> None:
         self.release = release

@@ -62,7 +62,9 @@ def compile_case(case: Case, go: GoVersion) -> Compiled:
                 s["bind"] = name if n == 1 else f"{name}__{i}"
             steps.append(s)
             binds.append((name, i if n > 1 else None))
-    setup = {k: v for k, v in case.setup.items() if k in ("env", "goline", "godebug", "directives", "launch")}
+    setup = {
+        k: v for k, v in case.setup.items() if k in ("env", "goline", "godebug", "directives", "build_flags", "launch")
+    }
     program = {"protocol": 1, "case": case.id, "go": str(go), "setup": setup, "steps": steps}
     return Compiled(program=program, binds=binds)
 

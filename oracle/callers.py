@@ -8,7 +8,7 @@ texts) are meant to hold.
 
 from __future__ import annotations
 
-import os
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,6 +261,185 @@ def set_block_rate(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> No
     misc(rt).block_rate = max(0, int(args[0]))
 
 
+@dataclass
+class Contention:
+    block: int = 0  # recorded events at the driver's contention sites
+    mutex: int = 0
+    mutex_seen: int = 0
+
+
+def contention(rt: OracleRuntime) -> Contention:
+    c: Contention = rt.area("contention", Contention)
+    return c
+
+
+@step("op:runtime.block")
+def block_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """n channel waits of hold_us each: all recorded when they last at least the rate (in ns); the
+    model takes the vanishing odds of sampling a shorter one as none."""
+    rate, hold_ns = misc(rt).block_rate, int(w.get("hold_us", 200)) * 1000
+    if rate > 0 and hold_ns >= rate:
+        contention(rt).block += int(w.get("n", 1))
+
+
+@step("op:runtime.mutex")
+def mutex_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """n contended unlocks: on average 1 in fraction is recorded (the model keeps every fraction-th)."""
+    c, f = contention(rt), misc(rt).mutex_fraction
+    for _ in range(int(w.get("n", 1))):
+        c.mutex_seen += 1
+        if f > 0 and c.mutex_seen % f == 0:
+            c.mutex += 1
+
+
+@step("op:runtime.contention.site")
+def contention_site(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    c = contention(rt)
+    n = c.mutex if w.get("profile") == "mutex" else c.block
+    return {"records": 1 if n else 0, "Count": n, "Cycles": n * 200_000}
+
+
+# The memory profile (runtime/mprof.go): allocations are sampled at MemProfileRate, aggregated per
+# call stack, and published when a collection completes.
+DRIVER_RECORDS = 3  # the driver's own sampled allocation sites before any step
+
+
+@dataclass
+class MemProf:
+    started: bool = False
+    rate: int = 512 * 1024
+    # site -> batches: [gc count at allocation, sampled objects, object size, kept]
+    sites: dict[str, list[list[int]]] = field(default_factory=dict)
+
+
+def memprof(rt: OracleRuntime) -> MemProf:
+    m: MemProf = rt.area("memprof", MemProf)
+    if not m.started:
+        m.started = True
+        v = rt.env_godebug("memprofilerate")
+        if v is not None and v.strip().lstrip("-").isdigit():
+            m.rate = int(v)
+    return m
+
+
+@step("op:runtime.memprofilerate")
+def memprofilerate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    m = memprof(rt)
+    prev = m.rate
+    if w.get("set") is not None:
+        m.rate = int(w["set"])
+    return prev
+
+
+def _sampled(n: int, size: int, rate: int) -> int:
+    if rate <= 0:
+        return 0
+    if rate == 1:
+        return n
+    return round(n * (1 - math.exp(-size / rate)))
+
+
+@step("op:runtime.memprofile.alloc")
+def memprofile_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    m = memprof(rt)
+    n, size = int(w.get("n", 1)), int(w.get("bytes", 1024))
+    batch = [rt.gc_forced + rt.gc_automatic, _sampled(n, size, m.rate), size, 1 if w.get("keep") else 0]
+    m.sites.setdefault(str(w.get("site", "a")), []).append(batch)
+    from rthooks.oracle import heap
+
+    heap.metrics_garbage(rt, n, size)
+
+
+def _site_record(rt: OracleRuntime, site: str) -> dict[str, int]:
+    """The site's published record: allocations made before the last completed cycle; unkept ones freed."""
+    now = rt.gc_forced + rt.gc_automatic
+    r = {"AllocObjects": 0, "AllocBytes": 0, "FreeObjects": 0, "FreeBytes": 0}
+    for at, sampled, size, kept in memprof(rt).sites.get(site, []):
+        if now > at:
+            r["AllocObjects"] += sampled
+            r["AllocBytes"] += sampled * size
+            if not kept:
+                r["FreeObjects"] += sampled
+                r["FreeBytes"] += sampled * size
+    return r
+
+
+def _profile(rt: OracleRuntime, inuse_zero: bool) -> list[dict[str, Any]]:
+    recs = []
+    for i in range(DRIVER_RECORDS):
+        recs.append({"AllocBytes": 65536, "FreeBytes": 0, "AllocObjects": 1, "FreeObjects": 0, "site": f"driver{i}"})
+    for site in sorted(memprof(rt).sites):
+        r = _site_record(rt, site)
+        if r["AllocBytes"] > 0 and (inuse_zero or r["AllocBytes"] != r["FreeBytes"]):
+            recs.append({**r, "site": site})
+    return recs
+
+
+@step("op:runtime.memprofile.site")
+def memprofile_site(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    site = str(w.get("site", "a"))
+    recs = _profile(rt, bool(w.get("inuse_zero", False)))
+    mine = [r for r in recs if r["site"] == site]
+    out = {"total": len(recs), "records": len(mine)}
+    for k in ("AllocObjects", "AllocBytes", "FreeObjects", "FreeBytes"):
+        out[k] = sum(int(r[k]) for r in mine)
+    return out
+
+
+ZERO_MEM_RECORD = {"AllocBytes": 0, "FreeBytes": 0, "AllocObjects": 0, "FreeObjects": 0, "Stack0": [0] * 32}
+
+
+@step("runtime.MemProfile")
+def mem_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    recs = _profile(rt, bool(args[1]))
+    n = len(recs)
+    if args[0] is None:
+        return [n, n == 0, None]
+    length = int(args[0])
+    p = [dict(ZERO_MEM_RECORD) for _ in range(length)]
+    if length < n:
+        return [n, False, p]
+    for i, r in enumerate(recs):
+        p[i] = {k: r[k] for k in ("AllocBytes", "FreeBytes", "AllocObjects", "FreeObjects")}
+        p[i]["Stack0"] = [FUNCS[0][1] + 0x40 + i, *RET[1:4]] + [0] * 28
+    return [n, True, p]
+
+
+@step("op:runtime.metrics.all.alias")
+def metrics_all_alias(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, bool]:
+    return {"same_array": True, "mutation_visible": True}  # metrics.All returns its package-level slice
+
+
+@step("op:runtime.metrics.buckets.alias")
+def metrics_buckets_alias(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool:
+    from rthooks.oracle import metricsmodel
+
+    v = metricsmodel.read(rt, [str(w["name"])])[str(w["name"])]
+    if not (isinstance(v, dict) and "buckets" in v):
+        raise Unsupported("bad arguments: op runtime.metrics.buckets.alias needs a histogram metric")
+    return True  # each histogram's bucket boundaries are one shared array in the runtime
+
+
+@step("op:runtime.metrics.concurrent")
+def metrics_concurrent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    from rthooks.oracle import metricsmodel
+
+    g, n = int(w.get("goroutines", 4)), int(w.get("reads", 20))
+    bad = sum(1 for v in metricsmodel.read(rt, None).values() if v == {"kind": "bad"})
+    return {"reads": g * n, "bad": bad * g * n}
+
+
+@step("op:runtime.metrics.hist.total")
+def metrics_hist_total(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    from rthooks.oracle import metricsmodel
+
+    h, t = str(w["histogram"]), str(w["total"])
+    m = metricsmodel.read(rt, [h, t])
+    if not isinstance(m[h], dict) or "counts" not in m[h] or not isinstance(m[t], int):
+        raise Unsupported("bad arguments: op runtime.metrics.hist.total needs a histogram and a uint64 metric")
+    return {"counts_sum": sum(int(c) for c in m[h]["counts"]), "total": m[t]}
+
+
 @step("runtime.SetCPUProfileRate")
 def set_cpu_rate(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
     m = misc(rt)
@@ -295,14 +474,34 @@ def num_cgo_call(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
 
 @step("runtime.NumCPU")
 def num_cpu(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
-    return len(os.sched_getaffinity(0))
+    from rthooks.oracle import sched
+
+    return sched.sched(rt).ncpu_startup  # computed once at start-up, from the affinity mask
+
+
+MODELLED_GOROOT = "/usr/local/go"  # the model's stand-in for the building toolchain's root
+
+
+def _build_root(rt: OracleRuntime) -> str:
+    """The GOROOT recorded at build time: none with -trimpath (the harness's default), unless -trimpath=false."""
+    flags = [str(f) for f in rt.setup.get("build_flags") or []]
+    return MODELLED_GOROOT if "-trimpath=false" in flags else ""
 
 
 @step("runtime.GOROOT")
 def goroot(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
-    if rt.env.get("GOROOT"):
-        return rt.env["GOROOT"]
-    return ""  # the harness builds the driver with -trimpath, which leaves no build-time GOROOT
+    from rthooks.oracle import sched
+
+    env = sched.startup_env(rt)  # read at process start: os.Setenv does not change it
+    if env.get("GOROOT"):
+        return env["GOROOT"]
+    return _build_root(rt)
+
+
+@step("op:runtime.toolchain.goroot")
+def toolchain_goroot(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
+    """The building toolchain's root; the model answers with what an untrimmed build records."""
+    return _build_root(rt)
 
 
 @step("runtime.Breakpoint")

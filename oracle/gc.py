@@ -9,7 +9,7 @@ from typing import Any
 
 from rthooks.oracle import buildinfo, traceback  # noqa: F401  (registers their steps)
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime
+from rthooks.oracle.state import OracleRuntime, Unsupported
 
 EPOCH = "1970-01-01T00:00:00Z"
 
@@ -107,3 +107,115 @@ def read_gc_stats(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dic
         "PauseEnd": [e for _, e in recent],
         "PauseQuantiles": _quantiles(pauses, q) if q > 0 else None,
     }
+
+
+# --- stacks, heap dumps, GC statistics buffers, JSON shapes, crash output, external memory ---------
+
+FRAME_BYTES = {True: 1040, False: 48}  # the driver's recursion frames (1000-byte pad, or none)
+INITIAL_STACK = 8192
+
+
+@dataclass
+class Stacks:
+    main: int = INITIAL_STACK  # the main goroutine's stack size; stacks only shrink at collections
+
+
+@step("op:runtime.deepstack")
+def deepstack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Recursion: each growth doubles the stack, and a doubling past SetMaxStack's limit is fatal."""
+    from rthooks.oracle import proc
+
+    st: Stacks = rt.area("stacks", Stacks)
+    frames, big = int(w.get("frames", 1)), bool(w.get("big", True))
+    need = 4096 + frames * FRAME_BYTES[big]
+    ceiling = 2 * 1_000_000_000  # maxstackceiling: twice the initial 64-bit maximum, whatever SetMaxStack says
+    while st.main < need:
+        if st.main * 2 > rt.maxstack or st.main * 2 > ceiling:
+            limit = rt.maxstack if rt.maxstack < ceiling else ceiling
+            proc.throw(rt, f"runtime: goroutine stack exceeds {limit}-byte limit\nfatal error: stack overflow\n")
+        st.main *= 2
+    prev = 0
+    if int(w.get("set_max_stack", 0) or 0) > 0:
+        prev, rt.maxstack = rt.maxstack, int(w["set_max_stack"])
+    text = None
+    if w.get("stack"):
+        name = "main.rthDeepBig" if big else "main.rthDeepSmall"
+        frame = f"{name}(0x0?, 0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:313 +0x2c\n"
+        text = (
+            "goroutine 1 [running]:\nruntime/debug.Stack()\n\truntime/debug/stack.go:26 +0x5e\n"
+            "main.rthDeepBottom(0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:321 +0x3c\n"
+        )
+        shown = frames + 2 + 8  # the recursion, the op and the driver's frames below it
+        if shown > 100:  # the traceback prints the first 50 and the last 50 frames
+            text += frame * 48 + f"...{shown - 100} frames elided...\n" + frame * (frames - 48 - (shown - 100))
+        else:
+            text += frame * frames
+        text += "main.opDeepStack(0x0?, 0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:336 +0x9a\n"
+        text += "main.main()\n\trthooks.dev/driver/main.go:32 +0x2a5\n"
+    return {"prev_max_stack": prev, "stack": text}
+
+
+@step("op:runtime.heapdump.gap")
+def heapdump_gap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, float]:
+    """WriteHeapDump stops the world: the clock-reading goroutine's longest gap is the dump itself."""
+    dump_ms = 10.0 + 12.0 * int(w.get("live_mb", 16))
+    (rt.workdir / str(w.get("file", "heap.dump"))).write_bytes(b"go1.7 heap dump\n" + b"\0" * 64)
+    return {"dump_ms": dump_ms, "gap_ms": dump_ms - 0.2}
+
+
+MAX_PAUSE = 256
+
+
+@step("op:runtime.gcstats.reuse")
+def gcstats_reuse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """ReadGCStats keeps a Pause slice whose capacity holds 2*256+3 entries, else allocates that many."""
+    c = int(w.get("cap", 0))
+    n = min(len(history(rt).pauses), MAX_PAUSE)
+    keep = c >= 2 * MAX_PAUSE + 3
+    return {"same_array": keep, "len": n, "cap": c if keep else 2 * MAX_PAUSE + 3}
+
+
+_JSON_ZERO_OLD = {
+    "BuildInfo": '{"GoVersion":"","Path":"","Main":{"Path":"","Version":"","Sum":"","Replace":null},'
+    '"Deps":null,"Settings":null}',
+    "Module": '{"Path":"","Version":"","Sum":"","Replace":null}',
+    "BuildSetting": '{"Key":"","Value":""}',
+}
+_JSON_ZERO_125 = {"BuildInfo": '{"Main":{}}', "Module": "{}", "BuildSetting": '{"Key":"","Value":""}'}
+
+
+@step("op:runtime.debug.json.zero")
+def json_zero(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str:
+    from rthooks.goversion import GoVersion
+
+    table = _JSON_ZERO_125 if rt.release >= GoVersion.parse("1.25") else _JSON_ZERO_OLD
+    t = str(w.get("type"))
+    if t not in table:
+        raise Unsupported(f"bad arguments: op runtime.debug.json.zero: unknown type {t!r}")
+    return table[t]
+
+
+@step("op:runtime.crashoutput")
+def crash_output_closed(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """SetCrashOutput(f) then f.Close(): the runtime keeps its own duplicate of the descriptor."""
+    from rthooks.goversion import GoVersion
+    from rthooks.oracle.registry import STEPS
+
+    if rt.release < GoVersion.parse("1.23"):
+        raise Unsupported("op runtime.crashoutput needs Go 1.23")
+    return STEPS["runtime/debug.SetCrashOutput"](rt, [str(w["file"]), {}], {})  # type: ignore[no-any-return]
+
+
+@step("op:runtime.mmap")
+def mmap(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    """Memory mapped outside the Go heap: not in any memory class, not counted against the limit."""
+
+
+@step("op:runtime.memlimit.accounted")
+def memlimit_accounted(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, int]:
+    """What the memory limit is compared with: total mapped memory less what was returned to the OS."""
+    from rthooks.oracle import metricsmodel
+
+    names = ["/memory/classes/total:bytes", "/memory/classes/heap/released:bytes", "/gc/gomemlimit:bytes"]
+    m = metricsmodel.read(rt, names)
+    return {"accounted": int(m[names[0]]) - int(m[names[1]]), "limit": int(m[names[2]])}

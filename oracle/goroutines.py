@@ -94,3 +94,61 @@ def goroutine_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) ->
 @step("runtime.ThreadCreateProfile")
 def thread_create_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     return _records(gs(rt).threads, args[0])
+
+
+# --- thread identity (driver ops process.threads.*, process.gosched-probe) ------------------------------
+
+PID = 4242  # the model's process id; thread ids of other threads are PID + n
+
+
+def _init_locked(rt: OracleRuntime) -> bool:
+    """The driver's convention: RTHOOKS_INIT_LOCKOSTHREAD=1 makes an init function call LockOSThread."""
+    return rt.env.get("RTHOOKS_INIT_LOCKOSTHREAD") == "1"
+
+
+@step("op:process.threads.ids")
+def thread_ids(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    # Init functions run on the startup thread (tid == pid); main stays there only if init locked it,
+    # otherwise it may resume anywhere after blocking (the model says: on another thread).
+    locked = _init_locked(rt)
+    moved = not locked and int(w.get("yields", 0)) > 0
+    return {
+        "pid": PID,
+        "tid": PID,
+        "init_tid": PID,
+        "init_locked": locked,
+        "threads_seen": 2 if moved else 1,
+        "on_startup_every": not moved,
+    }
+
+
+@step("op:process.threads.lock-probe")
+def lock_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    nest, tries = int(w.get("nest", 2)), int(w.get("tries", 5))
+    if nest < 1 or tries < 1:
+        raise Unsupported("bad arguments: op process.threads.lock-probe: nest and tries must be at least 1")
+    # Locked (any count above zero): the goroutine keeps its thread and no other goroutine runs there.
+    # Unlocked with GOMAXPROCS 1: the thread keeps the only P and runs the next goroutine itself.
+    return {"same_thread": True, "others_on_thread": [tries] + [0] * nest}
+
+
+@step("op:process.threads.exit-locked")
+def exit_locked(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    if w.get("how", "return") not in ("return", "goexit"):
+        raise Unsupported("bad arguments: op process.threads.exit-locked: how must be return or goexit")
+    g = gs(rt)
+    g.threads += 1
+    # A goroutine that exits while locked takes its thread with it; an idle thread is kept for reuse.
+    return {"tid": PID + g.threads, "gone": bool(w.get("locked", True))}
+
+
+@step("op:process.threads.wedge-main")
+def wedge_main(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    # The main thread is parked for good ("Just wedge it"), not terminated: it sleeps, the process runs on.
+    return {"landed": True, "tries": 1, "main_state": "S"}
+
+
+@step("op:process.gosched-probe")
+def gosched_probe(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    # With one P the new goroutine cannot run before the caller yields; one Gosched lets it run.
+    return {"ran_before": False, "ran": True, "yields": 1}

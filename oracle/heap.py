@@ -1,10 +1,24 @@
-"""Heap objects and their finalizers and cleanups: alloc, drop, SetFinalizer, AddCleanup, KeepAlive, ran.
+"""Heap objects and their finalizers and cleanups: alloc, drop, links, SetFinalizer, AddCleanup, KeepAlive, ran.
 
-Reachability is modelled per named object: ``drop`` makes it unreachable at the current GC count.
-A finalizer runs at the first collection after that (resurrecting the object without a
-finalizer); cleanups run once the object is unreachable with no finalizer attached, so one
-collection after its finalizer ran (or at the first one if it had none). Cleanups never
-resurrect anything. Nothing runs at exit.
+Collections are simulated one by one (lazily, before any step that looks at the heap), as the
+runtime's mark phase decides them. The roots are the objects still held by name; marking follows
+the links made by ``runtime.link``, and from every object with a finalizer it also marks what that
+object points to (but not the object itself), so:
+
+- an unreachable object with a finalizer has it queued (it runs at once in the model) and is
+  resurrected for one more cycle without it; what it points to stays alive meanwhile, so in a
+  chain A -> B only A's finalizer runs first (dependency order);
+- an object with a finalizer in a cycle marks itself through the cycle and is never finalized;
+- an unreachable object without a finalizer is freed and its cleanups are queued, cycles or not;
+- a zero-sized object (``runtime.alloc.zero``) is not in the heap: its finalizer is ignored.
+
+Cleanups run one at a time on one goroutine; a gated one (``runtime.cleanup.gate``) holds the
+ones queued after it until ``runtime.gate.open``. A queued cleanup can no longer be stopped.
+Nothing runs at exit.
+
+Sizes: ``alloc`` hands each object's size to the metrics model's allocator bookkeeping, and with a
+GOGC or memory-limit goal in force an allocation that overshoots it runs an automatic collection
+first, as the pacer would.
 """
 
 from __future__ import annotations
@@ -16,13 +30,19 @@ from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
+MAX_INT64 = (1 << 63) - 1
+
 
 @dataclass
 class Obj:
-    dropped_at: int | None = None  # GC count when it became unreachable
+    dropped_at: int | None = None  # GC count when it became unreachable by name
     finalizer: str | None = None
     cleanups: list[dict[str, Any]] = field(default_factory=list)
     is_global: bool = False
+    links: list[str] = field(default_factory=list)  # names of the objects it points to
+    freed: bool = False
+    zero: bool = False
+    bytes: int = 64
 
 
 @dataclass
@@ -30,6 +50,12 @@ class Heap:
     objects: dict[str, Obj] = field(default_factory=dict)
     cleanups: dict[str, dict[str, Any]] = field(default_factory=dict)  # handle -> cleanup record
     leaked_at: int | None = None  # GC count when a Pinner with pinned objects became unreachable
+    simulated: int = 0  # collections already simulated
+    log: list[tuple[int, int, str]] = field(default_factory=list)  # (cycle, 0 finalizer / 1 cleanup, tag)
+    gate_open: bool = False
+    gate_started: bool = False
+    held: list[tuple[int, int, str]] = field(default_factory=list)  # cleanups waiting behind the gate
+    anon: int = 0
 
 
 def heap(rt: OracleRuntime) -> Heap:
@@ -61,15 +87,141 @@ def _tag(cb: Any, default: str) -> str:
     return default
 
 
+def _run(h: Heap, cycle: int, kind: int, tag: str) -> None:
+    if kind == 1 and h.gate_started and not h.gate_open:
+        h.held.append((cycle, kind, tag))
+        return
+    h.log.append((cycle, kind, tag))
+
+
+def _collect_one(rt: OracleRuntime, h: Heap, cycle: int) -> None:
+    objs = {n: o for n, o in h.objects.items() if not o.freed and not o.zero}
+    marked: set[str] = set()
+    stack = [n for n, o in objs.items() if o.dropped_at is None]
+    stack += [t for o in objs.values() if o.finalizer is not None for t in o.links]
+
+    while stack:
+        n = stack.pop()
+        if n in marked or n not in objs:
+            continue
+        marked.add(n)
+        stack.extend(objs[n].links)
+    queued_fin = []
+    for n, o in objs.items():
+        if n in marked:
+            continue
+        if o.finalizer is not None:
+            queued_fin.append(o.finalizer)
+            o.finalizer = None  # resurrected once, without it
+        else:
+            o.freed = True
+    for tag in queued_fin:
+        _run(h, cycle, 0, tag)
+    for o in objs.values():
+        if o.freed:
+            for c in o.cleanups:
+                if not c["stopped"] and not c.get("queued"):
+                    c["queued"] = True
+                    if c.get("gate"):
+                        _run(h, cycle, 1, c["tag"] + ":started")
+                        h.gate_started = True
+                    else:
+                        _run(h, cycle, 1, c["tag"])
+
+
+def simulate(rt: OracleRuntime) -> Heap:
+    """Run the collections that have happened since the last look."""
+    h = heap(rt)
+    while h.simulated < gcs(rt):
+        h.simulated += 1
+        _collect_one(rt, h, h.simulated)
+    return h
+
+
+def _metrics_alloc(rt: OracleRuntime, name: str, size: int, pointers: bool) -> None:
+    """Tell the metrics model's allocator about a named object (it frees it once it is unreachable)."""
+    from rthooks.oracle import metricsmodel as mm
+
+    st = mm._state(rt)
+    if not hasattr(st, "kept"):
+        return
+    if size > mm.SIZE_CLASSES[-1]:
+        st.large[0] += 1
+        st.large[1] += size
+        cls = -1
+    else:
+        cls = next(i for i, c in enumerate(mm.SIZE_CLASSES) if c >= size)
+        st.cached_by_class[cls] += 1
+    st.kept[name] = (cls, size, 1, pointers)
+
+
+def metrics_garbage(rt: OracleRuntime, n: int, size: int) -> None:
+    """n objects of size bytes allocated and dropped at once (they die at the next cycle)."""
+    from rthooks.oracle import metricsmodel as mm
+
+    st = mm._state(rt)
+    if size > mm.SIZE_CLASSES[-1]:
+        st.large[0] += n
+        st.large[1] += n * size
+    else:
+        st.cached_by_class[next(i for i, c in enumerate(mm.SIZE_CLASSES) if c >= size)] += n
+
+
+def _pace(rt: OracleRuntime) -> None:
+    """An automatic cycle when the heap outgrows the GOGC goal or the accounted memory the limit."""
+    from rthooks.oracle import metricsmodel as mm
+
+    st = mm._state(rt)
+    for _ in range(64):
+        v = mm._values(rt, st)
+        in_use = int(v["/memory/classes/heap/objects:bytes"])
+        accounted = int(v["/memory/classes/total:bytes"]) - int(v["/memory/classes/heap/released:bytes"])
+        over_goal = rt.gcpercent >= 0 and in_use > int(v["/gc/heap/goal:bytes"])
+        over_limit = rt.memlimit < MAX_INT64 and accounted > rt.memlimit
+        if not (over_goal or over_limit):
+            return
+        before = in_use
+        rt.gc_automatic += 1
+        mm._advance(rt, st)
+        simulate(rt)
+        if int(mm._values(rt, st)["/memory/classes/heap/objects:bytes"]) >= before:
+            return  # nothing to free: the goal grows with the live heap instead
+
+
 @step("op:alloc")
 def alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    heap(rt).objects[str(w["name"])] = Obj()
+    h = simulate(rt)
+    name = str(w["name"])
+    old = h.objects.get(name)
+    if old is not None and old.dropped_at is None:
+        # The name now holds a new object: the old one is unreachable (garbage) from here on.
+        h.anon += 1
+        old.dropped_at = gcs(rt)
+        h.objects[f"{name}#{h.anon}"] = old
+    size = max(16, int(w.get("bytes", 64)))
+    h.objects[name] = Obj(bytes=size)
+    _metrics_alloc(rt, name, size, bool(w.get("pointers", False)))
+    _pace(rt)
+
+
+@step("op:runtime.alloc.zero")
+def alloc_zero(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    simulate(rt).objects[str(w["name"])] = Obj(zero=True, bytes=0)
+
+
+@step("op:runtime.link")
+def link(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    simulate(rt)
+    src, dst = _obj(rt, w["from"]), _name(w["to"])
+    _obj(rt, dst)
+    src.links = [dst]  # the first word of the object
 
 
 @step("op:drop")
 def drop(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     from rthooks.oracle import callers
 
+    simulate(rt)
     pinned = callers.misc(rt).pinned
     if str(w["name"]) in pinned:  # a Pinner, kept like an object
         if pinned.pop(str(w["name"])):
@@ -96,6 +248,8 @@ def _fatal(rt: OracleRuntime, message: str) -> None:
 
 
 def _set_finalizer(rt: OracleRuntime, o: Obj, tag: str | None) -> None:
+    if o.zero:
+        return  # not in the heap: silently ignored (and never run)
     if tag is not None and o.finalizer is not None:
         _fatal(rt, "runtime.SetFinalizer: finalizer already set")
     o.finalizer = tag
@@ -103,11 +257,22 @@ def _set_finalizer(rt: OracleRuntime, o: Obj, tag: str | None) -> None:
 
 @step("op:finalizer")
 def finalizer_op(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    simulate(rt)
     _set_finalizer(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])))
+
+
+@step("op:runtime.finalizer.payload")
+def finalizer_payload(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """An object holding with.value and a finalizer that records what it reads from it."""
+    h = simulate(rt)
+    o = Obj(bytes=64)
+    h.objects[str(w["name"])] = o
+    _set_finalizer(rt, o, f"saw:{int(w.get('value', 0))}")
 
 
 @step("runtime.SetFinalizer")
 def set_finalizer(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    simulate(rt)
     obj = args[0]
     if isinstance(obj, dict) and obj.get("global"):
         return None  # a package-level variable: silently ignored, the finalizer never runs
@@ -120,12 +285,12 @@ def set_finalizer(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> Non
     return None
 
 
-def _add_cleanup(rt: OracleRuntime, o: Obj | None, tag: str) -> dict[str, str]:
-    h = heap(rt)
+def _add_cleanup(rt: OracleRuntime, o: Obj | None, tag: str, gate: bool = False) -> dict[str, str]:
+    h = simulate(rt)
     handle = f"cleanup{len(h.cleanups)}"
-    rec = {"tag": tag, "stopped": False, "global": o is None}
+    rec = {"tag": tag, "stopped": False, "global": o is None, "gate": gate}
     h.cleanups[handle] = rec
-    if o is not None:
+    if o is not None and not o.zero:
         o.cleanups.append(rec)
     return {"handle": handle, "type": "runtime.Cleanup"}
 
@@ -135,6 +300,26 @@ def cleanup_op(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
     if rt.release < GoVersion.parse("1.24"):
         raise Unsupported("op cleanup needs Go 1.24")
     return _add_cleanup(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])))
+
+
+@step("op:runtime.cleanup.gate")
+def cleanup_gate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, str]:
+    if rt.release < GoVersion.parse("1.24"):
+        raise Unsupported("op runtime.cleanup.gate needs Go 1.24")
+    return _add_cleanup(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])), gate=True)
+
+
+@step("op:runtime.gate.open")
+def gate_open(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    if rt.release < GoVersion.parse("1.24"):
+        raise Unsupported("op runtime.gate.open needs Go 1.24")
+    h = simulate(rt)
+    h.gate_open = True
+    for rec in h.cleanups.values():
+        if rec.get("gate") and rec.get("queued"):
+            h.log.append((h.simulated, 1, rec["tag"]))
+    h.log.extend(h.held)
+    h.held = []
 
 
 @step("runtime.AddCleanup")
@@ -160,29 +345,18 @@ def add_cleanup(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[
 def cleanup_stop(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
     ref = args[0]
     handle = ref.get("handle") if isinstance(ref, dict) else ref
-    rec = heap(rt).cleanups.get(str(handle))
+    rec = simulate(rt).cleanups.get(str(handle))
     if rec is None:
         if ref is None:
             return  # the zero Cleanup
         raise Unsupported(f"bad arguments: unknown cleanup {ref!r}")
-    rec["stopped"] = True
+    if not rec.get("queued"):
+        rec["stopped"] = True  # once queued, Stop has no effect
 
 
 def _events(rt: OracleRuntime) -> list[tuple[int, int, str]]:
-    now = gcs(rt)
-    out: list[tuple[int, int, str]] = []
-    for o in heap(rt).objects.values():
-        if o.dropped_at is None:
-            continue
-        at = o.dropped_at + 1  # the first collection after the object became unreachable
-        if o.finalizer is not None:
-            if at <= now:
-                out.append((at, 0, o.finalizer))
-            at += 1  # resurrected once; collected at the following cycle
-        for c in o.cleanups:
-            if not c["stopped"] and at <= now:
-                out.append((at, 1, c["tag"]))
-    return out
+    """The finalizers and cleanups that have run: (cycle, 0 finalizer / 1 cleanup, tag), in order."""
+    return list(simulate(rt).log)
 
 
 LEAK = "panic: runtime error: runtime.Pinner: found leaking pinned pointer; forgot to call Unpin()?\n"
@@ -190,8 +364,8 @@ LEAK = "panic: runtime error: runtime.Pinner: found leaking pinned pointer; forg
 
 @step("op:ran")
 def ran(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[str]:
-    h = heap(rt)
+    h = simulate(rt)
     if h.leaked_at is not None and gcs(rt) > h.leaked_at:
         # The Pinner's own finalizer panics on the finalizer goroutine, which ends the process.
         raise Exited(2, LEAK + "\ngoroutine 18 [running]:\nruntime.runFinalizers()\n\truntime/mfinal.go:272 +0x3f7\n")
-    return [tag for _, _, tag in sorted(_events(rt), key=lambda e: (e[0], e[1]))]
+    return [tag for _, _, tag in h.log]

@@ -52,6 +52,15 @@ LIVE_AFTER_GC = 96 * 1024  # bytes the model's program keeps live across a cycle
 LIVE_OBJECTS_AFTER_GC = 64
 PAUSE_BUCKET = TIME_BUCKETS.index(float(2**13) * 1e-9)  # pauses of ~8-16 µs
 LATENCY_BUCKET = TIME_BUCKETS.index(float(2**10) * 1e-9)  # scheduling latencies of ~1-2 µs
+LATE_BUCKET = TIME_BUCKETS.index(float(2**20) * 1e-9)  # latencies of goroutines kept waiting (~1-2 ms)
+LARGE_OBJECT = 32768  # larger objects get a span of their own and are counted at once
+MSPAN_BYTES = 160  # one mspan structure
+MCACHE_BYTES = 1168  # one mcache structure
+ARENA_BYTES = 64 << 20  # heap arena size; each one mapped adds its metadata
+ARENA_METADATA = 1_114_112
+TRACE_BUFFERS = 4 * 65536  # execution trace buffers while a trace runs
+PROFILE_BUCKET = 400  # one heap-profile bucket (stack and record)
+SCAN_GLOBAL, NOSCAN_GLOBAL = 32768 * 8, 8 << 20  # the driver's two big globals (metrics.globals)
 
 
 @dataclass
@@ -76,22 +85,51 @@ class MetricsState:
             ("assist", "dedicated", "idle_gc", "pause", "scav_assist", "scav_bg", "idle", "user"), 0.0
         )
     )
+    # Large objects (over 32 KiB): counted at once, each in its own span; freed by a cycle once dead.
+    large: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # allocs, alloc bytes, frees, free bytes
+    # The metrics.alloc objects kept under a name: (size class index or -1 for large, size, count, pointers).
+    kept: dict[str, tuple[int, int, int, bool]] = field(default_factory=dict)
+    noscan_live: int = 0  # live pointer-free bytes of kept objects, as of the last cycle
+    # Time between cycles (the CPU classes' snapshots): wall seconds, busy P-seconds, assist seconds.
+    pending_wall: float = 0.0
+    pending_user: float = 0.0
+    pending_assist: float = 0.0
+    pending_scav_bg: float = 0.0  # background scavenging (after a cycle freed memory)
+    pending_scav_assist: float = 0.0  # scavenging on the allocation path (over the memory limit)
+    os_cpu: float = 0.01  # the process's OS-counted CPU time (metrics.rusage)
+    released_extra: int = 0  # freed large-object pages the scavenger has returned
+    unused_extra: int = 0  # free slots in spans kept in use by live neighbours
+    pending_unused: dict[str, int] = field(default_factory=dict)  # kept name -> bytes its cycle will free
+    holes: dict[str, int] = field(default_factory=dict)  # kept name -> freed bytes left in its spans
+    max_procs: int = 0
+    max_spans: int = 0
+    heap_peak: int = 0
+    prof_buckets: int = 0
+    trace_buffers: int = 0
+    mutex_wait: float = 0.0
+    late_latencies: int = 0  # scheduling latencies of a millisecond or more (metrics.sched.delay)
+    parked: int = 0  # metrics.park goroutines (waiting)
+    parked_stack: int = 0
+    in_syscall: int = 0  # metrics.syscall.start goroutines (not in Go)
+    runnable: int = 0  # goroutines just started and not yet run (inside metrics.runnable only)
+    churn_gc_s: float = 0.0  # seconds of back-to-back GC under a memory limit below the live heap
+    limiter_last: int = 0  # the cycle in which the GC CPU limiter last turned on
 
     @property
     def alloc_objects(self) -> int:
-        return sum(self.alloc_by_class)
+        return sum(self.alloc_by_class) + self.large[0]
 
     @property
     def free_objects(self) -> int:
-        return sum(self.free_by_class)
+        return sum(self.free_by_class) + self.large[2]
 
     @property
     def alloc_bytes(self) -> int:
-        return sum(n * SIZE_CLASSES[i] for i, n in enumerate(self.alloc_by_class))
+        return sum(n * SIZE_CLASSES[i] for i, n in enumerate(self.alloc_by_class)) + self.large[1]
 
     @property
     def free_bytes(self) -> int:
-        return sum(n * SIZE_CLASSES[i] for i, n in enumerate(self.free_by_class))
+        return sum(n * SIZE_CLASSES[i] for i, n in enumerate(self.free_by_class)) + self.large[3]
 
 
 def _state(rt: OracleRuntime) -> MetricsState:
@@ -118,28 +156,67 @@ def _all_metrics(rt: OracleRuntime) -> list[dict[str, Any]]:
     return sorted(items, key=lambda d: str(d["name"]))
 
 
+def _live_kept(rt: OracleRuntime, st: MetricsState) -> dict[str, tuple[int, int, int, bool]]:
+    """The kept metrics.alloc objects not yet dropped (the heap area owns the names)."""
+    from rthooks.oracle import heap
+
+    objs = heap.heap(rt).objects
+    return {n: k for n, k in st.kept.items() if n in objs and objs[n].dropped_at is None}
+
+
 def _advance(rt: OracleRuntime, st: MetricsState) -> None:
     """Bring the bookkeeping up to date: the read's own allocation, then any completed GC cycles."""
     st.latencies += 1
     cycles = rt.gc_forced + rt.gc_automatic
     for _ in range(st.seen_cycles, cycles):
         _flush(st)
-        # A cycle frees every object but the live set (the model's live set is a fixed shape).
-        st.heap_scanned = st.alloc_bytes - st.free_bytes
+        live = _live_kept(rt, st)
+        # A cycle frees every object but the live set: the model's program keeps a fixed shape,
+        # plus the metrics.alloc objects still kept.
         keep = {0: LIVE_OBJECTS_AFTER_GC // 2, 3: LIVE_OBJECTS_AFTER_GC // 2, 29: LIVE_AFTER_GC // 4096}
+        large_live, large_live_bytes, noscan = 0, 0, 0
+        for cls, size, count, pointers in live.values():
+            if cls < 0:
+                large_live += count
+                large_live_bytes += count * size
+            else:
+                keep[cls] = keep.get(cls, 0) + count
+            noscan += 0 if pointers else count * size
         for i in range(len(SIZE_CLASSES)):
             alive = st.alloc_by_class[i] - st.free_by_class[i]
             st.free_by_class[i] += max(0, alive - keep.get(i, 0))
+        freed_large = st.large[1] - st.large[3] - large_live_bytes
+        st.large[2] = st.large[0] - large_live
+        st.large[3] = st.large[1] - large_live_bytes
+        # The scavenger returns the freed large objects' pages at once.
+        st.released_extra += max(0, freed_large)
+        # Freed slots between live neighbours stay in their spans (heap/unused) while those live.
+        for name in list(st.holes):
+            if name not in live:  # the neighbours died too: the spans are free
+                st.unused_extra -= st.holes.pop(name)
+        for name in list(st.pending_unused):
+            n = st.pending_unused.pop(name)
+            if name in live:
+                st.holes[name] = n
+                st.unused_extra += n
+        st.noscan_live = noscan
         st.live_bytes = st.alloc_bytes - st.free_bytes
+        st.heap_scanned = max(0, st.live_bytes - noscan)
         st.pauses_gc += 2  # sweep termination and mark termination stop the world
         procs = rt.gomaxprocs
         c = st.cpu
-        c["dedicated"] += 0.0004
-        c["idle_gc"] += 0.0001
-        c["pause"] += 0.00002 * procs
-        c["scav_bg"] += 0.00001
-        c["user"] += 0.001
-        c["idle"] += 0.002 * procs
+        dt = 0.003 + st.pending_wall
+        gc_inc = {"dedicated": 0.0004, "idle_gc": 0.0001, "pause": 0.00002 * procs, "assist": st.pending_assist}
+        user_inc = 0.001 + st.pending_user
+        for k, v in gc_inc.items():
+            c[k] += v
+        c["scav_bg"] += 0.00001 + st.pending_scav_bg
+        c["scav_assist"] += st.pending_scav_assist
+        st.pending_scav_bg = 0.0005 if freed_large > 0 else 0.0  # the scavenger returns them next
+        st.pending_scav_assist = 0.0
+        c["user"] += user_inc
+        c["idle"] += max(0.0, procs * dt - user_inc - sum(gc_inc.values()) - 0.00001 - 0.0005 - 0.001)
+        st.pending_wall = st.pending_user = st.pending_assist = 0.0
     st.seen_cycles = max(st.seen_cycles, cycles)
     for cls, n in READ_ALLOCS:  # the read's own allocations go to the caches after it
         st.cached_by_class[cls] += n
@@ -147,6 +224,9 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
     parked = _parked(rt)
     st.goroutines_created += max(0, parked - st.seen_parked)
     st.seen_parked = parked
+    st.max_procs = max(st.max_procs, rt.gomaxprocs)
+    st.heap_peak = max(st.heap_peak, st.alloc_bytes - st.free_bytes)
+    st.max_spans = max(st.max_spans, st.large[0] - st.large[2])
 
 
 def _ran_counts(rt: OracleRuntime) -> tuple[int, int]:
@@ -208,34 +288,39 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     # /sched/goroutines includes the runtime's own goroutines, the metric adds a few system ones.
     user = 1 + _parked(rt)
     system = 5 if _clause_live(rt, "metric:/sched/goroutines:goroutines", "includes-system-goroutines") else 0
-    goroutines = user + system
+    goroutines = user + system + st.parked + st.in_syscall + st.runnable
     threads = max(2, int(getattr(rt.areas.get("goroutines"), "threads", 4)))
     gogc = rt.gcpercent
     # The pacer's goal: the 4 MiB heap minimum scaled by GOGC/100, or the live heap grown by GOGC%.
     goal_gc = MAX_UINT64 if gogc < 0 else max((4 << 20) * gogc // 100, st.live_bytes * (100 + gogc) // 100)
+    trace = rt.areas.get("trace")
+    tracing = trace is not None and bool(trace.enabled())
+    spans = st.large[0] - st.large[2]
     memory = {
         "/memory/classes/heap/free:bytes": 256 * 1024,
         "/memory/classes/heap/objects:bytes": in_objects,
-        "/memory/classes/heap/released:bytes": 3 << 20,
-        "/memory/classes/heap/stacks:bytes": 320 * 1024,
-        "/memory/classes/heap/unused:bytes": (1 << 20) - in_objects % (1 << 20),
-        "/memory/classes/metadata/mcache/free:bytes": 11_680,
-        "/memory/classes/metadata/mcache/inuse:bytes": 4_672,
-        "/memory/classes/metadata/mspan/free:bytes": 9_600,
-        "/memory/classes/metadata/mspan/inuse:bytes": 23_040,
-        "/memory/classes/metadata/other:bytes": 1_352_976,
+        "/memory/classes/heap/released:bytes": (3 << 20) + st.released_extra,
+        "/memory/classes/heap/stacks:bytes": 320 * 1024 + (_parked(rt) + st.in_syscall) * 2048 + st.parked_stack,
+        "/memory/classes/heap/unused:bytes": 600_000 + st.unused_extra,
+        "/memory/classes/metadata/mcache/free:bytes": 11_680 + (st.max_procs - rt.gomaxprocs) * MCACHE_BYTES,
+        "/memory/classes/metadata/mcache/inuse:bytes": rt.gomaxprocs * MCACHE_BYTES,
+        "/memory/classes/metadata/mspan/free:bytes": 9_600 + (st.max_spans - spans) * MSPAN_BYTES,
+        "/memory/classes/metadata/mspan/inuse:bytes": 23_040 + spans * MSPAN_BYTES,
+        "/memory/classes/metadata/other:bytes": 1_352_976 + (st.heap_peak // ARENA_BYTES) * ARENA_METADATA,
         "/memory/classes/os-stacks:bytes": 0,
-        "/memory/classes/other:bytes": 782_674,
-        "/memory/classes/profiling/buckets:bytes": 4_096,
+        "/memory/classes/other:bytes": 782_674 + (TRACE_BUFFERS if tracing else 0),
+        "/memory/classes/profiling/buckets:bytes": 4_096 + st.prof_buckets * PROFILE_BUCKET,
     }
     total_mem = sum(memory.values())
     goal_limit = max(0, rt.memlimit - (total_mem - in_objects))
-    scan_globals, scan_stack = 176_330, 8_192
+    scan_globals, scan_stack = 176_330 + SCAN_GLOBAL, 8_192
     # The model runs a queued finalizer or cleanup at once, so queued equals executed (no backlog).
     ran_finalizers, ran_cleanups = _ran_counts(rt)
     pause_counts = _one_bucket(st.pauses_gc, PAUSE_BUCKET)
-    # One bucket per size class, then [largest class + 1, +Inf) for large objects (the model makes none).
-    alloc_counts, free_counts = [*st.alloc_by_class, 0], [*st.free_by_class, 0]
+    # One bucket per size class, then [largest class + 1, +Inf) for large objects.
+    alloc_counts, free_counts = [*st.alloc_by_class, st.large[0]], [*st.free_by_class, st.large[2]]
+    latencies = _one_bucket(st.latencies, LATENCY_BUCKET)
+    latencies[LATE_BUCKET] += st.late_latencies
     out: dict[str, Any] = {
         "/cgo/go-to-c-calls:calls": 0,
         "/cpu/classes/gc/mark/assist:cpu-seconds": c["assist"],
@@ -268,7 +353,7 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/gc/heap/live:bytes": st.live_bytes,
         "/gc/heap/objects:objects": st.alloc_objects - st.free_objects,
         "/gc/heap/tiny/allocs:objects": st.tiny,
-        "/gc/limiter/last-enabled:gc-cycle": 0,
+        "/gc/limiter/last-enabled:gc-cycle": st.limiter_last,
         "/gc/pauses:seconds": _histogram(TIME_BUCKETS, pause_counts),
         "/gc/scan/globals:bytes": scan_globals,
         "/gc/scan/heap:bytes": st.heap_scanned,
@@ -278,18 +363,18 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/memory/classes/total:bytes": total_mem,
         "/sched/gomaxprocs:threads": rt.gomaxprocs,
         "/sched/goroutines-created:goroutines": 1 + system + st.goroutines_created,
-        "/sched/goroutines/not-in-go:goroutines": 0,
-        "/sched/goroutines/runnable:goroutines": 0,
+        "/sched/goroutines/not-in-go:goroutines": st.in_syscall,
+        "/sched/goroutines/runnable:goroutines": st.runnable,
         "/sched/goroutines/running:goroutines": 1,
-        "/sched/goroutines/waiting:goroutines": goroutines - 1,
+        "/sched/goroutines/waiting:goroutines": goroutines - 1 - st.in_syscall - st.runnable,
         "/sched/goroutines:goroutines": goroutines,
-        "/sched/latencies:seconds": _histogram(TIME_BUCKETS, _one_bucket(st.latencies, LATENCY_BUCKET)),
+        "/sched/latencies:seconds": _histogram(TIME_BUCKETS, latencies),
         "/sched/pauses/stopping/gc:seconds": _histogram(TIME_BUCKETS, _one_bucket(st.pauses_gc, 1)),
         "/sched/pauses/stopping/other:seconds": _histogram(TIME_BUCKETS, _one_bucket(st.pauses_other, 1)),
         "/sched/pauses/total/gc:seconds": _histogram(TIME_BUCKETS, pause_counts),
         "/sched/pauses/total/other:seconds": _histogram(TIME_BUCKETS, _one_bucket(st.pauses_other, PAUSE_BUCKET)),
         "/sched/threads/total:threads": threads,
-        "/sync/mutex/wait/total:seconds": 0.0,
+        "/sync/mutex/wait/total:seconds": st.mutex_wait,
     }
     out.update(memory)
     return out
@@ -309,6 +394,9 @@ def read(rt: OracleRuntime, names: list[str] | None) -> dict[str, Any]:
     st = _state(rt)
     _advance(rt, st)
     known = _values(rt, st)
+    from rthooks.oracle import sched  # the GODEBUG counters the scheduler model increments
+
+    known.update(sched.nondefault_events(rt))
     if names is None:
         names = [str(d["name"]) for d in _all_metrics(rt)]
     out: dict[str, Any] = {}
@@ -477,3 +565,272 @@ def memstats(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
             raise Unsupported(f"the oracle does not model MemStats.{n}")
         out[str(n)] = fields[str(n)]
     return out
+
+
+# --- ops that give the metrics something of known size (harness/driver/ops_metrics_*.go) -------
+
+
+def _ncpu(rt: OracleRuntime) -> int:
+    import os
+
+    launch = rt.setup.get("launch") or {}
+    return len(launch["cpus"]) if launch.get("cpus") else len(os.sched_getaffinity(0))
+
+
+def _size_class(size: int) -> int:
+    return next(i for i, c in enumerate(SIZE_CLASSES) if c >= size)
+
+
+@step("op:metrics.alloc")
+def metrics_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    """count objects of bytes each: large ones counted at once, small ones when their span is handed
+    back, pointer-free ones under 16 bytes packed four (or so) to a 16-byte tiny block."""
+    from rthooks.oracle import heap
+
+    st = _state(rt)
+    size, count = int(w.get("bytes", 64)), int(w.get("count", 1))
+    pointers, every = bool(w.get("pointers", False)), int(w.get("keep_every", 1))
+    if size < 1 or count < 0 or every < 1:
+        raise Unsupported("bad arguments: op metrics.alloc: bytes and keep_every must be positive")
+    keep = w.get("keep")
+    kept = -(-count // every) if keep is not None else 0
+    if size > LARGE_OBJECT:
+        cls, slot = -1, size
+        st.large[0] += count
+        st.large[1] += count * size
+    elif size < 16 and not pointers:
+        cls, slot = 1, 16
+        blocks = -(-count // (16 // size))
+        st.cached_by_class[cls] += blocks
+        st.cached_tiny += count - blocks
+        kept = -(-kept // (16 // size))
+    else:
+        cls = _size_class(size)
+        slot = SIZE_CLASSES[cls]
+        st.cached_by_class[cls] += count
+    if keep is not None:
+        name = str(keep)
+        st.kept[name] = (cls, slot, kept, pointers)
+        obj = heap.Obj()  # the heap area owns the name, so that op drop forgets it
+        if hasattr(obj, "bytes"):
+            obj.bytes = slot * kept
+        heap.simulate(rt).objects[name] = obj
+        if every > 1 and cls >= 0:
+            st.pending_unused[name] = (count - kept) * slot
+    st.heap_peak = max(st.heap_peak, st.alloc_bytes - st.free_bytes + count * slot)
+    if rt.memlimit < st.alloc_bytes - st.free_bytes + count * slot:
+        # Mapped memory above the limit: each allocation scavenges on the allocation path.
+        st.pending_scav_assist += 0.00001 * count
+    if rt.gcpercent >= 0 and count * size >= (4 << 20) * max(rt.gcpercent, 1) // 100:
+        # Allocating past the heap goal starts a cycle, and the allocating goroutine assists it.
+        rt.gc_automatic += 1
+        st.pending_assist += 0.0005
+    return {"bytes": size * count, "count": count, "kept": size * kept, "dropped": size * (count - kept)}
+
+
+@step("op:metrics.sleep")
+def metrics_sleep(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
+    from rthooks.oracle import gc
+
+    st = _state(rt)
+    d = float(w.get("ms", 0)) / 1000
+    if not w.get("gc"):
+        st.pending_wall += d
+        return d
+    names = w.get("names")
+    names = None if names is None else [str(n) for n in names]
+    gc.collect(rt)
+    before = read(rt, names)
+    st.pending_wall += d
+    st.os_cpu += 0.001
+    gc.collect(rt)
+    after = read(rt, names)
+    return {"slept": d, "wall": d + 0.004, "before": before, "after": after}
+
+
+@step("op:metrics.spin")
+def metrics_spin(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, float]:
+    st = _state(rt)
+    d, n = float(w.get("ms", 0)) / 1000, int(w.get("goroutines", 1))
+    st.pending_wall += d
+    st.pending_user += min(n, rt.gomaxprocs) * d
+    st.os_cpu += min(n, rt.gomaxprocs, _ncpu(rt)) * d
+    st.goroutines_created += n
+    return {"each": d, "wall": d + 0.001}
+
+
+@step("op:metrics.rusage")
+def metrics_rusage(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> float:
+    st = _state(rt)
+    st.os_cpu += 0.0001
+    return st.os_cpu
+
+
+def _bound_float(b: Any) -> float:
+    if isinstance(b, dict):
+        return {"+Inf": math.inf, "-Inf": -math.inf}.get(str(b.get("float")), math.nan)
+    return float(b)
+
+
+def _histogram_arg(rt: OracleRuntime, arg: Any) -> dict[str, Any]:
+    if isinstance(arg, str):
+        m = _SELECT.match(arg)
+        if m and isinstance(rt.bound.get(m.group(1)), dict):
+            arg = rt.bound[m.group(1)].get(m.group(2))
+    if not isinstance(arg, dict) or "counts" not in arg:
+        raise Unsupported('bad arguments: op metrics.histogram.sum: with.histogram must be "$m[/name]" of a histogram')
+    return arg
+
+
+@step("op:metrics.histogram.sum")
+def metrics_histogram_sum(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """count, bounds of the samples' sum (lo, hi) and tail counts of a histogram read earlier."""
+    h = _histogram_arg(rt, w.get("histogram"))
+    counts, buckets = [int(c) for c in h["counts"]], [_bound_float(b) for b in h["buckets"]]
+    at, least = w.get("at"), w.get("min")
+    count, lo, hi = 0, 0.0, 0.0
+    tail = [0] * len(counts)
+    for i in range(len(counts) - 1, -1, -1):
+        c, low, up = counts[i], buckets[i], buckets[i + 1]
+        tail[i] = c + (tail[i + 1] if i + 1 < len(counts) else 0)
+        if at is not None and not (low <= float(at) < up):
+            continue
+        if least is not None and low < float(least):
+            continue
+        up = low if math.isinf(up) else up
+        low = 0.0 if low < 0 else low
+        count += c
+        lo += c * low
+        hi += c * max(up, 0.0)
+    return {"count": count, "lo": lo, "hi": hi, "tail": tail}
+
+
+@step("op:metrics.memstats.read")
+def metrics_memstats_read(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """ReadMemStats, then Read right after it: nothing moves in between in the model."""
+    fields = [str(f) for f in w.get("fields") or []]
+    names = [str(n) for n in w.get("names") or []]
+    ms = memstats(rt, [], {"fields": fields})
+    return {"memstats": ms, "metrics": read(rt, names), "tries": 1, "stable": True}
+
+
+@step("op:metrics.mutex.contend")
+def metrics_mutex_contend(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    st = _state(rt)
+    n, hold = int(w.get("goroutines", 128)), float(w.get("hold_ms", 5)) / 1000
+    st.mutex_wait += n * hold  # each waited at least hold; sampling keeps the expected total
+    st.pending_wall += hold
+    st.goroutines_created += n
+
+
+@step("op:metrics.lock.contend")
+def metrics_lock_contend(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    from rthooks.oracle import gc
+
+    st = _state(rt)
+    n, gcs = int(w.get("goroutines", 16)), int(w.get("gcs", 20))
+    for _ in range(gcs):
+        gc.collect(rt)
+    if _clause_live(rt, "metric:/sync/mutex/wait/total:seconds", "includes-runtime-locks"):
+        st.mutex_wait += 0.01  # waits for the GC's and scheduler's runtime locks
+    st.goroutines_created += n
+
+
+def _stack_size(kib: int) -> int:
+    """A goroutine's stack after frames of kib KiB: the 2 KiB start, doubled until they fit."""
+    size = 2048
+    while size < kib * 1024 + 1024:
+        size *= 2
+    return size
+
+
+@step("op:metrics.park")
+def metrics_park(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    st = _state(rt)
+    n, kib = int(w.get("n", 10)), int(w.get("stack_kib", 0))
+    st.parked += n
+    st.parked_stack += n * (_stack_size(kib) - 2048)
+    st.goroutines_created += n
+    return {"n": n, "stack_bytes": n * kib * 1024}
+
+
+@step("op:metrics.unpark")
+def metrics_unpark(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    st = _state(rt)
+    st.parked = st.parked_stack = 0
+
+
+@step("op:metrics.runnable")
+def metrics_runnable(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    st = _state(rt)
+    n = int(w.get("n", 10))
+    st.goroutines_created += n
+    st.runnable = n
+    try:
+        return read(rt, [str(x) for x in w.get("names") or []])
+    finally:
+        st.runnable = 0
+
+
+@step("op:metrics.sched.delay")
+def metrics_sched_delay(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    st = _state(rt)
+    n, spin = int(w.get("n", 100)), float(w.get("spin_ms", 5)) / 1000
+    st.goroutines_created += n
+    st.late_latencies += n // 8 + 1  # one goroutine in 8 is tracked
+    st.pending_wall += spin
+    st.pending_user += spin
+    return n
+
+
+@step("op:metrics.globals")
+def metrics_globals(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, int]:
+    return {"scan": SCAN_GLOBAL, "noscan": NOSCAN_GLOBAL}
+
+
+@step("op:metrics.profile.buckets")
+def metrics_profile_buckets(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    st = _state(rt)
+    n = int(w.get("n", 1000))
+    st.prof_buckets = max(st.prof_buckets, min(n, 20))  # 20 distinct call stacks
+    st.cached_by_class[_size_class(64)] += n
+
+
+@step("op:metrics.mmap")
+def metrics_mmap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    """Memory mapped with syscall.Mmap: outside the runtime's accounting."""
+    return int(w.get("bytes", 32 << 20))
+
+
+@step("op:metrics.syscall.start")
+def metrics_syscall_start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    st = _state(rt)
+    n = int(w.get("n", 3))
+    st.in_syscall += n
+    st.goroutines_created += n
+    return n
+
+
+@step("op:metrics.syscall.stop")
+def metrics_syscall_stop(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    _state(rt).in_syscall = 0
+
+
+@step("op:metrics.churn")
+def metrics_churn(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Garbage on top of a live heap: under a memory limit below that heap the GC runs back to back,
+    and once its CPU time exceeds the rest by a full bucket (one CPU-second per P) the limiter turns on."""
+    st = _state(rt)
+    live, d = int(w.get("live_kib", 8192)) * 1024, float(w.get("ms", 100)) / 1000
+    st.cached_by_class[_size_class(512)] += 1000
+    st.pending_wall += d
+    if rt.memlimit < live:
+        # The model's steps run once (it ignores until), so it churns as long as the limiter takes.
+        cycles = max(1, int(max(d, 1.0 * rt.gomaxprocs) * 50))
+        rt.gc_automatic += cycles
+        st.churn_gc_s += max(d, 1.0 * rt.gomaxprocs)
+        st.limiter_last = rt.gc_forced + rt.gc_automatic
+    else:
+        st.pending_user += d
+    names = w.get("names")
+    return read(rt, None if names is None else [str(n) for n in names])

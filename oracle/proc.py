@@ -11,6 +11,7 @@ from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
 V122 = GoVersion.parse("1.22")
 V124 = GoVersion.parse("1.24")
+V125 = GoVersion.parse("1.25")
 V126 = GoVersion.parse("1.26")
 
 
@@ -99,12 +100,12 @@ def die(
     raise Exited(2, text)
 
 
-@step("op:panic")
 def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """op:panic's outcome before the traceback level is applied (traceback.py owns the step)."""
     kind = w.get("type", "string")
     value = w.get("value", "")
     extra = ""
-    if kind == "nil":
+    if kind in ("nil", "nil-error"):  # a nil error interface value is panic(nil) at run time
         if rt.release >= GoVersion.parse("1.21") and rt.env_godebug("panicnil") != "1":
             text, typ = callers.panic_nil_text(rt), "*runtime.PanicNilError"
         else:
@@ -143,8 +144,8 @@ def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     die(rt, f"panic: {text}{extra}\n")
 
 
-@step("op:fatal")
 def fatal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """op:fatal's outcome before the crash file is written (traceback.py owns the step)."""
     kind = w.get("kind")
     level = traceback_level(rt)
     if kind == "deadlock":
@@ -258,3 +259,130 @@ def write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
 def env_get(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str | None:
     startup(rt)
     return rt.env.get(str(w.get("name")))
+
+
+# --- op process.defers: a function's deferred calls around a body that panics, Goexits, exits or returns ----
+
+
+class _Chain:
+    """The panics on the goroutine's stack, oldest first, as runtime/panic.go's _panic links keep them."""
+
+    def __init__(self) -> None:
+        self.panics: list[dict[str, Any]] = []
+
+    def active(self) -> dict[str, Any] | None:
+        return self.panics[-1] if self.panics and not self.panics[-1]["recovered"] else None
+
+    def headline(self, rt: OracleRuntime) -> str:
+        """printpanics: each panic oldest first, later ones after a tab; a repanicked value once (Go 1.25+)."""
+        out, prev = "", None
+        for p in self.panics:
+            if prev is not None:
+                if prev.get("repanicked"):
+                    break
+                if not prev.get("goexit"):
+                    out += "\t"
+            prev = p
+            if p.get("goexit"):
+                continue
+            mark = ""
+            if p["recovered"] and p.get("repanicked"):
+                mark = " [recovered, repanicked]"
+            elif p["recovered"]:
+                mark = " [recovered]"
+            out += f"panic: {p['text']}{mark}\n"
+        return out
+
+
+def _panic_value(rt: OracleRuntime, value: Any) -> dict[str, Any]:
+    if value is None:  # panic(nil), or a nil error interface value
+        if rt.env_godebug("panicnil") == "1":
+            return {"text": "nil", "value": None, "recovered": False}
+        text = callers.panic_nil_text(rt)
+        return {"text": text, "value": text, "recovered": False}
+    return {"text": str(value), "value": value, "recovered": False}
+
+
+@step("op:process.defers")
+def defers(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
+    startup(rt)
+    body = w.get("body", "return")
+    in_goroutine = bool(w.get("goroutine"))
+    events: list[str] = []
+
+    def record(text: str) -> None:
+        events.append(text)
+        if int(w.get("fd", 1)) == 2:
+            rt.stderr += text + "\n"
+        else:
+            rt.stdout += text + "\n"
+
+    chain = _Chain()
+    goexiting = False
+    if body == "panic":
+        chain.panics.append(_panic_value(rt, w.get("value", "rthooks panic")))
+    elif body == "panic-nil-error":
+        chain.panics.append(_panic_value(rt, None))
+    elif body == "goexit":
+        goexiting = True
+    elif body == "exit":
+        raise Exited(int(w.get("code", 0)) & 0xFF)
+    elif body == "return":
+        record("body returned")
+    else:
+        raise Unsupported(f"bad arguments: op process.defers: unknown body {body!r}")
+    for d in reversed(w.get("defers") or []):
+        rec = None
+        if d.get("recover"):
+            p = chain.active()
+            if p is not None:  # recover stops a panic in progress; during Goexit or a normal return it gives nil
+                p["recovered"] = True
+                rec = p
+        if d.get("tag"):
+            if d.get("recover"):
+                shown = "<nil>" if rec is None or rec["value"] is None else rec["text"]
+                record(f"{d['tag']}={shown}")
+            else:
+                record(str(d["tag"]))
+        if d.get("goexit"):
+            raise Unsupported("the oracle does not model Goexit inside a deferred call")
+        if d.get("repanic"):
+            if rec is None:
+                raise Unsupported("the oracle models re-panicking a recovered non-nil value only")
+            new = dict(rec, recovered=False)
+            if rt.release >= V125:  # preprintpanics marks the recovered panic whose value is panicked again
+                rec["repanicked"] = True
+            chain.panics.append(new)
+        elif d.get("panic") is not None:
+            chain.panics.append(_panic_value(rt, d["panic"]))
+        elif rec is not None:
+            chain.panics = []  # recovered: the function returns normally, the remaining defers run
+    if chain.active() is not None:
+        from rthooks.oracle import traceback
+
+        raise traceback.crash(rt, chain.headline(rt), in_goroutine=in_goroutine)
+    if in_goroutine:
+        if not goexiting:
+            record("returned")
+        return events
+    if goexiting:
+        goroutines.main_goexit(rt, [], {})
+    return None
+
+
+@step("op:process.gotest")
+def gotest(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """`go test` of one test whose body is os.Exit(0): go test runs tests with -test.paniconexit0."""
+    body = str(w.get("body", "")).strip()
+    if body != "os.Exit(0)":
+        raise Unsupported("the oracle models process.gotest for the body os.Exit(0) only")
+    head = "panic: unexpected call to os.Exit(0) during test"
+    head += (
+        " [recovered, repanicked]"
+        if rt.release >= V125
+        else " [recovered]\n\tpanic: unexpected call to os.Exit(0) during test"
+    )
+    output = (
+        f"--- FAIL: TestCase (0.00s)\n{head}\n\ngoroutine 7 [running]:\n...\nFAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"
+    )
+    return {"exit": 1, "output": output}

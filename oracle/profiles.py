@@ -1,21 +1,22 @@
-"""runtime/pprof and runtime/trace.
+"""runtime/pprof (runtime/trace and the runtime's trace API are in oracle/traces.py).
 
 The model keeps, per run, the registered profiles (predefined ones and those of
 NewProfile with the values added to them), label sets and contexts (labels and
-the task they carry), CPU-profile and execution-trace state and the flight
-recorders. Handles follow PROTOCOL.md ({"handle", "type"}); the driver's
+the task they carry), CPU-profile state and the allocations of the
+pprof.marked.* ops, whose heap-profile records it derives from the GC count. Handles follow PROTOCOL.md ({"handle", "type"}); the driver's
 argument conventions (harness/driver/README.md) are read the same way: writers
 are file names relative to the working directory, callbacks are objects with
 `bind`, `steps`, `panic`, `return` and `stop_after`.
 
 The files the model writes are stand-ins with the observable shape the spec
 promises (a gzip stream for debug=0 and CPU profiles, the legacy text header for
-debug=1, the 16-byte "go 1.N trace" header followed by the strings of user
-events for traces); they are not meant for go tool pprof / go tool trace.
+debug=1); they are not meant for go tool pprof. The pprof.* record ops report
+record counts and stack shapes (ops_pprof_records.go), never bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 from dataclasses import dataclass, field
@@ -48,28 +49,13 @@ class PprofState:
     goroutine_labels: dict[str, str] = field(default_factory=dict)
     spawned_labels: list[dict[str, str]] = field(default_factory=list)  # goroutines started inside callbacks
     skips: dict[tuple[str, str], int] = field(default_factory=dict)  # (profile, value) -> Add's skip
-
-
-@dataclass
-class TraceState:
-    file: str | None = None  # trace.Start's writer (a file name), while tracing
-    events: list[str] = field(default_factory=list)
-    tasks: int = 0
-    recorders: list[dict[str, Any]] = field(default_factory=list)  # {"enabled": bool, "config": ...}
-
-    def recorder_active(self) -> bool:
-        return any(r["enabled"] for r in self.recorders)
-
-    def enabled(self) -> bool:
-        return self.file is not None or self.recorder_active()
+    marked: dict[str, dict[str, Any]] = field(default_factory=dict)  # pprof.marked.alloc name -> allocation
+    protos: dict[str, dict[str, Any]] = field(default_factory=dict)  # gzip protobuf file -> pprof.proto.summary
+    memprofilerate: int | None = None  # set by op pprof.memprofilerate
 
 
 def _pp(rt: OracleRuntime) -> PprofState:
     return rt.area("pprof", PprofState)  # type: ignore[no-any-return]
-
-
-def _tr(rt: OracleRuntime) -> TraceState:
-    return rt.area("trace", TraceState)  # type: ignore[no-any-return]
 
 
 # --- argument reading ---------------------------------------------------------------------
@@ -287,6 +273,8 @@ def _profile_bytes(rt: OracleRuntime, name: str, debug: int) -> bytes:
 def pprof_profile_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     name = _profile(rt, args[0])
     _write(rt, args[1], _profile_bytes(rt, name, int(args[2])))
+    if int(args[2]) <= 0:
+        _record_proto(rt, args[1], name)
 
 
 @step("op:profile.write")
@@ -295,11 +283,14 @@ def op_profile_write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Non
     if pprof_lookup(rt, [name], {}) is None:
         raise StepError(f"unknown profile {name!r}")
     (rt.workdir / str(w["file"])).write_bytes(_profile_bytes(rt, name, int(w.get("debug", 0))))
+    if int(w.get("debug", 0)) <= 0:
+        _record_proto(rt, str(w["file"]), name)
 
 
 @step("runtime/pprof.WriteHeapProfile")
 def pprof_write_heap_profile(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     _write(rt, args[0], _profile_bytes(rt, "heap", 0))
+    _record_proto(rt, args[0], "heap")
 
 
 @step("runtime/pprof.StartCPUProfile")
@@ -319,6 +310,7 @@ def pprof_stop_cpu(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None
         return
     if st.cpu_file:  # the whole profile is written at Stop (#written-at-stop)
         _write(rt, st.cpu_file, gzip.compress(b"profile.proto:cpu samples/count cpu/nanoseconds", mtime=0))
+        _record_proto(rt, st.cpu_file, "cpu")
     st.cpu_file = None
 
 
@@ -369,139 +361,220 @@ def pprof_set_goroutine_labels(rt: OracleRuntime, args: list[Any], _: dict[str, 
     _pp(rt).goroutine_labels = dict(_ctx(rt, args[0])["labels"])
 
 
-# --- runtime/trace ------------------------------------------------------------------------
+# --- profile records (ops_pprof_records.go): counts and stack shapes, not bytes ----------
+
+# Frames below the marked allocation site in the driver (opMarkedAlloc .. runtime.main).
+MARKED_BASE_FRAMES = 11
 
 
-def _trace_header(rt: OracleRuntime) -> bytes:
-    """The 16-byte header "go 1.N trace" padded with NULs (N: the trace format version)."""
-    return f"go 1.{rt.release.minor} trace".encode().ljust(16, b"\0")
+def _gcs(rt: OracleRuntime) -> int:
+    return rt.gc_forced + rt.gc_automatic
 
 
-def _event(rt: OracleRuntime, *parts: str) -> None:
-    tr = _tr(rt)
-    if tr.enabled():
-        tr.events.append("\0".join(parts))
+def _clause_text(clause_id: str) -> str:
+    from rthooks.spec.load import default_spec
+
+    _, clause = default_spec().clauses()[clause_id]
+    return str(clause["text"])
 
 
-@step("runtime/trace.IsEnabled")
-def trace_is_enabled(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bool:
-    return _tr(rt).enabled()
+def _clause_int(clause_id: str, pattern: str) -> int:
+    m = re.search(pattern, _clause_text(clause_id))
+    if m is None:
+        raise RuntimeError(f"{clause_id}: no match for {pattern!r}")
+    return int(m.group(1))
 
 
-@step("runtime/trace.Start")
-def trace_start(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    tr = _tr(rt)
-    if tr.file is not None:
-        raise StepError("tracing is already enabled")
-    w = resolve(rt, args[0])
-    _touch(rt, w)
-    tr.file = w if isinstance(w, str) else ""
-    tr.events = []
+def _stack_limit(rt: OracleRuntime) -> int:
+    """Frames a heap/block/mutex profile record keeps: GODEBUG profstackdepth (1.23+, clamped), else
+    the 32 of MemProfileRecord.Stack0."""
+    v = rt.env_godebug("profstackdepth")
+    if v is None:
+        return 32
+    cap = _clause_int("godebug:profstackdepth#clamped-1024", r"above (\d+)")
+    try:
+        return min(int(v), cap)
+    except ValueError:
+        return _clause_int("godebug:profstackdepth#default-128", r"at most (\d+) frames")
 
 
-@step("runtime/trace.Stop")
-def trace_stop(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    tr = _tr(rt)
-    if tr.file is None:
-        return
-    if tr.file:
-        _write(rt, tr.file, _trace_header(rt) + "".join(e + "\0" for e in tr.events).encode())
-    tr.file = None
+@step("op:pprof.marked.alloc")
+def op_marked_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """n objects from one allocation site, each profiled (MemProfileRate is 1 while they are made)."""
+    _pp(rt).marked[str(w["name"])] = {
+        "n": int(w.get("n", 10)),
+        "bytes": int(w.get("bytes", 4096)),
+        "depth": int(w.get("depth", 0)),
+        "at": _gcs(rt),
+        "dropped": None,
+    }
 
 
-@step("runtime/trace.Log")
-def trace_log(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    _ctx(rt, args[0])
-    _event(rt, "log", str(resolve(rt, args[1])), str(resolve(rt, args[2])))
+@step("op:pprof.memprofilerate")
+def op_memprofilerate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    st = _pp(rt)
+    prev = st.memprofilerate
+    if prev is None:
+        prev = 512 * 1024
+        for kv in (rt.env.get("GODEBUG") or "").split(","):
+            k, _, v = kv.partition("=")
+            if k == "memprofilerate" and v.isdigit():
+                prev = int(v)
+    st.memprofilerate = int(w.get("rate", 1))
+    return prev
 
 
-@step("runtime/trace.Logf")
-def trace_logf(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    _ctx(rt, args[0])
-    if any(isinstance(resolve(rt, a), dict) for a in args[3:]):
-        raise Unsupported("the oracle does not format stringer arguments")
-    if not _tr(rt).enabled():
-        return
-    fmt = str(resolve(rt, args[2]))
-    vals = [resolve(rt, a) for a in args[3:]]
-    msg = re.sub(r"%[vsdq]", lambda m: str(vals.pop(0)) if vals else m.group(0), fmt)
-    _event(rt, "log", str(resolve(rt, args[1])), msg)
+@step("op:pprof.marked.drop")
+def op_marked_drop(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    m = _pp(rt).marked.get(str(w["name"]))
+    if m is not None and m["dropped"] is None:
+        m["dropped"] = _gcs(rt)
 
 
-@step("runtime/trace.NewTask")
-def trace_new_task(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> list[Any]:
-    ctx, tr = _ctx(rt, args[0]), _tr(rt)
-    tr.tasks += 1
-    _event(rt, "task", str(resolve(rt, args[1])))
-    return [_new_ctx(rt, ctx["labels"], tr.tasks), {"handle": f"task:{tr.tasks}", "type": "*trace.Task"}]
+def _marked_totals(rt: OracleRuntime) -> dict[str, int]:
+    """The heap profile as of the last completed GC (#heap-as-of-last-gc): an allocation counts once a
+    GC has completed after it, a free once a GC has completed after the object was dropped; before any
+    GC at all, every allocation counts (#heap-before-any-gc). allocs holds the same data."""
+    now = _gcs(rt)
+    out = {"inuse_objects": 0, "inuse_bytes": 0, "alloc_objects": 0, "alloc_bytes": 0}
+    for m in _pp(rt).marked.values():
+        if now and m["at"] >= now:
+            continue
+        out["alloc_objects"] += m["n"]
+        out["alloc_bytes"] += m["n"] * m["bytes"]
+        if m["dropped"] is None or m["dropped"] >= now:
+            out["inuse_objects"] += m["n"]
+            out["inuse_bytes"] += m["n"] * m["bytes"]
+    return out
 
 
-@step("runtime/trace.Task.End")
-def trace_task_end(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    if _handle(resolve(rt, args[0]), "task:") is None:
-        raise Unsupported("bad arguments: the receiver must be a *trace.Task handle")
+@step("op:pprof.marked.records")
+def op_marked_records(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    if str(w.get("profile", "heap")) not in ("heap", "allocs"):
+        raise Unsupported("pprof.marked.records reads the heap or allocs profile")
+    marked = _pp(rt).marked.values()
+    depths = [min(m["depth"] + MARKED_BASE_FRAMES, _stack_limit(rt)) for m in marked]
+    return {"records": len({m["depth"] for m in marked}), **_marked_totals(rt), "max_depth": max(depths, default=0)}
 
 
-@step("runtime/trace.StartRegion")
-def trace_start_region(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> dict[str, str]:
-    _ctx(rt, args[0])
-    _event(rt, "region", str(resolve(rt, args[1])))
-    return {"handle": f"region:{resolve(rt, args[1])}", "type": "*trace.Region"}
+def _proto_summary(rt: OracleRuntime, name: str) -> dict[str, Any]:
+    if name == "cpu":
+        return {
+            "sample_types": ["samples/count", "cpu/nanoseconds"],
+            "default_sample_type": None,
+            "period_type": "cpu/nanoseconds",
+            "period": 1_000_000_000 // _clause_int("runtime/pprof.StartCPUProfile#rate-100hz", r"fixed at (\d+) Hz"),
+            "samples": 10,
+            "max_depth": 20,
+            "marked": {"samples": 0, "cpu": 0},
+        }
+    if name in ("heap", "allocs"):
+        rate = 512 * 1024
+        for kv in (rt.env.get("GODEBUG") or "").split(","):
+            k, _, v = kv.partition("=")
+            if k == "memprofilerate" and v.isdigit():
+                rate = int(v)
+        rate = _pp(rt).memprofilerate or rate
+        t = _marked_totals(rt)
+        return {
+            "sample_types": ["alloc_objects/count", "alloc_space/bytes", "inuse_objects/count", "inuse_space/bytes"],
+            "default_sample_type": "alloc_space" if name == "allocs" else None,
+            "period_type": "space/bytes",
+            "period": rate,
+            "samples": 100,
+            "max_depth": _stack_limit(rt),
+            "marked": {
+                "alloc_objects": t["alloc_objects"],
+                "alloc_space": t["alloc_bytes"],
+                "inuse_objects": t["inuse_objects"],
+                "inuse_space": t["inuse_bytes"],
+            },
+        }
+    raise Unsupported(f"the oracle does not model the protobuf of the {name} profile")
 
 
-@step("runtime/trace.Region.End")
-def trace_region_end(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    if _handle(resolve(rt, args[0]), "region:") is None:
-        raise Unsupported("bad arguments: the receiver must be a *trace.Region handle")
+def _record_proto(rt: OracleRuntime, w: Any, name: str) -> None:
+    w = resolve(rt, w)
+    if isinstance(w, dict) and "file" in w:
+        w = w["file"]
+    if isinstance(w, str):
+        with contextlib.suppress(Unsupported):
+            _pp(rt).protos[w] = _proto_summary(rt, name)
 
 
-@step("runtime/trace.WithRegion")
-def trace_with_region(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    _ctx(rt, args[0])
-    _event(rt, "region", str(resolve(rt, args[1])))
-    Callback(rt, resolve(rt, args[2])).fire()
+@step("op:pprof.proto.summary")
+def op_proto_summary(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    s = _pp(rt).protos.get(str(w.get("file")))
+    if s is None:
+        raise Unsupported(f"the oracle has no protobuf profile record for {w.get('file')!r}")
+    return s
 
 
-def _recorder(rt: OracleRuntime, v: Any) -> dict[str, Any]:
-    i = _handle(resolve(rt, v), "fr:")
-    if i is None:
-        raise Unsupported("bad arguments: the receiver must be a *trace.FlightRecorder handle")
-    return _tr(rt).recorders[int(i)]
+@step("op:pprof.cpu.deep")
+def op_cpu_deep(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """A CPU profile of work below `depth` frames: the CPU profiler ignores profstackdepth."""
+    s = _proto_summary(rt, "cpu")
+    s["max_depth"] = min(int(w.get("depth", 0)) + 12, 64)
+    return s
 
 
-@step("runtime/trace.NewFlightRecorder")
-def trace_new_flight_recorder(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> dict[str, str]:
-    tr = _tr(rt)
-    tr.recorders.append({"enabled": False, "config": resolve(rt, args[0]) if args else None})
-    return {"handle": f"fr:{len(tr.recorders) - 1}", "type": "*trace.FlightRecorder"}
+@step("op:pprof.custom.stacks")
+def op_custom_stacks(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Each Add records its caller's stack minus `skip` leading frames (#skip-drops-frames); skip=0
+    starts in the function calling Add (#skip-zero-starts-in-caller)."""
+    name = str(w.get("profile"))
+    st = _pp(rt)
+    if name not in st.custom:
+        raise StepError(f"unknown profile {name!r}")
+    base = ["main.dispatchAdd", "main.(*runner).performCall", "main.(*runner).perform", "main.main", "runtime.main"]
+    stacks = {tuple(base[min(st.skips.get((name, repr(v)), 0), len(base)) :]) for v in st.custom[name]}
+    ordered = sorted(stacks, key=len, reverse=True)
+    drop_first = len(ordered) == 2 and ordered[1] == ordered[0][1:]
+    return {"records": len(ordered), "stacks": [list(s) for s in ordered], "drop_first": drop_first}
 
 
-@step("runtime/trace.FlightRecorder.Enabled")
-def trace_fr_enabled(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> bool:
-    return bool(_recorder(rt, args[0])["enabled"])
+@step("op:pprof.keepalive.probe")
+def op_keepalive_probe(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    """A value added to a profile stays reachable until Remove (Profile.Add#value-kept-alive)."""
+    return {"finalized_while_added": False, "finalized_after_remove": True}
 
 
-@step("runtime/trace.FlightRecorder.Start")
-def trace_fr_start(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    fr = _recorder(rt, args[0])
-    if _tr(rt).recorder_active():
-        raise StepError("flight recorder already enabled")
-    fr["enabled"] = True
+@step("op:pprof.concurrent")
+def op_pprof_concurrent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Each goroutine adds `iterations` keys and removes every second one; methods are safe to call
+    concurrently (Profile#concurrent-use)."""
+    gs, iters = int(w.get("goroutines", 8)), int(w.get("iterations", 200))
+    return {"panics": 0, "count": gs * (iters - iters // 2)}
 
 
-@step("runtime/trace.FlightRecorder.Stop")
-def trace_fr_stop(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    _recorder(rt, args[0])["enabled"] = False
+@step("op:pprof.zero")
+def op_pprof_zero(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    text = _clause_text("runtime/pprof.Profile#zero-value-unusable")
+    add = re.search(r'Add panics \("([^"]+)"\)', text)
+    wt = re.search(r'WriteTo panics \("([^"]+)"\)', text)
+    return {"add": add and add.group(1), "writeto": wt and wt.group(1), "count_panic": None, "count": 0}
 
 
-@step("runtime/trace.FlightRecorder.WriteTo")
-def trace_fr_write_to(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> list[Any]:
-    fr = _recorder(rt, args[0])
-    if not fr["enabled"]:
-        raise StepError("flight recorder is not enabled")
-    data = _trace_header(rt) + "".join(e + "\0" for e in _tr(rt).events).encode()
-    _write(rt, args[1], data)
-    return [len(data), None]
+@step("op:pprof.cpurate.read")
+def op_cpurate_read(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """The rate SetCPUProfileRate gives the profiler (#clamped), and whether a second call with hz <= 0
+    turned it off (#nonpositive-off)."""
+    cap = _clause_int("runtime.SetCPUProfileRate#clamped", r"clamped to (\d+)")
+    hz, off = int(w.get("hz", 100)), int(w.get("off", 0))
+    return {"hz": min(hz, cap), "ended": off <= 0}
+
+
+@step("op:pprof.runtime-lock-contention")
+def op_runtime_lock_contention(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    """Contention on a runtime-internal lock in the mutex profile: with runtimecontentionstacks unset or 0
+    the single frame runtime._LostContendedRuntimeLock, with 1 the stack of the unlock call."""
+    v = rt.env_godebug("runtimecontentionstacks")
+    if v is None:
+        raise Unsupported(f"the oracle does not model runtime lock contention records in go{rt.release}")
+    if v not in ("", "0"):
+        frames = ["runtime.unlock", "runtime.selunlock", "runtime.selectgo", "main.opRuntimeLockContention.func1"]
+        return {"lost_frame": False, "runtime_stacks": True, "runtime_frames": frames}
+    return {"lost_frame": True, "runtime_stacks": False, "runtime_frames": None}
 
 
 godebugmodel.register_build_info_steps()

@@ -34,14 +34,17 @@ def load_areas() -> None:
     from rthooks.oracle import (  # noqa: F401
         buildinfo,
         callers,
+        cgomodel,
         gc,
         godebugmodel,
         goroutines,
         heap,
+        libgodebug,
         metricsmodel,
         proc,
         profiles,
         sched,
         signals,
         traceback,
+        traces,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import TERMINATING, Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import TERMINATING, Exited, OracleRuntime, PanicError, Unsupported, resolve
 
 # Asynchronous signals whose default action prints a goroutine dump and exits with status 2
 # (os/signal package doc, "Default behavior of signals in Go programs").
@@ -89,12 +89,33 @@ class Chan:
 @dataclass
 class Signals:
     chans: dict[str, Chan] = field(default_factory=dict)
-    ignored: set[str] = field(default_factory=set)
+    ignored: set[str] = field(default_factory=set)  # what Ignored reports (the runtime's sig.ignored bits)
     ignore_all: bool = False
+    # SIGHUP/SIGINT inherited as SIG_IGN: the runtime installs no handler of its own for them, so while no
+    # channel wants them they stay ignored by the system, whatever Ignored reports after a Notify.
+    inherited: set[str] = field(default_factory=set)
+    parents: dict[str, dict[str, Any]] = field(default_factory=dict)  # contexts of op signal.context.parent
+
+
+# Signals whose inherited SIG_IGN the runtime keeps (os/signal doc: "started with either SIGHUP or SIGINT ignored").
+KEEPS_INHERITED_IGNORE = {"SIGHUP", "SIGINT"}
+# Job-control signals: the runtime installs no handler, so they get the system default (stop).
+JOB_CONTROL = {"SIGTSTP", "SIGTTIN", "SIGTTOU"}
 
 
 def sigs(rt: OracleRuntime) -> Signals:
-    s: Signals = rt.area("signals", Signals)
+    def new() -> Signals:
+        st = Signals()
+        launch = rt.setup.get("launch") or {}
+        for name in launch.get("ignore_signals") or []:
+            sig = canon(name)
+            if sig not in KEEPS_INHERITED_IGNORE:
+                raise Unsupported(f"the oracle models an inherited SIG_IGN for SIGHUP and SIGINT only, not {sig}")
+            st.inherited.add(sig)
+            st.ignored.add(sig)  # sigInitIgnored
+        return st
+
+    s: Signals = rt.area("signals", new)
     return s
 
 
@@ -181,13 +202,18 @@ def ignored(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> bool:
 
 @step("os/signal.NotifyContext")
 def notify_context(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    parent, parent_name = None, "context.Background"
     if args[0] is not None:
-        raise Unsupported("the oracle models NotifyContext on context.Background only")
+        ref = resolve(rt, args[0])
+        parent = ref.get("handle") if isinstance(ref, dict) else None
+        if parent not in sigs(rt).parents:
+            raise Unsupported("the oracle models NotifyContext on context.Background or a signal.context.parent only")
+        parent_name = "context.Background.WithCancel"
     names = [canon(s) for s in args[1:]]
     handle, c = _new_chan(rt, 1)
     _notify(rt, c, names)
     shown = " ".join(NAMES.get(n, n) for n in names)
-    c.context = {"string": f"signal.NotifyContext(context.Background, [{shown}])"}
+    c.context = {"string": f"signal.NotifyContext({parent_name}, [{shown}])", "parent": parent, "stopped": False}
     return [{"handle": handle, "type": "*signal.signalCtx"}, {"handle": handle + "-stop", "type": "context.CancelFunc"}]
 
 
@@ -202,17 +228,19 @@ def dump(rt: OracleRuntime, sig: str) -> None:
 @step("op:signal.raise")
 def signal_raise(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     sig = canon(w["signal"])
+    if sig == "SIGPROF":
+        return  # the runtime's profiler handles SIGPROF itself: never relayed to channels, never fatal
     listeners = [c for c in sigs(rt).chans.values() if c.wants(sig)]
     for c in listeners:
         if len(c.queue) < c.buffer:  # Notify never blocks: a full (or unbuffered) channel drops it
             c.queue.append(sig)
-    if listeners or is_ignored(rt, sig):
+    if listeners or is_ignored(rt, sig) or sig in sigs(rt).inherited:
         return
     if sig in TERMINATING:
         raise Exited(-1, signal=sig)
     if sig in DUMPING:
         dump(rt, sig)
-    if sig in ("SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGKILL", "SIGSTOP"):
+    if sig in JOB_CONTROL or sig in ("SIGKILL", "SIGSTOP"):
         raise Unsupported(f"the oracle does not model {sig}'s system default")
     # every other signal is caught and ignored
 
@@ -227,10 +255,74 @@ def signal_recv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
     if c is None:
         raise Unsupported("bad arguments: op signal.recv needs a channel")
     if c.context is not None:
-        if not c.queue:
-            return None
+        parent = sigs(rt).parents.get(str(c.context.get("parent")))
         cause = "context canceled"
-        if rt.release >= GoVersion.parse("1.26"):
-            cause = f"{NAMES.get(c.queue[0], c.queue[0])} signal received"
+        if c.queue:
+            if rt.release >= GoVersion.parse("1.26"):
+                cause = f"{NAMES.get(c.queue[0], c.queue[0])} signal received"
+        elif not c.context.get("stopped") and not (parent and parent["cancelled"]):
+            return None
         return {"err": "context canceled", "cause": cause, "string": c.context["string"]}
     return c.queue.pop(0) if c.queue else None
+
+
+@step("op:signal.context.parent")
+def context_parent(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[Any]:
+    st = sigs(rt)
+    handle = f"parent{len(st.parents)}"
+    st.parents[handle] = {"cancelled": False}
+    return [
+        {"handle": handle, "type": "*context.cancelCtx"},
+        {"handle": handle + "-cancel", "type": "context.CancelFunc"},
+    ]
+
+
+@step("op:signal.context.cancel")
+def context_cancel(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    ref = resolve(rt, w.get("func"))
+    handle = str(ref.get("handle")) if isinstance(ref, dict) else ""
+    st = sigs(rt)
+    if handle.endswith("-cancel") and handle[: -len("-cancel")] in st.parents:
+        st.parents[handle[: -len("-cancel")]]["cancelled"] = True
+        return None
+    if handle.endswith("-stop") and handle[: -len("-stop")] in st.chans:
+        c = st.chans[handle[: -len("-stop")]]
+        c.remove(None)  # stop: cancel the context, then Stop its channel (as Reset would, for these signals)
+        if c.context is not None and not c.queue:
+            c.context["stopped"] = True
+        return None
+    raise Unsupported(f"bad arguments: op signal.context.cancel: unknown func {w.get('func')!r}")
+
+
+@step("op:process.sigpipe.write")
+def sigpipe_write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """A write to a broken pipe (os/signal doc, "SIGPIPE")."""
+    fd = str(w.get("fd", "pipe"))
+    names = {"1": "/dev/stdout", "2": "/dev/stderr", "pipe": "|1"}
+    if fd not in names:
+        raise Unsupported('bad arguments: op process.sigpipe.write: fd must be 1, 2 or "pipe"')
+    listeners = [c for c in sigs(rt).chans.values() if c.wants("SIGPIPE")]
+    for c in listeners:
+        if len(c.queue) < c.buffer:
+            c.queue.append("SIGPIPE")
+    if fd in ("1", "2") and not listeners and not is_ignored(rt, "SIGPIPE"):
+        raise Exited(-1, signal="SIGPIPE")  # on fd 1 or 2 the program exits with SIGPIPE
+    return {"n": 0, "error": f"write {names[fd]}: broken pipe", "epipe": True}
+
+
+@step("op:process.child.signal")
+def child_signal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """A child copy of the program, in a process group of its own, sends itself a signal (see the driver)."""
+    sig = canon(w.get("signal"))
+    out: dict[str, Any] = {"stopped": None, "exit": None, "signal": None}
+    if w.get("notify"):
+        out["exit"] = 10
+    elif sig in JOB_CONTROL or sig == "SIGSTOP":
+        out["stopped"], out["exit"] = sig, 7
+    elif sig in TERMINATING:
+        out["signal"] = sig
+    elif sig in DUMPING:
+        out["exit"] = 2
+    else:
+        out["exit"] = 8
+    return out

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rthooks.oracle import goroutines, proc  # noqa: F401  (proc registers op:panic and op:fatal)
+from rthooks.oracle import goroutines, proc
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
-from rthooks.oracle.registry import STEPS, step
+from rthooks.oracle.registry import step
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
@@ -78,9 +78,7 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
     return Exited(2, report)
 
 
-_proc_panic = STEPS["op:panic"]  # proc.py's op:panic (imported above, so registered)
-
-
+@step("op:panic")
 def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
     """op:panic, with the traceback level, the crash file and SetPanicOnFault applied."""
     if w.get("type") == "runtime-error" and w.get("value") == "fault":
@@ -96,14 +94,11 @@ def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
             + _stack(1, "running", "main.main()", system=True),
         )
     try:
-        _proc_panic(rt, a, w)
+        proc.panic(rt, a, w)
     except Exited as e:
         # The whole first block ("panic: ..." plus e.g. "[signal SIGSEGV ...]"), re-rendered with the traceback level.
         head = e.stderr.split("\n\n", 1)[0]
         raise crash(rt, head, in_goroutine=bool(w.get("goroutine"))) from None
-
-
-STEPS["op:panic"] = panic
 
 
 @step("runtime/debug.SetTraceback")
@@ -161,13 +156,11 @@ def set_crash_output(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> 
     return None
 
 
-_proc_fatal = STEPS["op:fatal"]
-
-
+@step("op:fatal")
 def fatal(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
     """op:fatal, with the crash file: the runtime copies what follows the "fatal error:" line."""
     try:
-        _proc_fatal(rt, a, w)
+        proc.fatal(rt, a, w)
     except Exited as e:
         t = tracing(rt)
         if t.crash_file is not None:
@@ -176,6 +169,3 @@ def fatal(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
             with t.crash_file.open("a") as f:
                 f.write(copied)
         raise
-
-
-STEPS["op:fatal"] = fatal

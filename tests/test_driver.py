@@ -50,9 +50,11 @@ def test_driver_builds_and_says_hello(release: str, tmp_path) -> None:  # type: 
     assert lines[-1] == {"done": True}
 
 
-def test_godebug_lines_need_go_1_23() -> None:
+def test_godebug_lines_before_go_1_23_fail_with_the_toolchains_own_error() -> None:
+    """go1.21 does not know go.mod godebug blocks; the build error is go's, with its full text kept."""
     from rthooks.errors import RthooksError
 
     tc = toolchain.for_release("1.21")
-    with pytest.raises(RthooksError, match=r"godebug lines need Go 1\.23"):
+    with pytest.raises(RthooksError, match=r"go build") as err:
         build_driver(tc, BuildConfig(goline="1.21", godebug=(("panicnil", "1"),)))
+    assert "unknown block type: godebug" in err.value.output

@@ -47,6 +47,13 @@ func panicTrigger(w *withArgs) func() {
 		return func() { panic(v) }
 	case "nil":
 		return func() { panic(nil) }
+	case "nil-error":
+		// A nil interface value of a non-empty interface type: the same
+		// as panic(nil) at run time.
+		return func() {
+			var err error
+			panic(err)
+		}
 	case "runtime-error":
 		kind := w.str("value", "index")
 		fn, ok := runtimeErrors[kind]

@@ -1,0 +1,654 @@
+"""The library GODEBUG keys (internal/godebugs, non-runtime): the ``lib.*`` probe ops.
+
+Each probe of harness/driver/ops_lib_*.go exercises one standard-library behaviour in memory
+(crypto/tls over net.Pipe, x509 certificates made at run time, net/url, mime/multipart, archives,
+html/template, os/exec, net's MPTCP defaults and resolver, net/http) or runs the toolchain's go
+command in a small module (``lib.gocmd``). The model derives each result from the effective
+GODEBUG value (godebugmodel.effective: environment, //go:debug, go.mod godebug lines, then the go
+line's default from the spec) and from whether the release has the key at all (the spec's
+``since``/``removed``); the behaviour each value selects is the one spec/godebug.yaml's clauses
+state. Everything here is what go1.21-go1.27 (linux/amd64, CGO_ENABLED=0) were seen to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rthooks.goversion import GoVersion
+from rthooks.oracle import godebugmodel
+from rthooks.oracle.registry import StepFn, step
+from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+
+V = GoVersion.parse
+
+
+def _exists(rt: OracleRuntime, key: str) -> bool:
+    from rthooks.spec.load import default_spec
+
+    item = default_spec().items.get(f"godebug:{key}")
+    return item is not None and item.exists_in(rt.release)
+
+
+def _val(rt: OracleRuntime, key: str) -> str | None:
+    """The effective value of a key the release has (None if unset or if the release lacks the key)."""
+    return godebugmodel.effective(rt, key) if _exists(rt, key) else None
+
+
+def _num(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def _startup(rt: OracleRuntime) -> None:
+    """crypto/internal/fips140's init (go1.24+, linked by every driver with the lib probes) panics on an unknown value."""
+    v = _val(rt, "fips140")
+    if v is not None and v not in ("", "on", "only", "debug", "off"):
+        raise Exited(
+            2,
+            f"panic: fips140: unknown GODEBUG setting fips140={v}\n\ngoroutine 1 [running]:\n"
+            "crypto/internal/fips140.init.0()\n",
+        )
+
+
+def _lib(name: str) -> Callable[[StepFn], StepFn]:
+    def register(fn: StepFn) -> StepFn:
+        def wrapped(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> Any:
+            if rt.release < V("1.21"):
+                raise Unsupported("the lib probes need go1.21")
+            _startup(rt)
+            return fn(rt, a, w)
+
+        return step(f"op:{name}")(wrapped)
+
+    return register
+
+
+# ---- crypto/tls -------------------------------------------------------------------------------
+
+TLS_VERSIONS = {"1.0": 0x301, "1.1": 0x302, "1.2": 0x303, "1.3": 0x304}
+CLASSICAL_CURVES = [29, 23, 24, 25]  # X25519, P-256, P-384, P-521
+TLS12_SUITES = [49195, 49199, 49196, 49200, 52393, 52392, 49161, 49171, 49162, 49172]
+RSA_KEX_SUITES = [156, 157, 47, 53]
+TLS13_SUITES = [4865, 4866, 4867]
+SCHEMES = [2052, 1027, 2055, 2053, 2054, 1025, 1281, 1537, 1283, 1539]
+SHA1_SCHEMES = [513, 515]  # PKCS1WithSHA1, ECDSAWithSHA1
+
+
+def _rsakex(rt: OracleRuntime) -> bool:
+    if _exists(rt, "tlsrsakex"):
+        return _val(rt, "tlsrsakex") == "1"
+    return bool(rt.release < V("1.22"))
+
+
+def _tls3des(rt: OracleRuntime) -> bool:
+    if _exists(rt, "tls3des"):
+        return _val(rt, "tls3des") == "1"
+    return bool(rt.release < V("1.23"))
+
+
+def _tlssha1(rt: OracleRuntime) -> bool:
+    return rt.release < V("1.25") or _val(rt, "tlssha1") == "1"
+
+
+@_lib("lib.tls.hello")
+def op_tls_hello(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    tls13 = w.get("max_version") in (None, "1.3")
+    curves = list(CLASSICAL_CURVES)
+    if tls13:
+        if _exists(rt, "tlskyber") and _val(rt, "tlskyber") != "0":
+            curves = [25497, *curves]  # X25519Kyber768Draft00
+        if _exists(rt, "tlsmlkem") and _val(rt, "tlsmlkem") != "0":
+            hybrids = [4588]  # X25519MLKEM768
+            if _exists(rt, "tlssecpmlkem") and _val(rt, "tlssecpmlkem") != "0":
+                hybrids += [4587, 4589]  # SecP256r1MLKEM768, SecP384r1MLKEM1024
+            curves = hybrids + curves
+    suites = list(TLS12_SUITES)
+    if _rsakex(rt):
+        suites += RSA_KEX_SUITES
+    if _tls3des(rt):
+        suites.append(49170)  # TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA
+        if _rsakex(rt):
+            suites.append(10)  # TLS_RSA_WITH_3DES_EDE_CBC_SHA
+    if tls13:
+        suites += TLS13_SUITES
+    return {
+        "curves": curves,
+        "suites": suites,
+        "schemes": SCHEMES + (SHA1_SCHEMES if _tlssha1(rt) else []),
+        "versions": [0x304, 0x303] if tls13 else [0x303],
+    }
+
+
+def _rsa_limit(rt: OracleRuntime) -> int:
+    n = _num(_val(rt, "tlsmaxrsasize"))
+    return 8192 if n is None else n
+
+
+def _server_min(rt: OracleRuntime) -> int:
+    if _exists(rt, "tls10server"):
+        return 0x301 if _val(rt, "tls10server") == "1" else 0x303
+    return 0x301 if rt.release < V("1.22") else 0x303
+
+
+@_lib("lib.tls.handshake")
+def op_tls_handshake(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    if w.get("client_suites") or w.get("server_suites") or w.get("server_max"):
+        raise Unsupported("lib.tls.handshake: explicit cipher suites are not modelled")
+    out: dict[str, Any] = {"client_err": None, "server_err": None, "version": None, "suite": None, "ekm_err": None}
+    cmin = TLS_VERSIONS[w.get("client_min") or "1.2"]
+    cmax = TLS_VERSIONS[w.get("client_max") or "1.3"]
+    smin = TLS_VERSIONS[w["server_min"]] if w.get("server_min") else _server_min(rt)
+    if cmax < smin:
+        offered = " ".join(f"{v:x}" for v in range(cmax, cmin - 1, -1))
+        out["client_err"] = "remote error: tls: protocol version not supported"
+        out["server_err"] = f"tls: client offered only unsupported versions: [{offered}]"
+        return out
+    cert = str(w.get("cert") or "ecdsa")
+    if cert.startswith("rsa"):
+        bits = int(cert[3:] or 2048)
+        if bits > _rsa_limit(rt):
+            out["client_err"] = f"tls: server sent certificate containing RSA key larger than {_rsa_limit(rt)} bits"
+            out["server_err"] = "remote error: tls: bad certificate"
+            return out
+    version = cmax
+    if version == 0x304:
+        suite = 4865  # TLS_AES_128_GCM_SHA256
+    elif version in (0x301, 0x302) and cert == "ecdsa":
+        suite = 49161  # TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
+    else:
+        raise Unsupported("lib.tls.handshake: this version and certificate are not modelled")
+    # Go 1.21+ always negotiates Extended Master Secret, so ExportKeyingMaterial works.
+    out.update(version=version, suite=suite)
+    return out
+
+
+@_lib("lib.tls.keypair")
+def op_tls_keypair(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    present = _exists(rt, "x509keypairleaf")
+    leaf = _val(rt, "x509keypairleaf") != "0" if present else rt.release >= V("1.23")
+    return {"leaf": leaf, "err": None}
+
+
+# ---- crypto/x509, crypto/rsa, crypto/rand, crypto/fips140 --------------------------------------
+
+
+@_lib("lib.x509.negserial")
+def op_x509_negserial(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    if _exists(rt, "x509negativeserial") and _val(rt, "x509negativeserial") != "1":
+        return {"err": "x509: negative serial number", "serial": None}
+    return {"err": None, "serial": -128}
+
+
+@_lib("lib.x509.rsacrt")
+def op_x509_rsacrt(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    if _exists(rt, "x509rsacrt") and _val(rt, "x509rsacrt") != "0":
+        return {"err": "crypto/rsa: invalid CRT exponent", "valid": None}
+    return {"err": None, "valid": True}
+
+
+@_lib("lib.x509.sha1")
+def op_x509_sha1(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    if _exists(rt, "x509sha1"):
+        if _val(rt, "x509sha1") == "1":
+            return {"create_err": None, "err": None}
+        hint = " (temporarily override with GODEBUG=x509sha1=1)"
+    else:
+        hint = ""
+    return {"create_err": None, "err": "x509: cannot verify signature: insecure algorithm ECDSA-SHA1" + hint}
+
+
+@_lib("lib.x509.skid")
+def op_x509_skid(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
+    return "sha256" if _exists(rt, "x509sha256skid") and _val(rt, "x509sha256skid") != "0" else "sha1"
+
+
+@_lib("lib.x509.policies")
+def op_x509_policies(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[str]:
+    if rt.release < V("1.22"):
+        raise Unsupported("x509.Certificate.Policies needs go1.22")
+    v = _val(rt, "x509usepolicies")
+    if rt.release >= V("1.24"):
+        return ["1.2.3.4"] if v == "0" else ["1.2.3.5"]
+    return ["1.2.3.5"] if v == "1" else ["1.2.3.4"]
+
+
+@_lib("lib.x509.fallback")
+def op_x509_fallback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str | None:
+    system = str(w.get("system") or "none")
+    pool = system
+    if w.get("fallback") == "root" and (system == "none" or _val(rt, "x509usefallbackroots") == "1"):
+        pool = "root"
+    return None if pool == "root" else "x509: certificate signed by unknown authority"
+
+
+@_lib("lib.rsa.generate")
+def op_rsa_generate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    bits = int(w.get("bits", 2048))
+    if bits < 1024 and _exists(rt, "rsa1024min") and _val(rt, "rsa1024min") != "0":
+        return {
+            "err": f"crypto/rsa: {bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
+        }
+    return {"err": None}
+
+
+@_lib("lib.crypto.customrand")
+def op_crypto_customrand(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    custom = _val(rt, "cryptocustomrand") == "1" if _exists(rt, "cryptocustomrand") else True
+    return {"custom": custom, "err": None}
+
+
+def _fips_on(v: str | None) -> bool:
+    return v in ("on", "only", "debug")
+
+
+@_lib("lib.fips.enabled")
+def op_fips_enabled(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool:
+    if rt.release < V("1.24"):
+        raise Unsupported("crypto/fips140 needs go1.24")
+    start = _val(rt, "fips140")
+    if w.get("setenv_godebug") is not None:
+        rt.env["GODEBUG"] = str(w["setenv_godebug"])
+        now = _val(rt, "fips140")
+        if rt.release < V("1.25") and (now or "") != (start or ""):
+            # go1.24: fips140.Enabled checks the setting against its value at start.
+            raise PanicError("crypto/fips140: GODEBUG setting changed after program start", "string")
+    return _fips_on(start)
+
+
+@_lib("lib.fips.x25519")
+def op_fips_x25519(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    if rt.release < V("1.24"):
+        raise Unsupported("crypto/fips140 needs go1.24")
+    if _val(rt, "fips140") == "only":
+        return {"err": "crypto/ecdh: use of X25519 is not allowed in FIPS 140-only mode"}
+    return {"err": None}
+
+
+# ---- net/http ---------------------------------------------------------------------------------
+
+
+@_lib("lib.http.proto")
+def op_http_proto(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    h2 = _val(rt, "http2client") != "0" and _val(rt, "http2server") != "0"
+    if h2:
+        # http2debug: read once at init from the GODEBUG environment variable, by substring.
+        env = rt.env.get("GODEBUG") or ""
+        stamp = "2026/01/01 00:00:00 "
+        lines = []
+        if "http2debug=2" in env:
+            lines.append(stamp + "http2: Framer 0xc000100000: wrote SETTINGS len=18, settings: ENABLE_PUSH=0")
+        if "http2debug=1" in env or "http2debug=2" in env:
+            lines.append(stamp + "http2: Transport creating client conn 0xc000200000 to pipe")
+            lines.append(stamp + "http2: server: client pipe said hello")
+        rt.stderr += "".join(line + "\n" for line in lines)
+    return {"proto": "HTTP/2.0" if h2 else "HTTP/1.1", "err": None}
+
+
+@_lib("lib.http.cookies")
+def op_http_cookies(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    n = int(w.get("n", 1))
+    if not _exists(rt, "httpcookiemaxnum"):
+        return n
+    custom = _num(_val(rt, "httpcookiemaxnum"))
+    limit = 3000 if custom is None else custom
+    return n if limit == 0 or n <= limit else 0
+
+
+@_lib("lib.http.contentlength")
+def op_http_contentlength(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    value = str(w.get("value") or "")
+    if value.strip() == "":
+        lax = _val(rt, "httplaxcontentlength") == "1" if _exists(rt, "httplaxcontentlength") else True
+        if lax:
+            return {"length": -1, "err": None}
+        return {"length": None, "err": f'invalid empty Content-Length "{value}"'}
+    return {"length": int(value), "err": None}
+
+
+def _mux_match(pattern: str, method: str, path: str, legacy: bool) -> int | None:
+    """How specifically `pattern` matches (higher wins), or None."""
+    if legacy:
+        if not pattern.startswith("/"):
+            return None  # a host pattern: the request's host is rthooks.test
+        if pattern.endswith("/"):
+            return len(pattern) if path.startswith(pattern) else None
+        return 10_000 if path == pattern else None
+    pmethod, _, ppath = pattern.rpartition(" ")
+    if pmethod and pmethod != method:
+        return None
+    psegs, segs = ppath.strip("/").split("/"), path.strip("/").split("/")
+    if ppath.endswith("/") and not ppath.endswith("{$}"):
+        psegs = psegs if ppath != "/" else []
+        if len(segs) < len(psegs):
+            return None
+        ok = all(p == s or (p.startswith("{") and p.endswith("}")) for p, s in zip(psegs, segs, strict=False))
+        return len(psegs) if ok else None
+    if len(psegs) != len(segs):
+        return None
+    if all(p == s or (p.startswith("{") and p.endswith("}")) for p, s in zip(psegs, segs, strict=True)):
+        return 10_000 + (1 if pmethod else 0)
+    return None
+
+
+@_lib("lib.http.mux")
+def op_http_mux(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    # httpmuxgo121 is read once, at startup: a later os.Setenv changes nothing.
+    legacy = _val(rt, "httpmuxgo121") == "1" if _exists(rt, "httpmuxgo121") else True
+    if w.get("setenv_godebug") is not None:
+        rt.env["GODEBUG"] = str(w["setenv_godebug"])
+    method, path = str(w.get("method") or "GET"), str(w.get("path") or "/")
+    best, body = -1, None
+    for p in w.get("patterns") or []:
+        m = _mux_match(str(p), method, path, legacy)
+        if m is not None and m > best:
+            best, body = m, str(p)
+    if body is None:
+        return {"status": 404, "body": "404 page not found\n", "register_err": None}
+    return {"status": 200, "body": body, "register_err": None}
+
+
+def _ranges(spec: str) -> list[tuple[int, int]]:
+    out = []
+    for r in spec.removeprefix("bytes=").split(","):
+        a, _, b = r.strip().partition("-")
+        out.append((int(a), int(b)))
+    return out
+
+
+@_lib("lib.http.servecontent")
+def op_http_servecontent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    size = int(w.get("size", 1000))
+    cc = "max-age=60"
+    if w.get("range") is None:
+        return {"status": 200, "cache_control": cc, "parts": 0}
+    ranges = _ranges(str(w["range"]))
+    if _exists(rt, "httpservecontentmaxranges"):
+        n = _num(_val(rt, "httpservecontentmaxranges"))
+        limit = 200 if n is None or n < 0 else n
+        if limit and len(ranges) > limit:
+            return {"status": 200, "cache_control": cc, "parts": 0}
+    if all(a >= size for a, _ in ranges):
+        keep = _val(rt, "httpservecontentkeepheaders") == "1" if _exists(rt, "httpservecontentkeepheaders") else True
+        return {"status": 416, "cache_control": cc if keep else "", "parts": 0}
+    return {"status": 206, "cache_control": cc, "parts": len(ranges) if len(ranges) > 1 else 0}
+
+
+# ---- net/url, mime/multipart, archives, html/template, os/exec, net -----------------------------
+
+
+@_lib("lib.url.parsequery")
+def op_url_parsequery(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    n = int(w.get("n", 1))
+    if _exists(rt, "urlmaxqueryparams"):
+        custom = _num(_val(rt, "urlmaxqueryparams"))
+        ok = n <= 10000 if custom is None else (custom == 0 or n < custom)
+        if not ok:
+            return {"n": 0, "err": "number of URL query parameters exceeded limit"}
+    return {"n": n, "err": None}
+
+
+@_lib("lib.url.parse")
+def op_url_parse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    url = str(w["url"])
+    m = re.match(r"^([a-z]+)://([^/]*)(/.*)?$", url)
+    if not m:
+        raise Unsupported("lib.url.parse: only scheme://host/path URLs are modelled")
+    scheme, host = m.group(1), m.group(2)
+    if host.count(":") > 1 and not host.startswith("["):
+        strict = _val(rt, "urlstrictcolons") != "0" if _exists(rt, "urlstrictcolons") else False
+        if strict and scheme in ("http", "https"):
+            bad = host[host.index(":") :]
+            return {
+                "host": None,
+                "hostname": None,
+                "port": None,
+                "err": f'parse "{url}": invalid port "{bad}" after host',
+            }
+    hostname, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+    return {"host": host, "hostname": hostname, "port": port, "err": None}
+
+
+def _limit(rt: OracleRuntime, key: str, default: int) -> int:
+    n = _num(_val(rt, key))
+    return default if n is None or n < 0 else n
+
+
+@_lib("lib.multipart.part")
+def op_multipart_part(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    n = int(w.get("headers", 1))
+    if n > _limit(rt, "multipartmaxheaders", 10000):
+        return {"headers": None, "err": "multipart: message too large"}
+    return {"headers": n, "err": None}
+
+
+@_lib("lib.multipart.form")
+def op_multipart_form(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    n = int(w.get("parts", 1))
+    if n > _limit(rt, "multipartmaxparts", 1000):
+        return {"values": None, "err": "multipart: message too large"}
+    return {"values": n, "err": None}
+
+
+def _local(name: str) -> bool:
+    return bool(name) and not name.startswith("/") and ".." not in name.split("/")
+
+
+@_lib("lib.tar.next")
+def op_tar_next(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    name = str(w["name"])
+    err = None if _local(name) or _val(rt, "tarinsecurepath") != "0" else "archive/tar: insecure file path"
+    return {"name": name, "err": err}
+
+
+@_lib("lib.zip.open")
+def op_zip_open(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    names = [str(n) for n in w.get("names") or []]
+    bad = any(not _local(n) or "\\" in n for n in names)
+    err = "zip: insecure file path" if bad and _val(rt, "zipinsecurepath") == "0" else None
+    return {"files": len(names), "err": err}
+
+
+UNSAFE_URL = re.compile(r"^\s*(javascript|vbscript|data):", re.I)
+
+
+@_lib("lib.template.exec")
+def op_template_exec(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    text, data = str(w["text"]), str(w.get("data") or "")
+    if "{{.}}" not in text or not re.fullmatch(r"[A-Za-z0-9:() ]*", data):
+        raise Unsupported("lib.template.exec: only a single {{.}} with plain data is modelled")
+    at = text.index("{{.}}")
+    if text[at - 1 : at] == "`":  # inside a JS template literal
+        if rt.release < V("1.22") and _val(rt, "jstmpllitinterp") != "1":
+            return {"out": None, "err": f"html/template:t:1:{at + 2}: {{{{.}}}} appears in a JS template literal"}
+        return {"out": text.replace("{{.}}", data), "err": None}
+    if "http-equiv" in text and "url=" in text[:at]:
+        escape = _val(rt, "htmlmetacontenturlescape") != "0" if _exists(rt, "htmlmetacontenturlescape") else False
+        return {"out": text.replace("{{.}}", "#ZgotmplZ" if escape and UNSAFE_URL.match(data) else data), "err": None}
+    raise Unsupported("lib.template.exec: this template context is not modelled")
+
+
+@_lib("lib.exec.lookpath")
+def op_exec_lookpath(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    file, path = str(w.get("file") or "rthooks-prog"), str(w.get("path") or ".")
+    if path != ".":
+        raise Unsupported("lib.exec.lookpath: only PATH=. is modelled")
+    if _val(rt, "execerrdot") == "0":
+        return {"path": file, "err": None, "errdot": False}
+    err = f'exec: "{file}": cannot run executable found relative to current directory'
+    return {"path": file, "err": err, "errdot": True}
+
+
+@_lib("lib.net.mptcp")
+def op_net_mptcp(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    v = _val(rt, "multipathtcp")
+    if rt.release < V("1.24"):
+        dialer = listener = v == "1"
+    else:
+        dialer, listener = {"0": (False, False), "1": (True, True), "2": (False, True), "3": (True, False)}.get(
+            v or "", (False, True)
+        )
+    if w.get("dialer_set") is not None:
+        dialer = bool(w["dialer_set"])
+    if w.get("listener_set") is not None:
+        listener = bool(w["listener_set"])
+    return {"dialer": dialer, "listener": listener}
+
+
+@_lib("lib.net.lookup")
+def op_net_lookup(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    st = rt.area("libgodebug.netdns", dict)
+    if not st.get("init"):
+        st["init"] = True
+        mode, level = "", 0
+        for part in (_val(rt, "netdns") or "").split("+"):
+            if part.isdigit():
+                level = int(part)
+            elif part:
+                mode = part
+        lines = []
+        if level > 1:
+            lines.append(
+                f"go package net: confVal.netCgo = {str(mode == 'cgo').lower()}  netGo = {str(mode == 'go').lower()}"
+            )
+        if level > 0:
+            if rt.release < V("1.22"):
+                lines.append(
+                    "go package net: GODEBUG setting forcing use of Go's resolver"
+                    if mode == "go"
+                    else "go package net: cgo resolver not supported; using Go's DNS resolver"
+                )
+            elif mode == "cgo":
+                lines.append(
+                    "go package net: ignoring GODEBUG=netdns=cgo as the binary was compiled without support "
+                    "for the cgo resolver"
+                )
+            else:
+                lines.append("go package net: using the Go DNS resolver")
+        if level > 1:
+            lines.append(f"go package net: hostLookupOrder({w.get('host') or 'localhost'}) = files,dns")
+        rt.stderr += "".join(line + "\n" for line in lines)
+    return {"n": 1, "err": None}
+
+
+@_lib("lib.net.edns0")
+def op_net_edns0(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    return {"addrs": ["192.0.2.1"], "err": None, "edns0": _val(rt, "netedns0") != "0"}
+
+
+# ---- the go command ---------------------------------------------------------------------------
+
+GOOS_GOARCH = "linux_amd64"
+
+
+def _goline(files: dict[str, str], d: str) -> GoVersion:
+    m = re.search(r"^go (1\.\d+)", files.get(f"{d}/go.mod", ""), re.M)
+    return V(m.group(1)) if m else V("1.16")
+
+
+def _run(
+    rt: OracleRuntime, st: dict[str, Any], files: dict[str, str], dirs: list[str], run: dict[str, Any]
+) -> dict[str, Any]:
+    args = [str(a) for a in run.get("args") or []]
+    env = {str(k): str(v) for k, v in (run.get("env") or {}).items()}
+    gd = dict(kv.partition("=")[::2] for kv in env.get("GODEBUG", "").split(",") if kv)
+    d = str(run.get("dir") or "m")
+    ok = {"exit": 0, "stdout": "", "stderr": ""}
+    if run.get("prog"):
+        # The go/types probe program (gotypesalias); its DefaultGODEBUG comes from its go line.
+        v = gd.get("gotypesalias")
+        if v is None and rt.release >= V("1.23") and _goline(files, d) < V("1.23"):
+            v = "0"
+        if rt.release >= V("1.27"):
+            alias = True
+        elif rt.release >= V("1.23"):
+            alias = v != "0"
+        else:
+            alias = v == "1"
+        return {**ok, "stdout": "*types.Alias\n" if alias else "*types.Basic\n"}
+    pkg = f"rthooks.test/{d}"
+    if args[:1] == ["list"] and args[-1:] == ["fmt"]:
+        out = f"/goroot/pkg/{GOOS_GOARCH}/fmt.a\n" if gd.get("installgoroot") == "all" else ""
+        return {**ok, "stdout": out}
+    if args[:1] == ["build"]:
+        if any(x.endswith(".git") for x in dirs) and ".hg" in dirs:
+            if rt.release >= V("1.24") and gd.get("allowmultiplevcs") != "1":
+                err = f'error obtaining VCS status: multiple VCS detected: git in "/work/{d}", and hg in "/work"\n'
+            else:
+                err = "error obtaining VCS status: exit status 128\n"
+            return {"exit": 1, "stdout": "", "stderr": err + "\tUse -buildvcs=false to disable VCS stamping.\n"}
+        if any("//go:embed" in text for name, text in files.items() if name.startswith(f"{d}/")):
+            if rt.release >= V("1.25") and gd.get("embedfollowsymlinks") == "1":
+                return ok
+            return {**ok, "exit": 1, "stderr": "p.go:5:12: pattern link.txt: cannot embed irregular file link.txt\n"}
+        text = ""
+        if "-x" in args:
+            text = "WORK=/tmp/go-build\n"
+            if not st.get(d) or gd.get("gocacheverify") == "1":
+                text += f"/goroot/pkg/tool/{GOOS_GOARCH}/compile -o $WORK/b001/_pkg_.a -p {pkg}\n"
+        if gd.get("gocachehash") == "1":
+            text += f'HASH[build {pkg}]\nHASH[build {pkg}]: "go{rt.release}"\n'
+        st[d] = True
+        return {**ok, "stderr": text}
+    if args[:1] == ["test"]:
+        failing = any("undefined()" in text for name, text in files.items() if name.startswith(f"{d}/"))
+        if failing and "-json" in args:
+            if rt.release >= V("1.24") and gd.get("gotestjsonbuildtext") != "1":
+                out = (
+                    f'{{"ImportPath":"{pkg} [{pkg}.test]","Action":"build-output","Output":"# {pkg} [{pkg}.test]\\n"}}\n'
+                    f'{{"ImportPath":"{pkg} [{pkg}.test]","Action":"build-fail"}}\n'
+                    f'{{"Action":"start","Package":"{pkg}"}}\n'
+                    f'{{"Action":"fail","Package":"{pkg}","FailedBuild":"{pkg} [{pkg}.test]"}}\n'
+                )
+                return {"exit": 1, "stdout": out, "stderr": ""}
+            out = f'{{"Action":"start","Package":"{pkg}"}}\n{{"Action":"fail","Package":"{pkg}"}}\n'
+            err = f"# {pkg} [{pkg}.test]\n./b_test.go:5:28: undefined: undefined\n"
+            return {"exit": 1, "stdout": out, "stderr": err}
+        err = ""
+        if gd.get("gocachetest") == "1":
+            err = f"testcache: {pkg}: test ID 0000 => 0000\ntestcache: {pkg}: input list not found\n"
+        return {**ok, "stdout": f"ok  \t{pkg}\t0.001s\n", "stderr": err}
+    raise Unsupported(f"lib.gocmd: go {' '.join(args)} is not modelled")
+
+
+@_lib("lib.gocmd")
+def op_gocmd(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> list[dict[str, Any]]:
+    st = rt.area("libgodebug.gocmd", dict)
+    files = {str(k): str(v) for k, v in (w.get("files") or {}).items()}
+    dirs = [str(x) for x in w.get("dirs") or []]
+    return [_run(rt, st, files, dirs, run) for run in w.get("runs") or []]
+
+
+# ---- the hand-written TLS 1.2 peer (ops_lib_rawtls.go) -------------------------------------------
+
+NO_EMS_EKM = (
+    "crypto/tls: ExportKeyingMaterial is unavailable when neither TLS 1.3 nor Extended Master Secret "
+    "are negotiated; override with GODEBUG=tlsunsafeekm=1"
+)
+
+
+@_lib("lib.tls.rawclient")
+def op_tls_rawclient(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    sigalgs = [int(s) for s in w.get("sigalgs") or [0x0403]]
+    if not _tlssha1(rt) and all(s in SHA1_SCHEMES for s in sigalgs):
+        return {
+            "server_err": "tls: peer doesn't support any of the certificate's signature algorithms",
+            "client_err": "raw peer: received alert [2 40]",
+            "version": None,
+            "ekm_err": None,
+        }
+    ekm_err = None
+    if not w.get("ems", True) and rt.release >= V("1.22") and _val(rt, "tlsunsafeekm") != "1":
+        ekm_err = NO_EMS_EKM
+    return {"server_err": None, "client_err": None, "version": 0x303, "ekm_err": ekm_err}
+
+
+@_lib("lib.tls.rawserver")
+def op_tls_rawserver(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    fips = rt.release >= V("1.24") and _fips_on(_val(rt, "fips140"))
+    if not w.get("ems", True) and fips and _exists(rt, "fips140ems") and _val(rt, "fips140ems") != "0":
+        return {"client_err": "tls: FIPS 140-3 requires the use of Extended Master Secret", "version": None}
+    return {"client_err": None, "version": 0x303}
