@@ -165,39 +165,13 @@ def op_traceback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
 @step("op:cgo.lookup")
 def op_lookup(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, bool]:
     """net.LookupHost in a cgo build; with netdns=...+N the resolver choice goes to stderr (net/conf.go)."""
+    from rthooks.oracle.libgodebug import netdns_debug_lines
+
     st = rt.area("cgo.netdns", dict)
     if not st.get("init"):
         st["init"] = True
-        mode, level = "", 0
-        for part in (godebugmodel.effective(rt, "netdns") or "").split("+"):
-            if part.isdigit():
-                level = int(part)
-            elif part:
-                mode = part
-        lines = []
-        if level > 1:
-            # On linux without netgo the cgo resolver is available: netCgo is set only when asked for.
-            lines.append(
-                f"go package net: confVal.netCgo = {str(mode == 'cgo').lower()}  netGo = {str(mode == 'go').lower()}"
-            )
-        if level > 0:
-            if rt.release < V122:
-                lines.append(
-                    {
-                        "go": "go package net: GODEBUG setting forcing use of Go's resolver",
-                        "cgo": "go package net: using cgo DNS resolver",
-                    }.get(mode, "go package net: dynamic selection of DNS resolver")
-                )
-            else:
-                lines.append(
-                    {
-                        "go": "go package net: GODEBUG setting forcing use of the Go resolver",
-                        "cgo": "go package net: GODEBUG setting forcing use of the cgo resolver",
-                    }.get(mode, "go package net: dynamic selection of DNS resolver")
-                )
-        if level > 1:
-            order = "cgo" if mode == "cgo" else "files,dns"
-            lines.append(f"go package net: hostLookupOrder({w.get('host') or 'localhost'}) = {order}")
+        value = godebugmodel.effective(rt, "netdns") or ""
+        lines = netdns_debug_lines(rt, value, str(w.get("host") or "localhost"), cgo_build=True)
         rt.stderr += "".join(line + "\n" for line in lines)
     return {"ok": True}
 

@@ -498,38 +498,58 @@ def op_net_mptcp(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     return {"dialer": dialer, "listener": listener}
 
 
+def netdns_debug_lines(rt: OracleRuntime, value: str, host: str, *, cgo_build: bool) -> list[str]:
+    """What package net prints on its first lookup under GODEBUG netdns=MODE+LEVEL (net/conf.go).
+
+    One reading for both builds: the usual CGO_ENABLED=0 driver, where the cgo
+    resolver is missing, and the cgo driver variant (oracle/cgomodel.py).
+    """
+    mode, level = "", 0
+    for part in value.split("+"):
+        if part.isdigit():
+            level = int(part)
+        elif part:
+            mode = part
+    lines = []
+    if level > 1:
+        lines.append(
+            f"go package net: confVal.netCgo = {str(mode == 'cgo').lower()}  netGo = {str(mode == 'go').lower()}"
+        )
+    if level > 0:
+        old = rt.release < V("1.22")
+        if cgo_build:
+            forced = {
+                "go": "go package net: GODEBUG setting forcing use of "
+                + ("Go's resolver" if old else "the Go resolver"),
+                "cgo": "go package net: "
+                + ("using cgo DNS resolver" if old else "GODEBUG setting forcing use of the cgo resolver"),
+            }
+            lines.append(forced.get(mode, "go package net: dynamic selection of DNS resolver"))
+        elif old:
+            lines.append(
+                "go package net: GODEBUG setting forcing use of Go's resolver"
+                if mode == "go"
+                else "go package net: cgo resolver not supported; using Go's DNS resolver"
+            )
+        elif mode == "cgo":
+            lines.append(
+                "go package net: ignoring GODEBUG=netdns=cgo as the binary was compiled without support "
+                "for the cgo resolver"
+            )
+        else:
+            lines.append("go package net: using the Go DNS resolver")
+    if level > 1:
+        order = "cgo" if cgo_build and mode == "cgo" else "files,dns"
+        lines.append(f"go package net: hostLookupOrder({host}) = {order}")
+    return lines
+
+
 @_lib("lib.net.lookup")
 def op_net_lookup(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     st = rt.area("libgodebug.netdns", dict)
     if not st.get("init"):
         st["init"] = True
-        mode, level = "", 0
-        for part in (_val(rt, "netdns") or "").split("+"):
-            if part.isdigit():
-                level = int(part)
-            elif part:
-                mode = part
-        lines = []
-        if level > 1:
-            lines.append(
-                f"go package net: confVal.netCgo = {str(mode == 'cgo').lower()}  netGo = {str(mode == 'go').lower()}"
-            )
-        if level > 0:
-            if rt.release < V("1.22"):
-                lines.append(
-                    "go package net: GODEBUG setting forcing use of Go's resolver"
-                    if mode == "go"
-                    else "go package net: cgo resolver not supported; using Go's DNS resolver"
-                )
-            elif mode == "cgo":
-                lines.append(
-                    "go package net: ignoring GODEBUG=netdns=cgo as the binary was compiled without support "
-                    "for the cgo resolver"
-                )
-            else:
-                lines.append("go package net: using the Go DNS resolver")
-        if level > 1:
-            lines.append(f"go package net: hostLookupOrder({w.get('host') or 'localhost'}) = files,dns")
+        lines = netdns_debug_lines(rt, _val(rt, "netdns") or "", str(w.get("host") or "localhost"), cgo_build=False)
         rt.stderr += "".join(line + "\n" for line in lines)
     return {"n": 1, "err": None}
 

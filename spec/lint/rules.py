@@ -281,15 +281,21 @@ class UnknownClause(Rule):
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         clauses = ctx.all_clause_ids()
-        for f in ctx.of_role("cases"):
-            for case in f.data.get("cases") or []:
-                if not isinstance(case, Node):
-                    continue
-                covers = case.get("covers") or []
-                for n, cid in enumerate(covers):
-                    if isinstance(cid, str) and "#" in cid and cid not in clauses:
-                        line = covers.item_lines[n] if hasattr(covers, "item_lines") else case.line
-                        yield self.at(f, line, f"case {case.get('id')}: covers unknown clause {cid!r}")
+        for f, case, line, cid in _covers(ctx):
+            if "#" in cid and cid not in clauses:
+                yield self.at(f, line, f"case {case.get('id')}: covers unknown clause {cid!r}")
+
+
+def _covers(ctx: LintContext) -> Iterator[tuple[SourceFile, Node, int, str]]:
+    """Every clause id a case lists in `covers:`, with the line it stands on."""
+    for f in ctx.of_role("cases"):
+        for case in f.data.get("cases") or []:
+            if not isinstance(case, Node):
+                continue
+            covers = case.get("covers") or []
+            for n, cid in enumerate(covers):
+                if isinstance(cid, str):
+                    yield f, case, covers.item_lines[n] if hasattr(covers, "item_lines") else case.line, cid
 
 
 class DuplicateCaseId(Rule):
@@ -365,17 +371,9 @@ class CoversUntestable(Rule):
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         untestable = ctx.untestable_clause_ids()
-        for f in ctx.of_role("cases"):
-            for case in f.data.get("cases") or []:
-                if not isinstance(case, Node):
-                    continue
-                covers = case.get("covers") or []
-                for n, cid in enumerate(covers):
-                    if cid in untestable:
-                        line = covers.item_lines[n] if hasattr(covers, "item_lines") else case.line
-                        yield self.at(
-                            f, line, f"case {case.get('id')}: covers {cid!r}, which the spec marks untestable"
-                        )
+        for f, case, line, cid in _covers(ctx):
+            if cid in untestable:
+                yield self.at(f, line, f"case {case.get('id')}: covers {cid!r}, which the spec marks untestable")
 
 
 class BuildCaseShape(Rule):
