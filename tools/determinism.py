@@ -41,6 +41,9 @@ def main() -> int:
         f"{args.runs} runs of {len(maps[0])} cases against {args.impl} in {time.monotonic() - start:.0f}s; "
         f"cases whose status varied: {len(varied)} {varied}"
     )
+    for c in varied:
+        seen = [m.get(c, "-") for m in maps]
+        print(f"  {c}: " + " ".join(seen))
     return 1 if varied else 0
 
 
