@@ -590,3 +590,16 @@ def _with_startup_checks() -> None:
 
 
 _with_startup_checks()
+
+
+def test_module_godebug(rt: OracleRuntime, key: str, *, goline: str) -> str | None:
+    """The value of ``key`` in another binary built by the same toolchain for a module at ``goline``
+    (a `go test` binary, say), run in this program's environment: GODEBUG over that module's defaults."""
+    from rthooks.spec.load import default_spec
+    from rthooks.spec.query import default_godebug_string
+
+    for kv in reversed((rt.env.get("GODEBUG") or "").split(",")):
+        k, eq, v = kv.partition("=")
+        if eq and k == key:
+            return v
+    return default_godebug_string(default_spec(), rt.release, GoVersion.parse(goline)).get(key)

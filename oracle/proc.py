@@ -372,17 +372,28 @@ def defers(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
 
 @step("op:process.gotest")
 def gotest(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
-    """`go test` of one test whose body is os.Exit(0): go test runs tests with -test.paniconexit0."""
-    body = str(w.get("body", "")).strip()
-    if body != "os.Exit(0)":
-        raise Unsupported("the oracle models process.gotest for the body os.Exit(0) only")
-    head = "panic: unexpected call to os.Exit(0) during test"
-    head += (
-        " [recovered, repanicked]"
-        if rt.release >= V125
-        else " [recovered]\n\tpanic: unexpected call to os.Exit(0) during test"
-    )
-    output = (
-        f"--- FAIL: TestCase (0.00s)\n{head}\n\ngoroutine 7 [running]:\n...\nFAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"
-    )
-    return {"exit": 1, "output": output}
+    """`go test` of one of the driver's named test programs (PROTOCOL.md, process.gotest)."""
+    name = str(w.get("test", ""))
+    if name == "exit0":  # go test runs tests with -test.paniconexit0
+        head = "panic: unexpected call to os.Exit(0) during test"
+        head += (
+            " [recovered, repanicked]"
+            if rt.release >= V125
+            else " [recovered]\n\tpanic: unexpected call to os.Exit(0) during test"
+        )
+        output = f"--- FAIL: TestCase (0.00s)\n{head}\n\ngoroutine 7 [running]:\n...\nFAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"
+        return {"exit": 1, "output": output}
+    if name == "synctest":
+        # The test binary's GODEBUG: the environment over the module's go 1.21 defaults.
+        from rthooks.oracle.godebugmodel import test_module_godebug
+
+        if rt.release < V124:
+            raise Unsupported("testing/synctest exists from Go 1.24")
+        if test_module_godebug(rt, "asynctimerchan", goline="1.21") not in ("0", None):
+            output = (
+                "--- FAIL: TestCase (0.00s)\npanic: synctest.Run not supported with asynctimerchan!=0 [recovered]\n"
+                "FAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"
+            )
+            return {"exit": 1, "output": output}
+        return {"exit": 0, "output": "ok  \trthooks.dev/gotest\t0.005s\n"}
+    raise Unsupported(f"bad arguments: op process.gotest: unknown test {name!r}")
