@@ -222,6 +222,10 @@ func opRuntimeBlock(r *runner, w *withArgs) (interface{}, error) {
 	ch := make(chan int)
 	go func() {
 		for i := 0; i < n; i++ {
+			// Send only once the receiver is parked in rthBlockSite, so that every one
+			// of the n receives really blocks: on a loaded machine the receiver can be
+			// descheduled for longer than hold and would then find the value ready.
+			waitParkedIn("rthBlockSite", "[chan receive")
 			time.Sleep(hold)
 			ch <- i
 		}
@@ -230,6 +234,21 @@ func opRuntimeBlock(r *runner, w *withArgs) (interface{}, error) {
 		rthBlockSite(ch)
 	}
 	return nil, nil
+}
+
+// waitParkedIn returns once some goroutine whose stack holds fn is parked
+// in the given wait state (its header reads "goroutine N [state...").
+func waitParkedIn(fn, state string) {
+	buf := make([]byte, 1<<20)
+	for {
+		text := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(text, "\n\n") {
+			if strings.Contains(g, state) && strings.Contains(g, fn) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
 }
 
 //go:noinline

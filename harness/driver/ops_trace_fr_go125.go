@@ -125,10 +125,17 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 	seen := map[bool]bool{}
 	calls := 0
 	done := make(chan struct{})
+	// With toggle, the Enabled loops start only once Stop/Start toggling is under way,
+	// so that they overlap it (a quick loop could otherwise end before the first toggle).
+	toggling := make(chan struct{})
+	if !toggle {
+		close(toggling)
+	}
 	for g := 0; g < gs; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-toggling
 			local := map[bool]bool{}
 			for i := 0; i < iters; i++ {
 				local[fr.Enabled()] = true
@@ -143,6 +150,7 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 	}
 	go func() { wg.Wait(); close(done) }()
 	if toggle {
+		first := true
 	loop:
 		for {
 			select {
@@ -153,7 +161,14 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 			if fr.Enabled() {
 				fr.Stop()
 			} else if err := fr.Start(); err != nil {
+				if first {
+					close(toggling)
+				}
 				return nil, err
+			}
+			if first {
+				first = false
+				close(toggling)
 			}
 		}
 	}
