@@ -68,6 +68,21 @@ def coverage(spec: Spec, cases: list[Case], *, passed: set[str] | None = None) -
     }
 
 
+def gate_failure(cov: dict[str, Any], minimum: float) -> str | None:
+    """Why the coverage misses ``minimum`` percent, or None if it meets it.
+
+    The counts are compared, not the rounded percentage: one uncovered clause in 20000 is 99.995%,
+    which rounds to 100.
+    """
+    if cov["covered"] * 100 >= minimum * cov["total"]:
+        return None
+    missing = cov["total"] - cov["covered"]
+    return (
+        f"clause coverage {cov['percent']}% is below {minimum}%"
+        f" ({missing} clause{' lacks' if missing == 1 else 's lack'} a case)"
+    )
+
+
 def render_untestable(cov: dict[str, Any]) -> str:
     return "\n".join(f"{u['clause']}  [{u['reason']}] {u['detail']}" for u in cov["untestable"])
 

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rthooks.goversion import GoVersion
 from rthooks.oracle import buildinfo, traceback  # noqa: F401  (registers their steps)
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import OracleRuntime, Unsupported
@@ -219,3 +220,51 @@ def memlimit_accounted(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> 
     names = ["/memory/classes/total:bytes", "/memory/classes/heap/released:bytes", "/gc/gomemlimit:bytes"]
     m = metricsmodel.read(rt, names)
     return {"accounted": int(m[names[0]]) - int(m[names[1]]), "limit": int(m[names[2]])}
+
+
+CYCLE_PROBE_METRICS = (
+    "/gc/cycles/total:gc-cycles",
+    "/gc/heap/frees:objects",
+    "/cpu/classes/gc/mark/assist:cpu-seconds",
+    "/cpu/classes/gc/mark/dedicated:cpu-seconds",
+    "/memory/classes/metadata/other:bytes",
+)
+_PROBE_KEYS = ("cycles", "freed", "assist_s", "dedicated_s", "metadata_other")  # the value's names for them
+LAZY_SWEEP_FREED = 4608  # objects the sweeper frees before the probe looks: a few 8 KiB spans of 16-byte objects
+
+
+@step("op:gc.cycle.probe")
+def cycle_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """One automatic cycle on a single P, read the moment it ends (GODEBUG gcstoptheworld, gccheckmark).
+
+    gcstoptheworld=1 and 2 run the mark with user goroutines disabled, so the allocating goroutine
+    never assists; 2 also sweeps every span before the world restarts (all the garbage is freed when
+    the cycle ends), while 0 and 1 leave sweeping to run lazily afterwards. The model follows the
+    documentation for every release: go1.21's throw on the first gcstoptheworld=2 cycle ("failed to set
+    sweep barrier", golang/go#53885) is the clause's deviation, expected of go1.21 only.
+    """
+    from rthooks.oracle import heap, metricsmodel
+    from rthooks.oracle.godebugmodel import startup_int
+
+    if rt.release < GoVersion.parse("1.20"):
+        raise Unsupported("op gc.cycle.probe reads the /cpu/classes metrics (Go 1.20+)")
+    n = int(w.get("garbage", 1_000_000))
+    if n < 0:
+        raise Unsupported("bad arguments: op gc.cycle.probe: garbage must not be negative")
+    mode = startup_int(rt, "gcstoptheworld")
+    heap.metrics_garbage(rt, n, 16)
+    before = metricsmodel.read(rt, list(CYCLE_PROBE_METRICS))
+    gogc = int(w["gogc"]) if w.get("gogc") is not None else rt.gcpercent
+    if gogc < 0:
+        raise Unsupported("op gc.cycle.probe: GOGC is off and with.gogc is not given")
+    st = metricsmodel._state(rt)
+    if mode == 0:
+        st.pending_assist += 0.002  # the step's allocations during the concurrent mark pay for marking
+    rt.gc_automatic += 1
+    after = metricsmodel.read(rt, list(CYCLE_PROBE_METRICS))
+    heap.simulate(rt)
+    out = {k: after[name] - before[name] for k, name in zip(_PROBE_KEYS, CYCLE_PROBE_METRICS, strict=True)}
+    # The model frees a cycle's garbage at once; the runtime's sweeper does that inside the cycle only
+    # with gcstoptheworld=2, and otherwise has freed a few spans' worth when the probe looks.
+    out["freed"] = n if mode == 2 else min(n, LAZY_SWEEP_FREED)
+    return {"garbage": n, **out}

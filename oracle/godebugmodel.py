@@ -171,6 +171,7 @@ def build_error(setup: dict[str, Any], release: GoVersion) -> str | None:
 
 import hashlib  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 from rthooks.oracle.registry import step  # noqa: E402
@@ -212,6 +213,13 @@ def startup_value(rt: OracleRuntime, key: str) -> str | None:
             rt.env.pop("GODEBUG", None)
         else:
             rt.env["GODEBUG"] = live
+
+
+def startup_int(rt: OracleRuntime, key: str) -> int:
+    """An integer runtime variable as parsed at start-up: runtime atoi's digits with an optional
+    sign; anything else leaves the variable at 0."""
+    v = startup_value(rt, key) or ""
+    return int(v) if re.fullmatch(r"-?[0-9]+", v) else 0
 
 
 def live_value(rt: OracleRuntime, key: str) -> str | None:

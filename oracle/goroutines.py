@@ -32,6 +32,21 @@ def start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         g.threads += n
 
 
+@step("op:goroutines.spin.panic")
+def spin_panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Child copies of the driver that each start a spinning goroutine and panic (the spinner's listing
+    is traceback.py's): every run ends the same way in the model."""
+    from rthooks.oracle import traceback
+
+    runs = int(w.get("runs", 3))
+    if runs < 1:
+        raise Unsupported("bad arguments: op goroutines.spin.panic: runs must be positive")
+    report = traceback.spinner_crash(rt)
+    code = report.status if report.signal is None else -1
+    text = "".join(f"--- run {i} ---\n{report.stderr}" for i in range(1, runs + 1))
+    return {"runs": runs, "exits": [code] * runs, "text": text}
+
+
 @step("op:goroutines.stop")
 def stop(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     gs(rt).parked = 0

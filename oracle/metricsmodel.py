@@ -58,6 +58,7 @@ MSPAN_BYTES = 160  # one mspan structure
 MCACHE_BYTES = 1168  # one mcache structure
 ARENA_BYTES = 64 << 20  # heap arena size; each one mapped adds its metadata
 ARENA_METADATA = 1_114_112
+CHECKMARK_BITMAP = 1 << 20  # GODEBUG gccheckmark: one mark bit per heap word of an arena, mapped at its first check
 TRACE_BUFFERS = 4 * 65536  # execution trace buffers while a trace runs
 PROFILE_BUCKET = 400  # one heap-profile bucket (stack and record)
 SCAN_GLOBAL, NOSCAN_GLOBAL = 32768 * 8, 8 << 20  # the driver's two big globals (metrics.globals)
@@ -114,6 +115,7 @@ class MetricsState:
     runnable: int = 0  # goroutines just started and not yet run (inside metrics.runnable only)
     churn_gc_s: float = 0.0  # seconds of back-to-back GC under a memory limit below the live heap
     limiter_last: int = 0  # the cycle in which the GC CPU limiter last turned on
+    checkmark_arenas: int = 0  # heap arenas the gccheckmark verification pass has a bitmap for
 
     @property
     def alloc_objects(self) -> int:
@@ -200,6 +202,10 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
                 st.holes[name] = n
                 st.unused_extra += n
         st.noscan_live = noscan
+        if _checkmark(rt):
+            # The verification pass re-marks the heap into a bitmap per arena (runtime/mcheckmark.go).
+            arenas = 1 + max(st.heap_peak, st.alloc_bytes - st.free_bytes) // ARENA_BYTES
+            st.checkmark_arenas = max(st.checkmark_arenas, arenas)
         st.live_bytes = st.alloc_bytes - st.free_bytes
         st.heap_scanned = max(0, st.live_bytes - noscan)
         st.pauses_gc += 2  # sweep termination and mark termination stop the world
@@ -227,6 +233,13 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
     st.max_procs = max(st.max_procs, rt.gomaxprocs)
     st.heap_peak = max(st.heap_peak, st.alloc_bytes - st.free_bytes)
     st.max_spans = max(st.max_spans, st.large[0] - st.large[2])
+
+
+def _checkmark(rt: OracleRuntime) -> bool:
+    """GODEBUG gccheckmark (read once at start-up): every cycle ends with a second, stop-the-world mark."""
+    from rthooks.oracle.godebugmodel import startup_int
+
+    return startup_int(rt, "gccheckmark") > 0
 
 
 def _ran_counts(rt: OracleRuntime) -> tuple[int, int]:
@@ -306,7 +319,9 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/memory/classes/metadata/mcache/inuse:bytes": rt.gomaxprocs * MCACHE_BYTES,
         "/memory/classes/metadata/mspan/free:bytes": 9_600 + (st.max_spans - spans) * MSPAN_BYTES,
         "/memory/classes/metadata/mspan/inuse:bytes": 23_040 + spans * MSPAN_BYTES,
-        "/memory/classes/metadata/other:bytes": 1_352_976 + (st.heap_peak // ARENA_BYTES) * ARENA_METADATA,
+        "/memory/classes/metadata/other:bytes": 1_352_976
+        + (st.heap_peak // ARENA_BYTES) * ARENA_METADATA
+        + st.checkmark_arenas * CHECKMARK_BITMAP,
         "/memory/classes/os-stacks:bytes": 0,
         "/memory/classes/other:bytes": 782_674 + (TRACE_BUFFERS if tracing else 0),
         "/memory/classes/profiling/buckets:bytes": 4_096 + st.prof_buckets * PROFILE_BUCKET,

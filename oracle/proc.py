@@ -202,8 +202,9 @@ def throw(rt: OracleRuntime, first: str) -> None:
 
 
 def _godebug_int(rt: OracleRuntime, key: str) -> int:
-    v = rt.env_godebug(key) or "0"
-    return int(v) if v.isdigit() else 0
+    from rthooks.oracle.godebugmodel import startup_int
+
+    return startup_int(rt, key)
 
 
 INIT_PACKAGES = ["internal/bytealg", "runtime", "math", "errors", "runtime/metrics", "sync", "os"]

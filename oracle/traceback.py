@@ -78,6 +78,31 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
     return Exited(2, report)
 
 
+def spinner_crash(rt: OracleRuntime) -> Exited:
+    """A goroutines.spin.panic child: main.spinLoop runs on another P when the init code panics.
+
+    The fatal panic first freezes the world (runtime/proc.go freezetheworld): it preempts the running
+    goroutines, so the spinner is listed as runnable, with its stack. With GODEBUG dontfreezetheworld=1
+    it keeps running on its thread, and the traceback cannot walk a running goroutine's stack.
+    """
+    from rthooks.oracle.godebugmodel import startup_int
+
+    level, flags = tracing(rt).env  # a new process: only GOTRACEBACK counts
+    system = level >= 2
+    report = "panic: freeze\n"
+    if level > 0:
+        report += "\n" + _stack(1, "running", "main.spinAndPanic()", "main.init.0()", system=system)
+        if flags & TRACEBACK_ALL:
+            created = "created by main.spinAndPanic in goroutine 1\n\trthooks.dev/driver/ops_gc_modes.go:1 +0x0\n"
+            if startup_int(rt, "dontfreezetheworld") > 0:
+                report += "\ngoroutine 5 [running]:\n\tgoroutine running on other thread; stack unavailable\n" + created
+            else:
+                report += "\n" + _stack(5, "runnable", "main.spinLoop(0x0?)", system=system) + created
+    if flags & TRACEBACK_CRASH:
+        return Exited(-1, report, signal="SIGABRT")
+    return Exited(2, report)
+
+
 @step("op:panic")
 def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
     """op:panic, with the traceback level, the crash file and SetPanicOnFault applied."""

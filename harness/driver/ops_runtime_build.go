@@ -17,7 +17,9 @@ import (
 // GOPATH mode, GO111MODULE=off), vcs (build inside a fresh git repository
 // with one commit), rand (the probe also imports math/rand, which links
 // internal/godebug), key (the GODEBUG key a metric probe reads), goline
-// (go.mod's go line; default the toolchain's). Value: {build_error,
+// (go.mod's go line; default the toolchain's), run_env (added to the run's
+// environment), cgroup ({quota_us, period_us}: run the probe inside a new
+// CPU cgroup with that quota, as runtime.cgroup.child does; Linux, root). Value: {build_error,
 // output}: the build's error text (null when it built) and the JSON the
 // program printed (buildinfo: {ok, nil, settings, vcs, path, main_path, deps}, vcs holding the
 // "vcs.*" settings without their prefix, since a case's references cannot
@@ -138,7 +140,17 @@ func opBuildRun(r *runner, w *withArgs) (interface{}, error) {
 			run.Env = append(run.Env, k+"="+s)
 		}
 	}
-	out, err := run.Output()
+	var out []byte
+	if w.has("cgroup") {
+		m, ok := w.get("cgroup").(map[string]interface{})
+		if !ok {
+			badArgs("op runtime.build.run: with.cgroup must be a mapping {quota_us, period_us}")
+		}
+		cg := &withArgs{r: w.r, what: w.what + " cgroup", m: m}
+		out, err = outputInCPUCgroup(cg.int("quota_us", 100000), cg.int("period_us", 100000), exe, run.Env)
+	} else {
+		out, err = run.Output()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,39 @@ func opRuntimeMmap(r *runner, w *withArgs) (interface{}, error) {
 // it with the environment plus with.env, and reports the child's
 // {GOMAXPROCS, NumCPU} at start. The cgroup is removed afterwards.
 func opCgroupChild(r *runner, w *withArgs) (interface{}, error) {
-	quota, period := w.int("quota_us", 100000), w.int("period_us", 100000)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "RTHOOKS_GOMAXPROCS_CHILD=1")
+	if m, ok := w.m["env"].(map[string]interface{}); ok {
+		for k, v := range m {
+			s, _ := v.(string)
+			env = append(env, k+"="+s)
+		}
+	}
+	out, err := outputInCPUCgroup(w.int("quota_us", 100000), w.int("period_us", 100000), self, env)
+	if err != nil {
+		return nil, err
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 3 {
+		return nil, syscall.EINVAL
+	}
+	procs, _ := strconv.Atoi(f[0])
+	ncpu, _ := strconv.Atoi(f[1])
+	res := map[string]interface{}{"GOMAXPROCS": procs, "NumCPU": ncpu}
+	if events, err := strconv.ParseInt(f[2], 10, 64); err == nil && events >= 0 {
+		res["containermaxprocs_events"] = events // the metric exists from Go 1.25
+	}
+	return res, nil
+}
+
+// outputInCPUCgroup runs the program exe with env inside a new child cgroup
+// of the CPU controller whose quota is quota microseconds per period, and
+// returns its standard output. The op is unsupported without a writable
+// CPU controller (root). The cgroup is removed afterwards.
+func outputInCPUCgroup(quota, period int, exe string, env []string) ([]byte, error) {
 	dir, v2, err := cgroupCPUDir()
 	if err != nil {
 		unsupported("no writable CPU cgroup controller: %v", err)
@@ -122,35 +154,11 @@ func opCgroupChild(r *runner, w *withArgs) (interface{}, error) {
 	if err != nil {
 		unsupported("cannot set the cgroup's CPU quota: %v", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	// The child must start inside the cgroup (the runtime finds its cgroup
-	// once, at startup): a shell moves itself there, then execs the driver.
-	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2"`, "sh", cg, self)
-	cmd.Env = append(os.Environ(), "RTHOOKS_GOMAXPROCS_CHILD=1")
-	if m, ok := w.m["env"].(map[string]interface{}); ok {
-		for k, v := range m {
-			s, _ := v.(string)
-			cmd.Env = append(cmd.Env, k+"="+s)
-		}
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, err
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 3 {
-		return nil, syscall.EINVAL
-	}
-	procs, _ := strconv.Atoi(f[0])
-	ncpu, _ := strconv.Atoi(f[1])
-	res := map[string]interface{}{"GOMAXPROCS": procs, "NumCPU": ncpu}
-	if events, err := strconv.ParseInt(f[2], 10, 64); err == nil && events >= 0 {
-		res["containermaxprocs_events"] = events // the metric exists from Go 1.25
-	}
-	return res, nil
+	// The program must start inside the cgroup (the runtime finds its
+	// cgroup once, at startup): a shell moves itself there, then execs it.
+	cmd := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$2"`, "sh", cg, exe)
+	cmd.Env = env
+	return cmd.Output()
 }
 
 // cgroupCPUDir finds the CPU controller's directory of this process's

@@ -142,7 +142,7 @@ FAILING = ("fail", "error", "timeout", "crash", "xpass")
 
 def _coverage(args: argparse.Namespace) -> int:
     from rthooks.harness.cases import load_cases
-    from rthooks.harness.coverage import coverage, passing_cases, render_text, render_untestable
+    from rthooks.harness.coverage import coverage, gate_failure, passing_cases, render_text, render_untestable
     from rthooks.spec.load import default_spec
 
     passed = passing_cases(args.run) if args.run else None
@@ -151,8 +151,9 @@ def _coverage(args: argparse.Namespace) -> int:
         print(json.dumps(cov["untestable"], indent=2) if args.format == "json" else render_untestable(cov))
     else:
         print(json.dumps(cov, indent=2) if args.format == "json" else render_text(cov, list_uncovered=not args.summary))
-    if args.min is not None and cov["percent"] < args.min:
-        print(f"rthooks: clause coverage {cov['percent']}% is below {args.min}%", file=sys.stderr)
+    failure = gate_failure(cov, args.min) if args.min is not None else None
+    if failure:
+        print(f"rthooks: {failure}", file=sys.stderr)
         return 1
     return 0
 
