@@ -397,7 +397,9 @@ def op_fr_enabled_concurrent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]
     fr = _recorder(rt, w.get("recorder"))
     gs, iters = int(w.get("goroutines", 4)), int(w.get("iterations", 2000))
     values = [False, True] if w.get("toggle") else [bool(fr["enabled"])]
-    return {"values": values, "calls": gs * iters}
+    # With toggling, each goroutine goes on calling Enabled through ten more Stop/Start calls.
+    extra = 10 * gs if w.get("toggle") else 0
+    return {"values": values, "calls": gs * iters + extra}
 
 
 # --- runtime.StartTrace / ReadTrace / StopTrace --------------------------------------------

@@ -9,6 +9,7 @@ import (
 	"runtime/trace"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,7 +25,9 @@ import (
 //	    "order": ["stop", "writeto"] in the order they returned}.
 //	trace.fr.enabled-concurrent {recorder, goroutines, iterations, toggle}
 //	    goroutines call Enabled in a loop (iterations each) while this one,
-//	    if toggle, calls Stop and Start on the recorder in turn; reports
+//	    if toggle, calls Stop and Start on the recorder in turn (each
+//	    goroutine then goes on calling Enabled until ten more toggles
+//	    have completed, so writes land among its reads); reports
 //	    {"values": the distinct results seen, sorted, "calls": n}
 func init() {
 	registerOp("trace.fr.blocked-writeto", opFRBlockedWriteTo)
@@ -128,6 +131,8 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 	// With toggle, the Enabled loops start only once Stop/Start toggling is under way,
 	// so that they overlap it (a quick loop could otherwise end before the first toggle).
 	toggling := make(chan struct{})
+	var toggles atomic.Int64 // Stop/Start calls completed
+	var quit atomic.Bool     // the toggling ended on an error
 	if !toggle {
 		close(toggling)
 	}
@@ -137,14 +142,25 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 			defer wg.Done()
 			<-toggling
 			local := map[bool]bool{}
-			for i := 0; i < iters; i++ {
+			n := 0
+			for ; n < iters; n++ {
 				local[fr.Enabled()] = true
+			}
+			if toggle {
+				// Keep calling Enabled until ten more toggles have written
+				// the recorder's state, so that writes land among this
+				// goroutine's reads, unordered with them, however the
+				// goroutines were scheduled: a long Start could otherwise
+				// cover all the reads, and the final Wait would order them.
+				for t := toggles.Load(); toggles.Load() < t+10 && !quit.Load(); n++ {
+					local[fr.Enabled()] = true
+				}
 			}
 			mu.Lock()
 			for k := range local {
 				seen[k] = true
 			}
-			calls += iters
+			calls += n
 			mu.Unlock()
 		}()
 	}
@@ -161,11 +177,13 @@ func opFREnabledConcurrent(r *runner, w *withArgs) (interface{}, error) {
 			if fr.Enabled() {
 				fr.Stop()
 			} else if err := fr.Start(); err != nil {
+				quit.Store(true)
 				if first {
 					close(toggling)
 				}
 				return nil, err
 			}
+			toggles.Add(1)
 			if first {
 				first = false
 				close(toggling)
