@@ -1,6 +1,9 @@
 """Run the whole suite N times against one implementation and report cases whose status varied.
 
-Usage: python tools/determinism.py [--runs 20] [--impl go=1.27]
+Usage: python tools/determinism.py [--runs 20] [--impl go=1.27] [--keep DIR]
+
+With --keep, the run records are kept in DIR (run1.json ...), so that a case whose status varied
+can be read in the run where it differed (its observed values and the reason it failed).
 
 Issue 4 asks for identical statuses over 20 consecutive full runs against go1.27;
 this prints the figure (a measurement, not a test: it takes minutes).
@@ -21,7 +24,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--impl", default="go=1.27")
+    ap.add_argument("--keep", type=Path, help="keep the run records in this folder")
     args = ap.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     maps: list[dict[str, str]] = []
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as d:
@@ -34,6 +40,8 @@ def main() -> int:
                 check=False,
             )
             record = json.loads(out.read_text())
+            if args.keep:
+                (args.keep / f"run{i + 1}.json").write_text(out.read_text())
             maps.append({r["case"]: r["status"] for r in record["results"]})
             print(f"run {i + 1}: {len(maps[-1])} cases", file=sys.stderr)
     varied = sorted({c for m in maps for c in m if len({mm.get(c) for mm in maps}) > 1})
