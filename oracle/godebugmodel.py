@@ -215,10 +215,14 @@ def startup_value(rt: OracleRuntime, key: str) -> str | None:
 
 
 def startup_int(rt: OracleRuntime, key: str) -> int:
-    """An integer runtime variable as parsed at start-up: runtime atoi's digits with an optional
-    sign; anything else leaves the variable at 0."""
+    """An integer runtime variable as parsedebugvars read it at start-up: decimal digits with an
+    optional "-" (runtime atoi up to go1.25; from go1.26 strconv.ParseInt, which also takes "+"),
+    within int32. Anything else leaves the variable alone, which the model reads as 0."""
     v = startup_value(rt, key) or ""
-    return int(v) if re.fullmatch(r"-?[0-9]+", v) else 0
+    if not re.fullmatch(r"[-+]?[0-9]+" if rt.release >= V126 else r"-?[0-9]+", v):
+        return 0
+    n = int(v)
+    return n if -(2**31) <= n < 2**31 else 0
 
 
 def live_value(rt: OracleRuntime, key: str) -> str | None:
@@ -231,13 +235,6 @@ def live_value(rt: OracleRuntime, key: str) -> str | None:
     by an xfail, not modelled.
     """
     return rt.env_godebug(key)
-
-
-def _int(v: str | None) -> int:
-    try:
-        return int(v or "0")
-    except ValueError:
-        return 0
 
 
 def _count(rt: OracleRuntime, key: str, n: int = 1) -> None:
@@ -363,7 +360,7 @@ def op_stack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
     if depth > 0:
         creator = gid - 1 if depth > 1 else 1
         text += f"created by main.opGodebugStack.func1 in goroutine {creator}\n\trthooks.dev/driver/ops_godebug.go:151 +0x145\n"
-        n = min(_int(startup_value(rt, "tracebackancestors")), depth)
+        n = min(startup_int(rt, "tracebackancestors"), depth)
         for i in range(n):
             line = f"[originating from goroutine {gid - 1 - i if i < depth - 1 else 1}]:"
             origins.append(line)
@@ -373,15 +370,15 @@ def op_stack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
 
 @step("op:godebug.preempt")
 def op_preempt(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bool:
-    off = _int(startup_value(rt, "asyncpreemptoff")) != 0
-    if rt.release >= V125 and _int(startup_value(rt, "gccheckmark")) > 0:
+    off = startup_int(rt, "asyncpreemptoff") != 0
+    if rt.release >= V125 and startup_int(rt, "gccheckmark") > 0:
         off = True  # parseRuntimeDebugVars forces asyncpreemptoff=1 in checkmark mode (go1.25+)
     return not off
 
 
 @step("op:godebug.collected")
 def op_collected(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bool:
-    if _int(startup_value(rt, "sbrk")) != 0:
+    if startup_int(rt, "sbrk") != 0:
         if rt.release >= V124:
             raise Unsupported("sbrk=1 hangs (go1.24) or throws taggedPointerPack (go1.25+); not modelled")
         return False
@@ -399,12 +396,12 @@ def op_addrs(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
 
 @step("op:godebug.freed-word")
 def op_freed_word(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
-    return "0xdeadbeefdeadbeef" if _int(startup_value(rt, "clobberfree")) != 0 else "0x1122334455667788"
+    return "0xdeadbeefdeadbeef" if startup_int(rt, "clobberfree") != 0 else "0x1122334455667788"
 
 
 @step("op:godebug.badptr")
 def op_badptr(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    if _int(startup_value(rt, "invalidptr")) != 0:
+    if startup_int(rt, "invalidptr") != 0:
         raise Exited(
             2,
             "runtime: pointer 0xdeaddeaddeaddead\nruntime: found in object at *(0x7d72a0+0x18)\n"
@@ -417,7 +414,7 @@ def op_badptr(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
 
 @step("op:godebug.stack-start")
 def op_stack_start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
-    if _int(startup_value(rt, "adaptivestackstart")) == 0:
+    if startup_int(rt, "adaptivestackstart") == 0:
         return 2048
     size = 2048
     while size < int(w.get("kb", 32)) * 1024:
@@ -429,13 +426,13 @@ def op_stack_start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
 def op_stack_shrink(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
     kb = int(w.get("kb", 512))
     before = 2 * kb + 320  # the grown stack (copied to twice its size) and the rest of the process's
-    after = before if _int(startup_value(rt, "gcshrinkstackoff")) != 0 else 448
+    after = before if startup_int(rt, "gcshrinkstackoff") != 0 else 448
     return {"before_kib": before, "after_kib": after, "grown_kib": kb}
 
 
 @step("op:godebug.finalizer-leak")
 def op_finalizer_leak(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    if rt.release >= V125 and _int(startup_value(rt, "checkfinalizers")) != 0:
+    if rt.release >= V125 and startup_int(rt, "checkfinalizers") != 0:
         raise Exited(
             2,
             "WARNING: LIKELY CLEANUP/FINALIZER ISSUES\n\nValue of type main.leaky at 0x1e3d0e4a9500\n"
@@ -449,8 +446,8 @@ def op_finalizer_leak(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> N
 
 def _gc_lines(rt: OracleRuntime, n: int, forced_scav: bool) -> list[str]:
     out: list[str] = []
-    gctrace, scav = _int(startup_value(rt, "gctrace")), _int(startup_value(rt, "scavtrace"))
-    pacer, checkfin = _int(startup_value(rt, "gcpacertrace")), _int(startup_value(rt, "checkfinalizers"))
+    gctrace, scav = startup_int(rt, "gctrace"), startup_int(rt, "scavtrace")
+    pacer, checkfin = startup_int(rt, "gcpacertrace"), startup_int(rt, "checkfinalizers")
     for i in range(n):
         if pacer:
             out.append("pacer: assist ratio=0.04 (scan 0 MB in 0->4 MB) workers=0+0.25")
@@ -479,7 +476,7 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
     if action in ("gc", "free"):
         lines = _gc_lines(rt, n, action == "free")
     elif action == "busy":
-        period = _int(startup_value(rt, "schedtrace"))
+        period = startup_int(rt, "schedtrace")
         if period > 0:
             p = rt.gomaxprocs
             for i in range(int(float(w.get("ms", 0))) // max(period, 10)):
@@ -487,7 +484,7 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
                     f"SCHED {(i + 1) * period}ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 "
                     f"needspinning=0 idlethreads=2 runqueue=0"
                 )
-                if _int(startup_value(rt, "scheddetail")):
+                if startup_int(rt, "scheddetail"):
                     lines.append(line + " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false")
                     lines += [
                         f"  P{j}: status=1 schedtick=1 syscalltick=0 m=0 runqsize=0 gfreecnt=0 timerslen=0"
@@ -502,7 +499,7 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
                 else:
                     lines.append(line + " [" + " ".join(["0"] * p) + "]")
     elif action == "alloc":
-        if rt.release < V123 and _int(startup_value(rt, "allocfreetrace")):
+        if rt.release < V123 and startup_int(rt, "allocfreetrace"):
             for _ in range(n):
                 lines += ["tracealloc(0xc000092300, 0x40, uint8)", "goroutine 1 [running]:"]
     elif action != "none":
@@ -538,9 +535,9 @@ def kernel_names_anon() -> bool:
 @step("op:godebug.maps")
 def op_maps(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     kib = int(w.get("mb", 0)) * 1024
-    dontneed = _int(startup_value(rt, "madvdontneed")) != 0
-    protnone = kib if (_int(startup_value(rt, "harddecommit")) or _int(startup_value(rt, "efence"))) else 0
-    nohuge = 33792 + (kib + 16384 if _int(startup_value(rt, "disablethp")) else 0)
+    dontneed = startup_int(rt, "madvdontneed") != 0
+    protnone = kib if (startup_int(rt, "harddecommit") or startup_int(rt, "efence")) else 0
+    nohuge = 33792 + (kib + 16384 if startup_int(rt, "disablethp") else 0)
     kernel = kernel_names_anon()
     named = kernel and rt.release >= V125 and startup_value(rt, "decoratemappings") != "0"
     return {
@@ -572,7 +569,7 @@ def op_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
 
 def _startup_checks(rt: OracleRuntime) -> None:
     """What parseRuntimeDebugVars refuses before main runs (the model has no startup hook of its own)."""
-    if _int(startup_value(rt, "cgocheck")) > 1:
+    if startup_int(rt, "cgocheck") > 1:
         raise Exited(
             2,
             "fatal error: cgocheck > 1 mode is no longer supported at runtime. "

@@ -6,6 +6,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle import callers, goroutines, heap, signals  # noqa: F401  (register their steps)
+from rthooks.oracle.godebugmodel import startup_int
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
@@ -201,12 +202,6 @@ def throw(rt: OracleRuntime, first: str) -> None:
     raise Exited(2, text)
 
 
-def _godebug_int(rt: OracleRuntime, key: str) -> int:
-    from rthooks.oracle.godebugmodel import startup_int
-
-    return startup_int(rt, key)
-
-
 INIT_PACKAGES = ["internal/bytealg", "runtime", "math", "errors", "runtime/metrics", "sync", "os"]
 
 
@@ -220,16 +215,16 @@ def startup(rt: OracleRuntime) -> None:
         return
     rt.area("startup-printed", dict)["done"] = True
     out = ""
-    if _godebug_int(rt, "inittrace"):
+    if startup_int(rt, "inittrace"):
         pkgs = list(INIT_PACKAGES)
         if rt.release >= GoVersion.parse("1.27"):
             pkgs.insert(1, "internal/runtime/gc/scan")
         for i, pkg in enumerate(pkgs):
             out += f"init {pkg} @{i * 0.1:.1f} ms, 0.010 ms clock, 0 bytes, 0 allocs\n"
-    if _godebug_int(rt, "schedtrace"):
+    if startup_int(rt, "schedtrace"):
         p = rt.gomaxprocs
         out += f"SCHED 0ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 needspinning=0 idlethreads=2 runqueue=0"
-        if _godebug_int(rt, "scheddetail"):
+        if startup_int(rt, "scheddetail"):
             out += " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n"
             for i in range(p):
                 m = "0" if i == 0 else "nil"
