@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"time"
 )
@@ -46,6 +47,17 @@ func registerOp(name string, fn opFunc) {
 		panic("go-driver: op " + name + " registered twice")
 	}
 	opTable[name] = fn
+}
+
+// runExit runs cmd and returns its exit status; the error is non-nil only
+// when the command could not be run (or waited for) at all.
+func runExit(cmd *exec.Cmd) (int, error) {
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	return 0, err
 }
 
 func opGC(r *runner, w *withArgs) (interface{}, error) {

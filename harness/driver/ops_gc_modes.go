@@ -170,11 +170,8 @@ func opGoroutinesSpinPanic(r *runner, w *withArgs) (interface{}, error) {
 		cmd.Env = append(os.Environ(), spinChildEnv+"=1")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
+		code, err := runExit(cmd)
+		if err != nil {
 			return nil, err
 		}
 		exits = append(exits, code)

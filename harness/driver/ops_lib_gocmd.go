@@ -125,14 +125,9 @@ func opLibGoCmd(r *runner, w *withArgs) (interface{}, error) {
 		cmd.Dir, cmd.Env = dir, env
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
-		err := cmd.Run()
-		code := 0
+		code, err := runExit(cmd)
 		if err != nil {
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else {
-				return nil, err
-			}
+			return nil, err
 		}
 		out = append(out, map[string]interface{}{"exit": code, "stdout": libCut(so.String()), "stderr": libCut(se.String())})
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,14 +71,9 @@ func opProcessGoTest(r *runner, w *withArgs) (interface{}, error) {
 	}
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err = cmd.Run()
-	code := 0
+	code, err := runExit(cmd)
 	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			return nil, err
-		}
-		code = ee.ExitCode()
+		return nil, err
 	}
 	return map[string]interface{}{"exit": code, "output": buf.String()}, nil
 }
