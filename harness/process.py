@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import selectors
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rthooks.errors import RthooksError
+from rthooks.harness import sandbox
+
 OUTPUT_CAP = 1 << 20  # bytes kept of stdout and of stderr
 OBS_CAP = 8 << 20  # bytes accepted on the observation channel
-ADDRESS_SPACE = 4 << 30  # Go needs >= 768 MiB of address space to start; leave room
-CPU_SECONDS = 120
+SETUP_CAP = 4096  # bytes of a sandbox setup failure kept
 
 
 @dataclass
@@ -46,44 +46,7 @@ class RawRun:
     duration_s: float = 0.0
     start_error: str | None = None
     build_error: str | None = None  # the program's build failed (for cases that expect it): the toolchain's output
-
-
-def _limit(pid: int) -> None:
-    """Apply rlimits to a started child (no preexec_fn: it is unsafe with worker threads).
-
-    Python's subprocess already restores SIGPIPE to its default in the child
-    (restore_signals=True), so the runtime's SIGPIPE rules stay observable.
-    """
-    with contextlib.suppress(OSError, ValueError):
-        resource.prlimit(pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-        resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
-        resource.prlimit(pid, resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 5))
-
-
-# Applies a case's `setup.launch` to the implementation's process and then execs it, so that
-# the state is what the program inherits at startup (ignored signals, CPU affinity).
-# Python itself is the launcher: no preexec_fn (unsafe with worker threads), no taskset
-# dependency. SIGPIPE/SIGXFSZ go back to default: the interpreter ignores them itself.
-_LAUNCHER = """
-import os, signal, sys
-cpus, ignore = sys.argv[1], sys.argv[2]
-if cpus:
-    os.sched_setaffinity(0, [int(c) for c in cpus.split(",")])
-for s in (signal.SIGPIPE, signal.SIGXFSZ):
-    signal.signal(s, signal.SIG_DFL)
-for name in filter(None, ignore.split(",")):
-    signal.signal(getattr(signal, name), signal.SIG_IGN)
-os.execvp(sys.argv[3], sys.argv[3:])
-"""
-
-
-def launch_argv(argv: Sequence[str], launch: Mapping[str, Any] | None) -> list[str]:
-    """``argv`` wrapped so the process starts with the case's `setup.launch` state applied."""
-    if not launch:
-        return list(argv)
-    cpus = ",".join(str(int(c)) for c in launch.get("cpus") or [])
-    ignore = ",".join(("" if str(s).startswith("SIG") else "SIG") + str(s) for s in launch.get("ignore_signals") or [])
-    return [sys.executable, "-c", _LAUNCHER, cpus, ignore, *argv]
+    escaped: list[int] = field(default_factory=list)  # pids found alive in the case's cgroup after it ended
 
 
 def run_process(
@@ -93,58 +56,96 @@ def run_process(
     env: Mapping[str, str],
     cwd: Path,
     timeout_s: float,
+    launch: Mapping[str, Any] | None = None,
+    writable: Sequence[Path] = (),
 ) -> RawRun:
-    """Start ``argv``, feed it ``program``, collect everything until it exits or the deadline."""
+    """Start ``argv`` in the sandbox, feed it ``program``, collect everything until it exits or the deadline.
+
+    The sandbox (harness/sandbox.py) applies limits, signal state and ``launch``
+    before the program's first instruction, and ends every descendant with it.
+    """
     out = RawRun()
+    try:
+        with sandbox.case_cgroup() as cgroup:
+            _run_contained(argv, program, env, cwd, timeout_s, launch, writable, cgroup, out)
+    except RthooksError as e:
+        out.start_error = e.message
+    return out
+
+
+def _run_contained(
+    argv: Sequence[str],
+    program: Mapping[str, Any],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout_s: float,
+    launch: Mapping[str, Any] | None,
+    writable: Sequence[Path],
+    cgroup: Path | None,
+    out: RawRun,
+) -> None:
     obs_r, obs_w = os.pipe()
+    err_r, err_w = os.pipe()
     child_env = dict(env)
     child_env["RTHOOKS_OBS_FD"] = str(obs_w)
+    try:
+        full = sandbox.command(
+            argv, env=child_env, obs_fd=obs_w, err_fd=err_w, workdir=cwd, writable=writable, launch=launch,
+            cgroup=cgroup,
+        )
+    except RthooksError:
+        for fd in (obs_r, obs_w, err_r, err_w):
+            os.close(fd)
+        raise
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(argv),
+            full,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
-            env=child_env,
+            env={},
             start_new_session=True,
-            pass_fds=(obs_w,),
+            pass_fds=(obs_w, err_w),
         )
     except OSError as e:
-        os.close(obs_r)
-        os.close(obs_w)
+        for fd in (obs_r, obs_w, err_r, err_w):
+            os.close(fd)
         out.start_error = f"cannot start {argv[0]}: {e.strerror or e}"
-        return out
+        return
     os.close(obs_w)
+    os.close(err_w)
     with _live_lock:
         _live.add(proc.pid)
-    _limit(proc.pid)
     payload = json.dumps(program).encode()
     try:
-        _pump(proc, payload, obs_r, out, start + timeout_s)
+        _pump(proc, payload, obs_r, err_r, out, start + timeout_s)
     finally:
         os.close(obs_r)
+        os.close(err_r)
         _kill_group(proc)
         with _live_lock:
             _live.discard(proc.pid)
     out.duration_s = time.monotonic() - start
-    return out
 
 
-def _pump(proc: subprocess.Popen[bytes], payload: bytes, obs_r: int, out: RawRun, deadline: float) -> None:
+def _pump(
+    proc: subprocess.Popen[bytes], payload: bytes, obs_r: int, err_r: int, out: RawRun, deadline: float
+) -> None:
     assert proc.stdin and proc.stdout and proc.stderr
     sel = selectors.DefaultSelector()
-    bufs: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray(), "obs": bytearray()}
-    caps = {"stdout": OUTPUT_CAP, "stderr": OUTPUT_CAP, "obs": OBS_CAP}
-    over = {"stdout": False, "stderr": False, "obs": False}
+    bufs: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray(), "obs": bytearray(), "setup": bytearray()}
+    caps = {"stdout": OUTPUT_CAP, "stderr": OUTPUT_CAP, "obs": OBS_CAP, "setup": SETUP_CAP}
+    over = {"stdout": False, "stderr": False, "obs": False, "setup": False}
     os.set_blocking(proc.stdin.fileno(), False)
     sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
     sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
     sel.register(obs_r, selectors.EVENT_READ, "obs")
+    sel.register(err_r, selectors.EVENT_READ, "setup")
     sel.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
     pending = memoryview(payload)
-    open_readers = 3
+    open_readers = 4
     while open_readers:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -156,9 +157,9 @@ def _pump(proc: subprocess.Popen[bytes], payload: bytes, obs_r: int, out: RawRun
                 try:
                     n = os.write(proc.stdin.fileno(), pending[:65536])
                     pending = pending[n:]
-                except (BrokenPipeError, BlockingIOError, OSError) as e:
-                    if isinstance(e, BlockingIOError):
-                        continue
+                except BlockingIOError:
+                    continue
+                except OSError:
                     pending = pending[:0]
                 if not pending:
                     sel.unregister(proc.stdin)
@@ -184,13 +185,20 @@ def _pump(proc: subprocess.Popen[bytes], payload: bytes, obs_r: int, out: RawRun
                     out.protocol_errors.append(f"observation channel exceeded {OBS_CAP} bytes")
                     _kill_group(proc)
     sel.close()
+    if not out.timed_out:
+        # Every channel is closed. A process that closed them and lives on is not a crash: wait for
+        # it until the deadline, and say what it did if it is still there then.
+        try:
+            status = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            out.timed_out = True
+            out.protocol_errors.append("closed stdout, stderr and the observation channel but did not exit")
     if out.timed_out:
         _kill_group(proc)
-    try:
-        status = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        status = proc.wait()
+    status = proc.wait()
+    setup = bytes(bufs["setup"]).decode("utf-8", "replace").strip()
+    if setup:
+        out.start_error = f"the sandbox could not start the implementation: {setup}"
     if status < 0:
         out.signal = signal.Signals(-status).name
     else:
@@ -201,7 +209,31 @@ def _pump(proc: subprocess.Popen[bytes], payload: bytes, obs_r: int, out: RawRun
     _parse_observations(bytes(bufs["obs"]), out)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _clean_strings(v: Any) -> Any:
+    """Lone surrogates (valid JSON escapes, but not text) become U+FFFD, so the record always encodes."""
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(v) else v
+    if isinstance(v, list):
+        return [_clean_strings(x) for x in v]
+    if isinstance(v, dict):
+        return {_clean_strings(k): _clean_strings(x) for k, x in v.items()}
+    return v
+
+
+def _has_surrogate(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _parse_observations(data: bytes, out: RawRun) -> None:
+    """One strict JSON object per line: NaN and Infinity are protocol errors, as in any other JSON reader."""
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -211,15 +243,16 @@ def _parse_observations(data: bytes, out: RawRun) -> None:
         lines.pop()
     for n, raw in enumerate(lines, 1):
         try:
-            obj = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            obj = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as e:
             shown = raw[:80].decode("utf-8", "replace")
-            out.protocol_errors.append(f"observation line {n} is not JSON: {shown!r}")
+            why = str(e) if "is not JSON" in str(e) else "is not JSON"
+            out.protocol_errors.append(f"observation line {n} {why}: {shown!r}")
             continue
         if not isinstance(obj, dict):
             out.protocol_errors.append(f"observation line {n} is not an object")
             continue
-        out.observations.append(obj)
+        out.observations.append(_clean_strings(obj))
 
 
 _live: set[int] = set()

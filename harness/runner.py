@@ -9,14 +9,16 @@ known. On interrupt every live process group is killed before we return.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from rthooks.harness import record as rec
 from rthooks.harness.cases import Case, skip_reason
 from rthooks.harness.expectations import apply
 from rthooks.harness.impls import Implementation
+from rthooks.harness.process import kill_all
 from rthooks.harness.program import compile_case
 from rthooks.harness.verdict import judge
 from rthooks.spec.load import Spec
@@ -135,16 +138,73 @@ def run(
     shard: str | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run every case on every implementation; return (and keep writing) the record."""
+    """Run every case on every implementation; return (and keep writing) the record.
+
+    Ctrl-C, SIGTERM (what a CI cancel sends) and SIGHUP (a closed terminal; not
+    when started under nohup) all end the run the same way: every child group is
+    killed, workdirs are removed, and the record is written with
+    ``interrupted: true`` and every finished result, before KeyboardInterrupt
+    propagates to the caller.
+    """
     record = rec.new_record([i.describe() for i in impls], shard)
-    for impl in impls:
-        impl.prepare(cases)
-    pairs = [(impl, case) for impl in impls for case in cases]
+    with _signals_interrupt():
+        return _run(impls, cases, spec, record, out, jobs, on_result)
+
+
+def _run(
+    impls: list[Implementation],
+    cases: list[Case],
+    spec: Spec,
+    record: dict[str, Any],
+    out: Path | None,
+    jobs: int | None,
+    on_result: Callable[[dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    futures: list[cf.Future[dict[str, Any]]] = []
+    pool_box: list[cf.ThreadPoolExecutor] = []  # filled by _run_pairs, so an interrupt can shut the pool down
+    try:
+        for impl in impls:
+            impl.prepare(cases)
+        pairs = [(impl, case) for impl in impls for case in cases]
+        return _run_pairs(pairs, spec, record, out, jobs, on_result, futures, pool_box)
+    except KeyboardInterrupt:
+        # Further signals must not cut the clean-up short: the record is what the user keeps.
+        saved: dict[int, Any] = {}
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError):
+                saved[s] = signal.signal(s, signal.SIG_IGN)
+        try:
+            record["interrupted"] = True
+            for f in futures:
+                f.cancel()
+            kill_all()
+            for pool in pool_box:
+                pool.shutdown(wait=True, cancel_futures=True)
+            record["finished"] = rec.now()
+            if out:
+                rec.write(_sorted(record), out)
+        finally:
+            for s, h in saved.items():
+                signal.signal(s, h)
+        raise
+
+
+def _run_pairs(
+    pairs: list[tuple[Implementation, Case]],
+    spec: Spec,
+    record: dict[str, Any],
+    out: Path | None,
+    jobs: int | None,
+    on_result: Callable[[dict[str, Any]], None] | None,
+    futures: list[cf.Future[dict[str, Any]]],
+    pool_box: list[cf.ThreadPoolExecutor],
+) -> dict[str, Any]:
     progress = Progress(len(pairs))
     lock = threading.Lock()
     last_write = [0.0]
 
     def keep(result: dict[str, Any]) -> None:
+        result = rec.clean_result(result)
         with lock:
             record["results"].append(result)
             if out and time.monotonic() - last_write[0] > 1.0:
@@ -156,28 +216,41 @@ def run(
 
     workers = jobs or os.cpu_count() or 2
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
-    try:
-        futures = [pool.submit(run_one, impl, case, spec) for impl, case in pairs]
-        for fut in cf.as_completed(futures):
-            keep(fut.result())
-    except KeyboardInterrupt:
-        record["interrupted"] = True
-        for f in futures:
-            f.cancel()
-        from rthooks.harness.process import kill_all
-
-        kill_all()
-        pool.shutdown(wait=True, cancel_futures=True)
-        record["finished"] = rec.now()
-        if out:
-            rec.write(_sorted(record), out)
-        raise
+    pool_box.append(pool)
+    futures.extend(pool.submit(run_one, impl, case, spec) for impl, case in pairs)
+    for fut in cf.as_completed(futures):
+        keep(fut.result())
     pool.shutdown(wait=True)
     record["finished"] = rec.now()
     record = _sorted(record)
     if out:
         rec.write(record, out)
     return record
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread, as Ctrl-C does.
+
+    A signal the harness started with ignored (SIGHUP under nohup) stays ignored:
+    that is what the user asked for.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    old: dict[int, Any] = {}
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(s) is not signal.SIG_IGN:
+            old[s] = signal.signal(s, interrupt)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _sorted(record: dict[str, Any]) -> dict[str, Any]:

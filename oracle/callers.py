@@ -8,6 +8,7 @@ texts) are meant to hold.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,13 +177,18 @@ STACK = (
 def stack(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     if args[0] is None:
         return [0, None]
-    text = STACK.encode()[: int(args[0])].decode(errors="ignore")
+    size = int(args[0])
+    text = STACK.encode()[:size].decode(errors="ignore")
     if args[1]:
         from rthooks.oracle.goroutines import gs
 
-        for i in range(gs(rt).parked):
+        # Only what fits in buf is kept, and no more than the observation channel could carry.
+        room = min(size, rt.obs_room + 1)
+        for i in rt.loop(gs(rt).parked):
+            if len(text) >= room:
+                break
             text += f"\ngoroutine {18 + i} [chan receive]:\nmain.opGoroutinesStart.func1()\n"
-        text = text[: int(args[0])]
+        text = text[:size]
     return [len(text.encode()), text]
 
 
@@ -286,10 +292,10 @@ def block_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
 def mutex_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     """n contended unlocks: on average 1 in fraction is recorded (the model keeps every fraction-th)."""
     c, f = contention(rt), misc(rt).mutex_fraction
-    for _ in range(int(w.get("n", 1))):
-        c.mutex_seen += 1
-        if f > 0 and c.mutex_seen % f == 0:
-            c.mutex += 1
+    n = max(0, int(w.get("n", 1)))
+    if f > 0:  # the multiples of f among the events seen next, counted without a loop as long as n
+        c.mutex += (c.mutex_seen + n) // f - c.mutex_seen // f
+    c.mutex_seen += n
 
 
 @step("op:runtime.contention.site")
@@ -396,6 +402,7 @@ def mem_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[
     if args[0] is None:
         return [n, n == 0, None]
     length = int(args[0])
+    rt.reserve(length * len(json.dumps(ZERO_MEM_RECORD, separators=(",", ":"))))
     p = [dict(ZERO_MEM_RECORD) for _ in range(length)]
     if length < n:
         return [n, False, p]
@@ -456,7 +463,11 @@ def contention_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -
     m = misc(rt)
     if m.block_rate or m.mutex_fraction:
         raise Unsupported("the oracle does not model contention events")
-    return [0, True, None if args[0] is None else [{"Count": 0, "Cycles": 0, "Stack0": [0] * 32}] * int(args[0])]
+    if args[0] is None:
+        return [0, True, None]
+    record = {"Count": 0, "Cycles": 0, "Stack0": [0] * 32}
+    rt.reserve(int(args[0]) * len(json.dumps(record, separators=(",", ":"))))
+    return [0, True, [record] * int(args[0])]
 
 
 @step("runtime.StartTrace")
@@ -621,7 +632,7 @@ def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
     pause = [0] * 256
     pause_end = [0] * 256
     last = 0
-    for i in range(ngc):
+    for i in range(max(0, ngc - 256), ngc):  # the ring of the last 256 cycles (earlier ones are overwritten)
         last = 1_700_000_000_000_000_000 + i * 1_000_000
         pause[i % 256], pause_end[i % 256] = 20_000, last
     return {

@@ -4,22 +4,31 @@ ReadGCStats, FreeOSMemory."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle import buildinfo, traceback  # noqa: F401  (registers their steps)
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import OracleRuntime, Unsupported
+from rthooks.oracle.state import OUTPUT_CAP, OracleRuntime, Unsupported
 
 EPOCH = "1970-01-01T00:00:00Z"
 
 
+# ReadGCStats reports the last 256 pauses (runtime/debug: len(stats.Pause) <= 256).
+MAX_PAUSE = 256
+
+
 @dataclass
 class GCHistory:
-    """Completed cycles: (stop-the-world pause in ns, end time as RFC 3339), oldest first."""
+    """Completed cycles: the last MAX_PAUSE as (stop-the-world pause in ns, end time as RFC 3339),
+    oldest first, and the count and pause total of all of them. Older entries are never read, and a
+    case looping on collections (metrics.lock.contend gcs: N) must not grow the model with N."""
 
-    pauses: list[tuple[int, str]] = field(default_factory=list)
+    pauses: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_PAUSE))
+    cycles: int = 0
+    total_ns: int = 0
 
 
 def history(rt: OracleRuntime) -> GCHistory:
@@ -64,8 +73,11 @@ def collect(rt: OracleRuntime) -> None:
     rt.gc_forced += 1
     h = history(rt)
     # A pause of some tens of microseconds; distinct per cycle so that orderings are observable.
-    h.pauses.append((20_000 + 1_000 * len(h.pauses), _rfc3339(time.time_ns())))
-    if (rt.env_godebug("gctrace") or "0") not in ("", "0"):
+    pause = 20_000 + 1_000 * h.cycles
+    h.pauses.append((pause, _rfc3339(time.time_ns())))
+    h.cycles += 1
+    h.total_ns += pause
+    if len(rt.stderr) <= OUTPUT_CAP and (rt.env_godebug("gctrace") or "0") not in ("", "0"):
         # The summary line's shape (runtime/extern.go); the model's numbers are placeholders.
         n = rt.gc_forced + rt.gc_automatic
         rt.stderr += (
@@ -85,28 +97,29 @@ def free_os_memory(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None
     collect(rt)
 
 
-def _quantiles(pauses: list[int], q: int) -> list[int]:
+def _quantiles(rt: OracleRuntime, pauses: list[int], q: int) -> list[int]:
     """runtime/debug.ReadGCStats: sorted pauses, element i*(n-1)/(q-1); zeros without any pause."""
     if not pauses:
         return [0] * q
     s = sorted(pauses)
-    return [s[i * (len(s) - 1) // (q - 1)] if q > 1 else s[0] for i in range(q)]
+    return [s[i * (len(s) - 1) // (q - 1)] if q > 1 else s[0] for i in rt.loop(q)]
 
 
 @step("runtime/debug.ReadGCStats")
 def read_gc_stats(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     shape = (args[0] if args else None) or {}
     h = history(rt)
-    recent = list(reversed(h.pauses))[:256]
+    recent = list(reversed(h.pauses))[:MAX_PAUSE]
     pauses = [p for p, _ in recent]
     q = int(shape.get("PauseQuantiles", 0) or 0)
+    rt.reserve(2 * q)  # q numbers of JSON
     return {
         "LastGC": recent[0][1] if recent else EPOCH,
         "NumGC": rt.gc_forced + rt.gc_automatic,
-        "PauseTotal": sum(p for p, _ in h.pauses),
+        "PauseTotal": h.total_ns,
         "Pause": pauses,
         "PauseEnd": [e for _, e in recent],
-        "PauseQuantiles": _quantiles(pauses, q) if q > 0 else None,
+        "PauseQuantiles": _quantiles(rt, pauses, q) if q > 0 else None,
     }
 
 
@@ -160,11 +173,8 @@ def deepstack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, 
 def heapdump_gap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, float]:
     """WriteHeapDump stops the world: the clock-reading goroutine's longest gap is the dump itself."""
     dump_ms = 10.0 + 12.0 * int(w.get("live_mb", 16))
-    (rt.workdir / str(w.get("file", "heap.dump"))).write_bytes(b"go1.7 heap dump\n" + b"\0" * 64)
+    rt.write_file(str(w.get("file", "heap.dump")), b"go1.7 heap dump\n" + b"\0" * 64)
     return {"dump_ms": dump_ms, "gap_ms": dump_ms - 0.2}
-
-
-MAX_PAUSE = 256
 
 
 @step("op:runtime.gcstats.reuse")

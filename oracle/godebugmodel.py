@@ -261,8 +261,9 @@ def _rand_value(seed: int, i: int) -> int:
 @step("op:godebug.rand")
 def op_rand(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> list[int]:
     n = int(w.get("n", 3))
+    rt.reserve(2 * n)  # n numbers of JSON: past the observation channel's room the harness stops the run
     if w.get("source") is not None:
-        return [_rand_value(int(w["source"]), i) for i in range(n)]
+        return rt.gather(_rand_value(int(w["source"]), i) for i in range(n))
     st = _st(rt)
 
     def init() -> None:
@@ -281,8 +282,9 @@ def op_rand(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> list[int]:
             st.rand_init, st.rand_seed, st.rand_pos = True, int(w["seed"]), 0
     init()
     if st.rand_seed is None:
-        return [random.getrandbits(63) for _ in range(n)]
-    out = [_rand_value(st.rand_seed, st.rand_pos + i) for i in range(n)]
+        return rt.gather(random.getrandbits(63) for _ in range(n))
+    seed, pos = st.rand_seed, st.rand_pos
+    out = rt.gather(_rand_value(seed, pos + i) for i in range(n))
     st.rand_pos += n
     return out
 
@@ -361,7 +363,8 @@ def op_stack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
         creator = gid - 1 if depth > 1 else 1
         text += f"created by main.opGodebugStack.func1 in goroutine {creator}\n\trthooks.dev/driver/ops_godebug.go:151 +0x145\n"
         n = min(startup_int(rt, "tracebackancestors"), depth)
-        for i in range(n):
+        rt.reserve(100 * n)  # each ancestor is a line in origins and three in text
+        for i in rt.loop(n):
             line = f"[originating from goroutine {gid - 1 - i if i < depth - 1 else 1}]:"
             origins.append(line)
             text += line + "\nmain.opGodebugStack.func1(...)\n\trthooks.dev/driver/ops_godebug.go:152 +0x145\n"
@@ -448,7 +451,10 @@ def _gc_lines(rt: OracleRuntime, n: int, forced_scav: bool) -> list[str]:
     out: list[str] = []
     gctrace, scav = startup_int(rt, "gctrace"), startup_int(rt, "scavtrace")
     pacer, checkfin = startup_int(rt, "gcpacertrace"), startup_int(rt, "checkfinalizers")
-    for i in range(n):
+    if not (gctrace or scav or pacer or (checkfin and rt.release >= V125)):
+        return out  # no line for any cycle
+    rt.reserve(40 * n)  # at least one line of 40 bytes or more per cycle, in the result's text
+    for i in rt.loop(n):
         if pacer:
             out.append("pacer: assist ratio=0.04 (scan 0 MB in 0->4 MB) workers=0+0.25")
             out.append("pacer: 25% CPU (25 exp.) for 97608+3824+178090 B work (178090 B exp.) in 524288 B -> 532480 B")
@@ -479,7 +485,10 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
         period = startup_int(rt, "schedtrace")
         if period > 0:
             p = rt.gomaxprocs
-            for i in range(int(float(w.get("ms", 0))) // max(period, 10)):
+            reports = int(float(w.get("ms", 0))) // max(period, 10)
+            if reports > 0:
+                rt.reserve(reports * (100 + 2 * p))  # a SCHED line of 100 bytes or more, and p Ps in it
+            for i in rt.loop(reports):
                 line = (
                     f"SCHED {(i + 1) * period}ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 "
                     f"needspinning=0 idlethreads=2 runqueue=0"
@@ -500,7 +509,8 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
                     lines.append(line + " [" + " ".join(["0"] * p) + "]")
     elif action == "alloc":
         if rt.release < V123 and startup_int(rt, "allocfreetrace"):
-            for _ in range(n):
+            rt.reserve(60 * n)  # two lines per allocation
+            for _ in rt.loop(n):
                 lines += ["tracealloc(0xc000092300, 0x40, uint8)", "goroutine 1 [running]:"]
     elif action != "none":
         raise Unsupported(f"bad arguments: op godebug.capture: unknown action {action!r}")

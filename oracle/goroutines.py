@@ -43,7 +43,8 @@ def spin_panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
         raise Unsupported("bad arguments: op goroutines.spin.panic: runs must be positive")
     report = traceback.spinner_crash(rt)
     code = report.status if report.signal is None else -1
-    text = "".join(f"--- run {i} ---\n{report.stderr}" for i in range(1, runs + 1))
+    rt.reserve(runs * (len(report.stderr) + 16))  # each run's report in text, and its exit status
+    text = "".join(f"--- run {i} ---\n{report.stderr}" for i in rt.loop(runs + 1) if i)
     return {"runs": runs, "exits": [code] * runs, "text": text}
 
 
@@ -91,24 +92,25 @@ def unlock(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     g.locked = max(0, g.locked - 1)  # without a lock it does nothing
 
 
-def _records(n: int, length: Any) -> list[Any]:
+def _records(rt: OracleRuntime, n: int, length: Any) -> list[Any]:
     """[n, ok, p]: p is copied into only when it is long enough (placeholder stacks), else left zero."""
     if length is None:
         return [n, n == 0, None]
     ln = int(length)
     ok = ln >= n
     stack = [0x4A0000 + 0x100 * i for i in range(12)] + [0] * 20
-    return [n, ok, [{"Stack0": list(stack) if ok and i < n else [0] * 32} for i in range(ln)]]
+    rt.reserve(ln * len('{"Stack0":[]},') + ln * 32 * 2)  # a record of 32 numbers per element of p
+    return [n, ok, [{"Stack0": list(stack) if ok and i < n else [0] * 32} for i in rt.loop(ln)]]
 
 
 @step("runtime.GoroutineProfile")
 def goroutine_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
-    return _records(num_goroutine(rt, [], {}), args[0])
+    return _records(rt, num_goroutine(rt, [], {}), args[0])
 
 
 @step("runtime.ThreadCreateProfile")
 def thread_create_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
-    return _records(gs(rt).threads, args[0])
+    return _records(rt, gs(rt).threads, args[0])
 
 
 # --- thread identity (driver ops process.threads.*, process.gosched-probe) ------------------------------
@@ -144,6 +146,7 @@ def lock_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
         raise Unsupported("bad arguments: op process.threads.lock-probe: nest and tries must be at least 1")
     # Locked (any count above zero): the goroutine keeps its thread and no other goroutine runs there.
     # Unlocked with GOMAXPROCS 1: the thread keeps the only P and runs the next goroutine itself.
+    rt.reserve(2 * nest)
     return {"same_thread": True, "others_on_thread": [tries] + [0] * nest}
 
 

@@ -132,7 +132,8 @@ def _collect_one(rt: OracleRuntime, h: Heap, cycle: int) -> None:
 def simulate(rt: OracleRuntime) -> Heap:
     """Run the collections that have happened since the last look."""
     h = heap(rt)
-    while h.simulated < gcs(rt):
+    while h.simulated < gcs(rt):  # as many as a case made (metrics.churn): the deadline ends it
+        rt.check_deadline()
         h.simulated += 1
         _collect_one(rt, h, h.simulated)
     return h

@@ -170,7 +170,8 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
     """Bring the bookkeeping up to date: the read's own allocation, then any completed GC cycles."""
     st.latencies += 1
     cycles = rt.gc_forced + rt.gc_automatic
-    for _ in range(st.seen_cycles, cycles):
+    for _ in range(st.seen_cycles, cycles):  # a case can make this many (metrics.churn): the deadline ends it
+        rt.check_deadline()
         _flush(st)
         live = _live_kept(rt, st)
         # A cycle frees every object but the live set: the model's program keeps a fixed shape,
@@ -744,7 +745,7 @@ def metrics_lock_contend(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) ->
 
     st = _state(rt)
     n, gcs = int(w.get("goroutines", 16)), int(w.get("gcs", 20))
-    for _ in range(gcs):
+    for _ in rt.loop(gcs):
         gc.collect(rt)
     if _clause_live(rt, "metric:/sync/mutex/wait/total:seconds", "includes-runtime-locks"):
         st.mutex_wait += 0.01  # waits for the GC's and scheduler's runtime locks

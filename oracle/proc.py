@@ -8,7 +8,7 @@ from rthooks.goversion import GoVersion
 from rthooks.oracle import callers, goroutines, heap, signals  # noqa: F401  (register their steps)
 from rthooks.oracle.godebugmodel import startup_int
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, Unsupported
 
 V122 = GoVersion.parse("1.22")
 V124 = GoVersion.parse("1.24")
@@ -70,7 +70,9 @@ def goroutine_dump(
     out += _frame("main.main()", "rthooks.dev/driver/main.go:32", level)
     out += _frame("runtime.main()", "runtime/proc.go:267", level, runtime_frame=True)
     if all_goroutines or level in ("all", "system", "crash"):
-        for i in range(goroutines.gs(rt).parked):
+        for i in rt.loop(goroutines.gs(rt).parked):
+            if len(out) > OUTPUT_CAP:
+                break  # a crash report is stderr, and the harness keeps no more of it than this
             out += "\n" + _header(rt, 18 + i, "chan receive", level)
             out += _frame("main.opGoroutinesStart.func1(0x0?)", "rthooks.dev/driver/ops_goroutines.go:39", level)
             out += "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:33 +0xfb\n"
@@ -226,17 +228,22 @@ def startup(rt: OracleRuntime) -> None:
         out += f"SCHED 0ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 needspinning=0 idlethreads=2 runqueue=0"
         if startup_int(rt, "scheddetail"):
             out += " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n"
-            for i in range(p):
+            for i in rt.loop(p):
+                if len(out) > OUTPUT_CAP:
+                    break  # stderr: the harness keeps no more than this
                 m = "0" if i == 0 else "nil"
                 out += (
                     f"  P{i}: status={int(i == 0)} schedtick=1 syscalltick=0 m={m} runqsize=0 gfreecnt=0 timerslen=0\n"
                 )
             out += "  M0: p=0 curg=1 mallocing=0 throwing=0 preemptoff= locks=2 dying=0 spinning=false blocked=false lockedg=nil\n"
             out += "  G1: status=2(chan receive) m=0 lockedm=nil\n"
-        elif rt.release >= GoVersion.parse("1.25"):
-            out += " [ " + " ".join(["0"] * p) + " ] schedticks=[ " + " ".join(["1"] * p) + " ]\n"
         else:
-            out += " [" + " ".join(["0"] * p) + "]\n"
+            # One number per P; past OUTPUT_CAP of them the rest is beyond what the harness keeps of stderr.
+            shown = min(p, OUTPUT_CAP)
+            if rt.release >= GoVersion.parse("1.25"):
+                out += " [ " + " ".join(["0"] * shown) + " ] schedticks=[ " + " ".join(["1"] * shown) + " ]\n"
+            else:
+                out += " [" + " ".join(["0"] * shown) + "]\n"
     rt.stderr = out + rt.stderr
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle import godebugmodel
+from rthooks.oracle.casefiles import MAX_WRITE_BYTES
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import OracleRuntime, PanicError, StepError, Unsupported, resolve
 
@@ -47,7 +48,8 @@ class PprofState:
     contexts: list[dict[str, Any]] = field(default_factory=list)  # {"labels": {...}, "task": id | None}
     cpu_file: str | None = None
     goroutine_labels: dict[str, str] = field(default_factory=dict)
-    spawned_labels: list[dict[str, str]] = field(default_factory=list)  # goroutines started inside callbacks
+    # Goroutines started inside callbacks: (their labels, how many), so a count costs no memory.
+    spawned_labels: list[tuple[dict[str, str], int]] = field(default_factory=list)
     skips: dict[tuple[str, str], int] = field(default_factory=dict)  # (profile, value) -> Add's skip
     marked: dict[str, dict[str, Any]] = field(default_factory=dict)  # pprof.marked.alloc name -> allocation
     protos: dict[str, dict[str, Any]] = field(default_factory=dict)  # gzip protobuf file -> pprof.proto.summary
@@ -119,8 +121,7 @@ def _write(rt: OracleRuntime, w: Any, data: bytes) -> None:
     if isinstance(w, dict) and "file" in w:
         w = w["file"]
     if isinstance(w, str):
-        with open(rt.workdir / w, "ab") as f:
-            f.write(data)
+        rt.append_file(w, data)
     elif isinstance(w, dict) and "fail" in w:
         raise StepError(str(w["fail"]))
     elif not (w is None or (isinstance(w, dict) and w.get("discard"))):
@@ -155,7 +156,8 @@ class Callback:
             if st.get("op") == "goroutines.start":
                 # goroutines started here inherit the labels the calling goroutine has now
                 n = int(st.get("with", {}).get("n", 1))
-                _pp(self.rt).spawned_labels += [dict(_pp(self.rt).goroutine_labels)] * n
+                if n > 0:
+                    _pp(self.rt).spawned_labels.append((dict(_pp(self.rt).goroutine_labels), n))
             self.rt.step(st)
         if "panic" in s:
             v = s["panic"]
@@ -258,10 +260,14 @@ def _profile_bytes(rt: OracleRuntime, name: str, debug: int) -> bytes:
         return b"goroutine 1 [running]:\nmain.main()\n\t/driver/main.go:1 +0x1\n"
     if name == "goroutine":
         entries = []
-        for labels in [st.goroutine_labels, *st.spawned_labels]:
+        for labels, n in [(st.goroutine_labels, 1), *st.spawned_labels]:
             line = "# labels: {" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}\n"
-            entries.append(f"1 @ 0x1\n{line if labels else ''}#\t0x1\tmain.main+0x1\t/driver/main.go:1\n\n")
-        return (f"goroutine profile: total {len(entries)}\n" + "".join(entries)).encode()
+            entries.append((f"1 @ 0x1\n{line if labels else ''}#\t0x1\tmain.main+0x1\t/driver/main.go:1\n\n", n))
+        size = sum(len(e) * n for e, n in entries)
+        if size > MAX_WRITE_BYTES:  # a profile the oracle could not write anyway (oracle/casefiles.py)
+            raise Unsupported(f"the oracle builds goroutine profiles of at most {MAX_WRITE_BYTES} bytes")
+        total = sum(n for _, n in entries)
+        return (f"goroutine profile: total {total}\n" + "".join(e * n for e, n in entries)).encode()
     if name in ("heap", "allocs"):
         return b"heap profile: 0: 0 [0: 0] @ heap/1048576\n\n# runtime.MemStats\n"
     if name == "threadcreate":
@@ -282,7 +288,7 @@ def op_profile_write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Non
     name = str(w.get("profile"))
     if pprof_lookup(rt, [name], {}) is None:
         raise StepError(f"unknown profile {name!r}")
-    (rt.workdir / str(w["file"])).write_bytes(_profile_bytes(rt, name, int(w.get("debug", 0))))
+    rt.write_file(str(w["file"]), _profile_bytes(rt, name, int(w.get("debug", 0))))
     if int(w.get("debug", 0)) <= 0:
         _record_proto(rt, str(w["file"]), name)
 

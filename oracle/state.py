@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rthooks.goversion import GoVersion
+from rthooks.harness.process import OBS_CAP as OBS_CAP  # re-exported: the limits the oracle keeps itself
+from rthooks.harness.process import OUTPUT_CAP as OUTPUT_CAP
+
+if TYPE_CHECKING:
+    from rthooks.oracle.casefiles import CaseFiles
 
 
 class Unsupported(Exception):
@@ -28,6 +36,34 @@ class Exited(Exception):
     def __init__(self, status: int, stderr: str = "", signal: str | None = None) -> None:
         super().__init__(status)
         self.status, self.stderr, self.signal = status, stderr, signal
+
+
+class Killed(Exception):
+    """The harness would have killed this process now; the run ends with what was observed so far.
+
+    The oracle runs inside the harness, so nothing can kill it: it stops itself, where a real
+    implementation would have been stopped, and looks the same to the judge. Not a StepError:
+    no step function catches it.
+    """
+
+
+class DeadlineExceeded(Killed):
+    """The case's timeout passed while the model was working (RawRun.timed_out, as for a real process)."""
+
+
+class ObservationOverflow(Killed):
+    """A result would not fit in what is left of the observation channel (OBS_CAP bytes per run), so a
+    real implementation's would not either: the harness stops a process that sends more."""
+
+
+T = TypeVar("T")
+
+# How often rt.loop looks at the clock: a few hundred cheap iterations take microseconds.
+DEADLINE_EVERY = 256
+# The model's state kept in proportion to a case-given size (a trace message of `bytes` bytes, say),
+# summed over a run. The model itself holds a few kilobytes; the bound keeps a hostile case from
+# making the harness's process (the oracle runs inside it) hold gigabytes before its deadline.
+MAX_HELD_BYTES = 64 << 20
 
 
 # Signals whose default action in a Go program ends it (os/signal package doc).
@@ -60,6 +96,87 @@ class OracleRuntime:
     bound: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     areas: dict[str, Any] = field(default_factory=dict)
+    deadline: float | None = None  # time.monotonic() after which the run is over (the case's timeout_s)
+    obs_room: int = OBS_CAP  # bytes left on the observation channel; run_program charges each observation
+    held: int = 0  # bytes charged by hold()
+
+    def __post_init__(self) -> None:
+        from rthooks.oracle.casefiles import CaseFiles
+
+        self.files: CaseFiles = CaseFiles(self.workdir)
+
+    # --- limits: what the harness enforces on a real process, enforced by the model on itself ----------
+
+    def check_deadline(self) -> None:
+        """End the run (DeadlineExceeded) once the case's timeout has passed.
+
+        Called before every step and, through :meth:`loop`, inside every loop whose length a case
+        controls, so no count, repeat, size or duration keeps the model busy past the deadline.
+        """
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlineExceeded()
+
+    def loop(self, n: int) -> Iterator[int]:
+        """``range(n)`` that looks at the deadline every DEADLINE_EVERY iterations."""
+        for i in range(n):
+            if i % DEADLINE_EVERY == 0:
+                self.check_deadline()
+            yield i
+
+    def reserve(self, nbytes: int) -> None:
+        """Before building a result of at least ``nbytes`` bytes of JSON from a case-given count: end the
+        run as the harness would (ObservationOverflow) if it cannot fit on the observation channel, so
+        the model never builds a value no implementation could deliver."""
+        if nbytes > self.obs_room:
+            raise ObservationOverflow()
+
+    def gather(self, items: Iterable[T]) -> list[T]:
+        """The elements of a result whose length a case controls, as a list: the deadline is checked as
+        they come, and the list ends the run (ObservationOverflow) as soon as its JSON outgrows the
+        observation channel's room, before the model has built more than the channel could carry."""
+        out: list[T] = []
+        room = self.obs_room - 2  # the brackets
+        for i, x in enumerate(items):
+            if i % DEADLINE_EVERY == 0:
+                self.check_deadline()
+            room -= len(json.dumps(x, separators=(",", ":"), default=str)) + 1
+            if room < 0:
+                raise ObservationOverflow()
+            out.append(x)
+        return out
+
+    def hold(self, nbytes: int, what: str) -> None:
+        """Charge ``nbytes`` of state the model keeps in proportion to a case-given size; past
+        MAX_HELD_BYTES in one run the step is unsupported (a documented bound of the model)."""
+        if self.held + nbytes > MAX_HELD_BYTES:
+            raise Unsupported(f"the oracle keeps at most {MAX_HELD_BYTES} bytes of {what} in one run")
+        self.held += nbytes
+
+    def trim_output(self) -> None:
+        """Keep only the start of stdout and stderr: the harness keeps OUTPUT_CAP bytes of each and
+        marks the rest truncated; one character past the cap is enough for run_program to say so."""
+        if len(self.stdout) > OUTPUT_CAP:
+            self.stdout = self.stdout[: OUTPUT_CAP + 1]
+        if len(self.stderr) > OUTPUT_CAP:
+            self.stderr = self.stderr[: OUTPUT_CAP + 1]
+
+    # --- the case's files: only inside the working directory (oracle/casefiles.py) ---------------------
+
+    def case_path(self, name: str) -> Path:
+        """Where the case's file ``name`` is; a StepError if the name leaves the working directory."""
+        return self.files.path(name)
+
+    def write_file(self, name: str, data: bytes) -> None:
+        """Create or replace the case's regular file ``name`` (confined and capped: oracle/casefiles.py)."""
+        self.files.write(name, data)
+
+    def append_file(self, name: str, data: bytes) -> None:
+        """Append to (or create) the case's regular file ``name``; an empty ``data`` only creates it."""
+        self.files.write(name, data, append=True)
+
+    def read_file(self, name: str) -> bytes:
+        """The contents of the case's regular file ``name`` (confined and capped: oracle/casefiles.py)."""
+        return self.files.read(name)
 
     def area(self, name: str, factory: Any) -> Any:
         """State an area module keeps for itself (created on first use), so areas never share fields."""
@@ -71,6 +188,7 @@ class OracleRuntime:
         def ref(a: Any) -> Any:
             return self.bound.get(a[1:], a) if isinstance(a, str) and a.startswith("$") else a
 
+        self.check_deadline()
         args = [ref(a) for a in step.get("args") or []]
         with_ = {k: ref(v) for k, v in (step.get("with") or {}).items()}
         name = step.get("call") or f"op:{step.get('op')}"

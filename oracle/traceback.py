@@ -7,21 +7,21 @@ placeholders (the model has no real stack), only the headers and their number ar
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rthooks.oracle import goroutines, proc
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
 from rthooks.oracle.registry import step
-from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported
+from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
 @dataclass
 class Tracing:
     env: tuple[int, int]  # GOTRACEBACK at startup: (level, flags)
     current: tuple[int, int]
-    crash_file: Path | None = None
+    crash_file: str | None = None  # SetCrashOutput's file, a name in the case's working directory
     panic_on_fault: bool = False  # the main goroutine's setting (steps run on it)
     extra: list[str] = field(default_factory=list)
 
@@ -63,19 +63,27 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
             fns = (["panic({0x0?, 0x0?})"] if system else []) + ["main.panicTrigger.func1()", "main.main()"]
             report += "\n" + _stack(1, "running", *fns, system=system)
         if flags & TRACEBACK_ALL:
-            for i in range(goroutines.gs(rt).parked):
+            for i in rt.loop(goroutines.gs(rt).parked):
+                if len(report) > OUTPUT_CAP:
+                    break  # stderr: the harness keeps no more (a crash file gets the same start)
                 report += "\n" + _stack(20 + i, "chan receive", "main.opGoroutinesStart.func1(0x0?)", system=system)
                 report += (
                     "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:1 +0x0\n"
                 )
         if system:
             report += "\n" + _stack(2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True)
-    if t.crash_file is not None:
-        with t.crash_file.open("a") as f:
-            f.write(report)
+    _to_crash_file(rt, t, report)
     if flags & TRACEBACK_CRASH:
         return Exited(-1, report, signal="SIGABRT")
     return Exited(2, report)
+
+
+def _to_crash_file(rt: OracleRuntime, t: Tracing, text: str) -> None:
+    """Copy a crash report to SetCrashOutput's file. The runtime ignores a failed write there (the
+    process is dying anyway), so a refusal by the oracle's file checks is dropped too."""
+    if t.crash_file is not None:
+        with contextlib.suppress(StepError):
+            rt.append_file(t.crash_file, text.encode())
 
 
 def spinner_crash(rt: OracleRuntime) -> Exited:
@@ -160,7 +168,7 @@ def write_heap_dump(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> N
     if not isinstance(args[0], str):
         raise Unsupported("the oracle writes heap dumps to named files only")
     # runtime/heapdump.go: the header, then tagged records; the model writes the header and an EOF tag.
-    (rt.workdir / args[0]).write_bytes(b"go1.7 heap dump\n" + bytes([0]))
+    rt.write_file(args[0], b"go1.7 heap dump\n" + bytes([0]))
 
 
 @step("runtime/debug.SetCrashOutput")
@@ -172,12 +180,11 @@ def set_crash_output(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> 
         return None
     if isinstance(f, dict):
         if f.get("closed"):
-            (rt.workdir / str(f.get("file"))).touch()  # the driver opened (created) it, then closed it
+            rt.append_file(str(f.get("file")), b"")  # the driver opened (created) it, then closed it
             raise StepError("bad file descriptor")
         f = f.get("file")
-    path = rt.workdir / str(f)
-    path.touch()
-    t.crash_file = path
+    rt.append_file(str(f), b"")  # created (not truncated) when it is set
+    t.crash_file = str(f)
     return None
 
 
@@ -187,10 +194,6 @@ def fatal(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
     try:
         proc.fatal(rt, a, w)
     except Exited as e:
-        t = tracing(rt)
-        if t.crash_file is not None:
-            _head, sep, rest = e.stderr.partition("fatal error: ")
-            copied = rest.partition("\n")[2] if sep else e.stderr
-            with t.crash_file.open("a") as f:
-                f.write(copied)
+        _head, sep, rest = e.stderr.partition("fatal error: ")
+        _to_crash_file(rt, tracing(rt), rest.partition("\n")[2] if sep else e.stderr)
         raise

@@ -279,7 +279,9 @@ def trace_with_region(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> 
 @step("op:trace.log.fill")
 def op_log_fill(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     msg = str(w.get("message", ""))
-    msg += "." * max(0, int(w.get("bytes", 0)) - len(msg))
+    pad = max(0, int(w.get("bytes", 0)) - len(msg))
+    rt.hold(pad, "trace log messages")  # kept in the trace's events for the rest of the run
+    msg += "." * pad
     _event(rt, {"ev": "log", "task": 0, "category": str(w.get("category", "rthooks-fill")), "message": msg})
 
 

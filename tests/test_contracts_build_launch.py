@@ -15,7 +15,7 @@ import pytest
 from rthooks.goversion import GoVersion
 from rthooks.harness.impls import python_command
 from rthooks.harness.matchers import Observed, evaluate
-from rthooks.harness.process import launch_argv, run_process
+from rthooks.harness.process import run_process
 from rthooks.harness.record import read
 from rthooks.oracle.godebugmodel import build_error
 from tests.conftest import run_cli
@@ -98,14 +98,19 @@ def test_oracle_build_rules_follow_cmd_go(setup: dict, release: str, want: str |
 
 def test_launch_applies_affinity_and_ignored_signals(tmp_path: Path) -> None:
     # cat, not python: the interpreter would ignore SIGPIPE itself
-    argv = launch_argv(["cat", "/proc/self/status"], {"cpus": [0], "ignore_signals": ["SIGHUP", "INT"]})
-    run = run_process(argv, {"protocol": 1, "steps": []}, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout_s=30)
+    run = run_process(
+        ["cat", "/proc/self/status"],
+        {"protocol": 1, "steps": []},
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout_s=30,
+        launch={"cpus": [0], "ignore_signals": ["SIGHUP", "INT"]},
+    )
     status = dict(line.split(":\t", 1) for line in run.stdout.splitlines() if ":\t" in line)
     assert status["Cpus_allowed_list"].strip() == "0"
     ignored = int(status["SigIgn"], 16)
     assert ignored & (1 << (1 - 1)) and ignored & (1 << (2 - 1))  # SIGHUP=1, SIGINT=2
     assert not ignored & (1 << (13 - 1))  # SIGPIPE back to default for the program
-    assert launch_argv(["x"], None) == ["x"]
 
 
 def _obs(**values: object) -> Observed:
