@@ -13,7 +13,7 @@ from typing import Any
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.spec.lint.engine import cases_root
-from rthooks.yamlsrc import Node, load
+from rthooks.yamlsrc import Node, display_name, load
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,12 @@ def load_cases(root: Path | None = None, *, validate: bool = True) -> list[Case]
 
 
 def cases_in_file(path: Path) -> list[Case]:
-    """The cases of one case file, in file order (no validation)."""
-    data = load(path)
+    """The cases of one case file, in file order (no validation).
+
+    The file is loaded under the name the linter gives it, so the parse made while validating
+    is reused (yamlsrc caches by content and name) instead of parsing every case file twice.
+    """
+    data = load(path, display_name(path))
     return [Case(id=str(c["id"]), data=c, file=str(path), line=c.line) for c in (data or {}).get("cases") or []]
 
 

@@ -64,7 +64,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 class CaseFile(pytest.File):
     def collect(self) -> Any:
         from rthooks.harness.cases import cases_in_file
+        from rthooks.spec.lint import lint_paths
 
+        # A case file is run only as `rthooks run` would: after it validates (contract 5).
+        findings = lint_paths([self.path])
+        if findings:
+            more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+            raise self.CollectError(f"{findings[0]}{more}")
         for case in cases_in_file(self.path):
             for impl in _impls(self.config):
                 yield CaseItem.from_parent(self, name=f"{case.id}[{impl.name}]", case=case, impl=impl)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rthooks import casepolicy
 from rthooks.goversion import GoVersion
 from rthooks.harness import record as rec
 from rthooks.harness.cases import Case, skip_reason
@@ -89,6 +90,10 @@ def _scratch_base() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
+def _where(path: list[str | int]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
+
+
 def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
     """One (implementation, case) pair, always returning a result (never raising)."""
     start = time.monotonic()
@@ -102,6 +107,15 @@ def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
         "known": None,
         "process_s": None,
     }
+    refused = casepolicy.check_case(case.data)
+    if refused:
+        # Validation refuses these already; this is the harness's own check, for callers that skip it.
+        result.update(
+            status="error",
+            reasons=[f"case refused: {_where(path)}: {msg}" for path, msg in refused[:5]],
+            duration_s=round(time.monotonic() - start, 4),
+        )
+        return result
     reason = skip_reason(case, impl.release, impl.goos, impl.goarch, impl.capabilities) or spec_gate(
         case, spec, impl.release
     )
@@ -184,8 +198,8 @@ def _run(
             if out:
                 rec.write(_sorted(record), out)
         finally:
-            for s, h in saved.items():
-                signal.signal(s, h)
+            for num, handler in saved.items():
+                signal.signal(num, handler)
         raise
 
 
@@ -249,8 +263,8 @@ def _signals_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        for num, handler in old.items():
+            signal.signal(num, handler)
 
 
 def _sorted(record: dict[str, Any]) -> dict[str, Any]:

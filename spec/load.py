@@ -16,7 +16,7 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.yamlsrc import Node, load
+from rthooks.yamlsrc import Node, display_name, load
 
 SPEC_FILES = ("api/*.yaml", "metrics.yaml", "godebug.yaml", "env.yaml", "process.yaml")
 
@@ -125,8 +125,10 @@ def load_spec(root: Path | None = None) -> Spec:
     """Load and index the spec (without schema validation; see rthooks.spec.lint)."""
     root = root or spec_root()
     spec = Spec(root=root)
+    # Files are named as the linter names them (display_name), so that a command which both
+    # validates and indexes the spec parses each file once (yamlsrc caches by content and name).
     for path in spec_paths(root):
-        rel = os.path.relpath(path, Path.cwd()) if path.is_absolute() else str(path)
+        rel = display_name(path)
         data = load(path, rel)
         spec.files.append((path, data))
         for raw in (data or {}).get("items") or []:
@@ -134,11 +136,11 @@ def load_spec(root: Path | None = None) -> Spec:
                 spec.items.setdefault(str(raw["id"]), Item(raw, rel))
     seed_path = root / "seed.yaml"
     if seed_path.exists():
-        data = load(seed_path, os.path.relpath(seed_path))
+        data = load(seed_path, display_name(seed_path))
         spec.files.append((seed_path, data))
         spec.seed = list((data or {}).get("claims") or [])
     rel_path = root / "releases.yaml"
-    spec.releases = [GoVersion.parse(r["go"]) for r in load(rel_path)["releases"]]
+    spec.releases = [GoVersion.parse(r["go"]) for r in load(rel_path, display_name(rel_path))["releases"]]
     return spec
 
 

@@ -75,7 +75,7 @@ def _alive(marker: str) -> list[str]:
 
 
 def _outside_places(scratch: Path) -> list[Path]:
-    return [Path(os.environ.get("HOME", "/root")), Path("/tmp"), Path("/dev/shm"), scratch] + [Path.cwd()]
+    return [Path(os.environ.get("HOME", "/root")), Path("/tmp"), Path("/dev/shm"), scratch, Path.cwd()]
 
 
 @pytest.fixture(params=["pidns", "subreaper"])
@@ -213,8 +213,10 @@ def test_signals_to_the_harness_end_the_run_cleanly(sig: signal.Signals, tmp_pat
     scratch.mkdir()
     out = tmp_path / "run.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rthooks.cli", "run", "--cases", str(cases), "--out", str(out), "--jobs", "2"]
-        + ["--impl", _fake("ok"), "--impl", _fake("hang-with-grandchild")],
+        [
+            *(sys.executable, "-m", "rthooks.cli", "run", "--cases", str(cases), "--out", str(out), "--jobs", "2"),
+            *("--impl", _fake("ok"), "--impl", _fake("hang-with-grandchild")),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -235,3 +237,22 @@ def test_signals_to_the_harness_end_the_run_cleanly(sig: signal.Signals, tmp_pat
     rec = read(out)
     assert rec["interrupted"] is True and rec["finished"]
     assert {r["status"] for r in rec["results"] if r["impl"] == "fake-ok"} == {"pass"}
+
+
+def test_harness_refuses_an_unvalidated_case_itself(spec: object) -> None:
+    """Defence in depth: a caller that skips `rthooks validate` still cannot run a hostile case."""
+    from rthooks.goversion import GoVersion
+    from rthooks.harness.cases import Case
+    from rthooks.harness.impls import OracleImpl
+    from rthooks.harness.runner import run_one
+    from rthooks.yamlsrc import loads
+
+    data = loads(
+        "id: x\ncovers: [runtime.GC#blocks-until-complete]\n"
+        "setup: {build_flags: [\"-toolexec=/bin/sh -c 'touch /tmp/pwned'\"], env: {LD_PRELOAD: /x.so}}\n"
+        "steps: [{call: runtime/debug.WriteHeapDump, args: [../../etc/x]}]\nexpect: [{exit_status: 0}]\n"
+    )
+    result = run_one(OracleImpl(GoVersion.parse("1.27")), Case(id="x", data=data, file="x.yaml", line=1), spec)  # type: ignore[arg-type]
+    assert result["status"] == "error"
+    text = "\n".join(result["reasons"])
+    assert "setup.build_flags[0]" in text and "setup.env.LD_PRELOAD" in text and "../../etc/x" in text

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rthooks.spec.lint import RULES, lint_paths
+from rthooks.spec.lint import RULES, Finding, LintContext, lint_paths
+from rthooks.spec.lint.engine import Rule, run_rules
 from tests.conftest import ROOT, run_cli
 
 FIXTURES = ROOT / "tests" / "lint_fixtures"
@@ -74,3 +75,30 @@ def test_rules_listing() -> None:
     p = run_cli("validate", "--rules")
     assert p.returncode == 0
     assert {line.split()[0] for line in p.stdout.splitlines()} == {r.id for r in RULES}
+
+
+def test_a_rule_that_raises_becomes_a_finding_not_a_traceback() -> None:
+    """A bug in a rule must still leave `rthooks validate` with one line per problem."""
+
+    class Broken(Rule):
+        id = "RTH999"
+        title = "always raises"
+
+        def check(self, ctx: LintContext) -> list[Finding]:
+            raise KeyError("boom")
+
+    got = run_rules(LintContext(files=[]), [Broken()])
+    assert got == [Finding("rthooks", 0, "RTH999", "internal error in rule RTH999: KeyError: 'boom'")]
+
+
+def test_semantic_rules_skip_files_the_schema_rejected(tmp_path: Path) -> None:
+    """A `covers` that is a number once crashed RTH040; now the file gets its schema finding only."""
+    bad = tmp_path / "cases" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text("cases:\n  - id: x\n    covers: 5\n    steps: []\n    expect: [{exit_status: 0}]\n")
+    good = tmp_path / "cases" / "good.yaml"
+    good.write_text(
+        "cases:\n  - id: y\n    covers: [no/such.Item#clause]\n    steps: []\n    expect: [{exit_status: 0}]\n"
+    )
+    got = {(Path(f.file).name, f.rule) for f in lint_paths([bad, good])}
+    assert got == {("bad.yaml", "RTH002"), ("good.yaml", "RTH040")}

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from rthooks.errors import RthooksError
 from rthooks.spec.load import SPEC_FILES, spec_root
-from rthooks.yamlsrc import Node, load
+from rthooks.yamlsrc import Node, display_name, load
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +36,9 @@ class SourceFile:
     role: str
     data: Any = None
     load_error: RthooksError | None = None
+    # False once the JSON Schema rejected the file: semantic rules read data of the shape the
+    # schema promises (a `covers` that is a list, a `renamed` that is a mapping), so they skip it.
+    schema_ok: bool = True
 
 
 @dataclass
@@ -48,7 +51,8 @@ class LintContext:
     reference_untestable: set[str] = field(default_factory=set)
 
     def of_role(self, role: str) -> Iterator[SourceFile]:
-        return (f for f in self.files if f.role == role and f.data is not None)
+        """Files of a role that loaded and passed their schema: what semantic rules may read."""
+        return (f for f in self.files if f.role == role and f.data is not None and f.schema_ok)
 
     def items(self) -> Iterator[tuple[SourceFile, Node]]:
         for f in self.of_role("spec"):
@@ -56,34 +60,52 @@ class LintContext:
                 if isinstance(item, Node):
                     yield f, item
 
+    def _referable_items(self) -> Iterator[Node]:
+        """Items of every spec file under validation, schema-clean or not, read defensively.
+
+        References resolve against these too, so that one schema error in a spec file does not
+        also turn every case covering its clauses into an "unknown clause" finding.
+        """
+        for f in self.files:
+            items = f.data.get("items") if f.role == "spec" and isinstance(f.data, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, Node) and isinstance(item.get("id"), str):
+                    yield item
+
     def all_item_ids(self) -> set[str]:
         ids = set(self.reference_items)
-        ids.update(str(i.get("id")) for _, i in self.items())
+        ids.update(str(i.get("id")) for i in self._referable_items())
         return ids
+
+    def _clauses(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for item in self._referable_items():
+            clauses = item.get("clauses")
+            for c in clauses if isinstance(clauses, list) else []:
+                if isinstance(c, dict) and isinstance(c.get("id"), str):
+                    yield f"{item['id']}#{c['id']}", c
 
     def untestable_clause_ids(self) -> set[str]:
         """Clauses marked `untestable` (coverage excludes them, so no case may claim them)."""
         out = set(self.reference_untestable)
-        for _, item in self.items():
-            for c in item.get("clauses") or []:
-                if isinstance(c, dict) and c.get("untestable"):
-                    out.add(f"{item.get('id')}#{c.get('id')}")
+        out.update(cid for cid, c in self._clauses() if c.get("untestable"))
         return out
 
     def all_clause_ids(self) -> set[str]:
         out = set(self.reference_clauses)
-        for _, item in self.items():
-            for c in item.get("clauses") or []:
-                if isinstance(c, dict):
-                    out.add(f"{item.get('id')}#{c.get('id')}")
+        out.update(cid for cid, _ in self._clauses())
         return out
 
 
 class Rule:
-    """A lint rule. Subclasses set ``id``/``title`` and implement :meth:`check`."""
+    """A lint rule. Subclasses set ``id``/``title`` and implement :meth:`check`.
+
+    A rule with ``schema = True`` runs first, on every loaded file; the others (semantic
+    rules) then see only the files it found nothing wrong with (see :func:`run_rules`).
+    """
 
     id: ClassVar[str]
     title: ClassVar[str]
+    schema: ClassVar[bool] = False
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         raise NotImplementedError
@@ -154,13 +176,6 @@ def cases_root() -> Path | None:
     return None
 
 
-def _display(p: Path) -> str:
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
-
-
 def expand(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
@@ -179,7 +194,7 @@ def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
     files: list[SourceFile] = []
     findings: list[Finding] = []
     for p in targets:
-        disp = _display(p)
+        disp = display_name(p)
         sf = SourceFile(path=p, display=disp, role="spec")
         if not p.exists():
             findings.append(Finding(disp, 0, "RTH000", "no such file"))
@@ -198,9 +213,38 @@ def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
         files.append(sf)
     ctx = LintContext(files=files)
     _add_references(ctx, {f.path.resolve() for f in files})
-    for lint_rule in RULES:
-        findings.extend(lint_rule.check(ctx))
+    findings.extend(run_rules(ctx, RULES))
     return sorted(set(findings))
+
+
+def run_rules(ctx: LintContext, rules: Iterable[Rule]) -> list[Finding]:
+    """Schema rules first, then semantic rules on the files that passed them.
+
+    Semantic rules are written for documents of the schema's shape; a file that is not (a
+    `covers` that is a number, a top level that is a list) gets its schema findings and no
+    more. Any exception a rule still raises becomes a finding of that rule: `rthooks
+    validate` answers every input with findings, never a traceback.
+    """
+    rules = list(rules)
+    out: list[Finding] = []
+    for rule in [r for r in rules if r.schema]:
+        found = _guarded(rule, ctx)
+        failed = {f.file for f in found}
+        for sf in ctx.files:
+            if sf.display in failed:
+                sf.schema_ok = False
+        out.extend(found)
+    for rule in [r for r in rules if not r.schema]:
+        out.extend(_guarded(rule, ctx))
+    return out
+
+
+def _guarded(rule: Rule, ctx: LintContext) -> list[Finding]:
+    try:
+        return list(rule.check(ctx))
+    except Exception as e:  # a bug in a rule must still end in one line per problem
+        said = " ".join(str(e).split())[:200]
+        return [Finding("rthooks", 0, rule.id, f"internal error in rule {rule.id}: {type(e).__name__}: {said}")]
 
 
 def _add_references(ctx: LintContext, validating: set[Path]) -> None:
@@ -211,7 +255,8 @@ def _add_references(ctx: LintContext, validating: set[Path]) -> None:
             if p.resolve() in validating:
                 continue
             try:
-                data = load(p)
+                # The name spec.load uses too, so the reference spec and the spec index share a parse.
+                data = load(p, display_name(p))
             except RthooksError:
                 continue
             for item in (data or {}).get("items") or []:

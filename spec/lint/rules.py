@@ -2,7 +2,10 @@
 
 RTH000-RTH003 are reported by the engine while loading (missing file,
 malformed YAML, duplicate key); they are listed here so that every ID a
-finding can carry has a documented rule.
+finding can carry has a documented rule. RTH060-RTH067 hold case files to
+contract 5 (a case is data: no command, flag, environment key or path outside
+an allow-list); their tables live in :mod:`rthooks.casepolicy`, which the
+harness also applies before it runs a case.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 
+from rthooks import casepolicy
 from rthooks.goversion import GoVersion, is_version
 from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
 from rthooks.yamlsrc import Node, line_of
@@ -39,6 +43,7 @@ class MalformedYaml(LoadRule):
 class SchemaViolation(Rule):
     id = "RTH002"
     title = "the file does not match its JSON Schema (unknown key, missing field, wrong type)"
+    schema = True  # runs first; files it finds fault with are kept from the semantic rules
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         for f in ctx.files:
@@ -46,8 +51,15 @@ class SchemaViolation(Rule):
                 if f.data is None and not f.load_error:
                     yield self.at(f, 1, "empty file")
                 continue
-            validator = jsonschema.Draft202012Validator(schema(f.role))
-            for err in validator.iter_errors(f.data):
+            try:
+                errors = list(jsonschema.Draft202012Validator(schema(f.role)).iter_errors(f.data))
+            except (RecursionError, MemoryError, TypeError, ValueError) as e:
+                # A hostile document (thousands of nesting levels, odd key types) must still end in a finding.
+                yield self.at(
+                    f, getattr(f.data, "line", 1) or 1, f"cannot be checked against its schema ({type(e).__name__})"
+                )
+                continue
+            for err in errors:
                 leaf = _deepest(err)
                 path = list(leaf.absolute_path)
                 if leaf.validator == "additionalProperties":
@@ -56,7 +68,7 @@ class SchemaViolation(Rule):
                     path = [*path, extra[0]] if extra else path
                     yield self.at(f, line_of(f.data, path), _describe(leaf, path[:-1] if extra else path))
                     continue
-                yield self.at(f, line_of(f.data, path), _describe(leaf, path))
+                yield self.at(f, line_of(f.data, path) or 1, _describe(leaf, path))
 
 
 def _deepest(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -416,6 +428,117 @@ class SeedEvidence(Rule):
                             yield self.at(f, ev.line, f"claim {claim.get('id')}: until {u} is not after go {g}")
 
 
+class CasePolicyRule(Rule):
+    """One concern of :mod:`rthooks.casepolicy`, checked case by case (contract 5: a case is data).
+
+    The policy functions are total and report (path inside the case, message); the line is
+    the one the path leads to.
+    """
+
+    concern: ClassVar[str]
+
+    def check(self, ctx: LintContext) -> Iterable[Finding]:
+        for f in ctx.of_role("cases"):
+            cases = f.data.get("cases") if isinstance(f.data, dict) else None
+            for case in cases if isinstance(cases, list) else []:
+                if not isinstance(case, Node):
+                    continue
+                for where, message in casepolicy.check_concern(self.concern, case):
+                    line = line_of(case, list(where)) or case.line
+                    yield self.at(f, line, f"case {case.get('id')}: {message}")
+
+
+class BuildFlagPolicy(CasePolicyRule):
+    """setup.build_flags reach `go build` of the driver on the machine running the suite.
+
+    Allowed: -race, -trimpath, -trimpath=true|false and -tags=LIST. Refused, for example:
+    -toolexec and -exec (run a program of the case's choosing), -overlay, -modfile and -pkgdir
+    (read files from anywhere), -o (write anywhere), -ldflags, -gcflags and -asmflags (pass
+    arbitrary flags to the toolchain, -ldflags=-extld= runs a program), -C (change directory).
+    """
+
+    id = "RTH060"
+    title = (
+        "a case passes a build flag outside the allow-list (-race, -tags=LIST, -trimpath[=true|false]; "
+        "never -toolexec, -exec, -overlay, -modfile, -o, -ldflags, -gcflags, -asmflags, -pkgdir, -C)"
+    )
+    concern = "build-flags"
+
+
+class EnvironmentPolicy(CasePolicyRule):
+    """setup.env, runtime.setenv/trace.setenv, env.get and the env maps of ops that start commands.
+
+    PATH, LD_*, PYTHON*, HOME, TMPDIR, GOFLAGS, GOTOOLCHAIN, GOPATH, GOCACHE, GOMODCACHE,
+    GOPROXY, GOENV, CC, CXX, CGO_* and RTHOOKS_OBS_FD each hand a case the choice of a program,
+    library or file the harness or a child process uses; every key outside
+    casepolicy.ENV_KEYS is refused, and GOROOT, GOOS and GOARCH take only safe values.
+    """
+
+    id = "RTH061"
+    title = "a case sets or reads an environment variable outside the allow-list, or a value its key does not allow"
+    concern = "environment"
+
+
+class PathPolicy(CasePolicyRule):
+    """Every file a case names (op `file` keys, file arguments of calls, lib.gocmd's files and
+    dirs, `file` matchers) must stay in the case's fresh working directory."""
+
+    id = "RTH062"
+    title = (
+        "a case names a file outside its working directory (file names are relative, normalised, "
+        "without '..', of [A-Za-z0-9._/-], at most 255 bytes)"
+    )
+    concern = "paths"
+
+
+class BoundsPolicy(CasePolicyRule):
+    """Sizes of work (casepolicy.COUNT_BOUNDS), timeout_s, NaN and infinities, nesting depth."""
+
+    id = "RTH063"
+    title = "a number in a case is out of bounds: timeout_s, a work size in `with`, NaN or infinity, deep nesting"
+    concern = "bounds"
+
+
+class PatternPolicy(CasePolicyRule):
+    r"""Patterns are matched by RE2 (linear time, Go's regexp syntax): one that RE2 refuses
+    (look-around, backreferences, \Z) or that Python's backtracking engine would need minutes
+    for is caught here, before any implementation runs the case."""
+
+    id = "RTH064"
+    title = r"a regex or not_regex does not compile under RE2 (Go's regexp syntax: no look-around, \z not \Z)"
+    concern = "patterns"
+
+
+class GoCommandPolicy(CasePolicyRule):
+    """lib.gocmd runs the toolchain's go command on files the case writes, and programs it built.
+
+    Only go build, list and test with plain flags; only go.mod, .txt data and Go sources whose
+    hash casepolicy.GOCMD_GO_SOURCES lists (Go code is code: a new program is a reviewed
+    change); `prog` only a .bin the step built itself; symlinks only between .txt files.
+    """
+
+    id = "RTH065"
+    title = "a lib.gocmd step runs something other than go build/list/test with plain flags on reviewed sources"
+    concern = "go-command"
+
+
+class BuildConfigPolicy(CasePolicyRule):
+    """go.mod godebug lines and //go:debug directives are written into the driver's sources:
+    a newline or quote in a key or value would be source code of the case's choosing."""
+
+    id = "RTH066"
+    title = "a go.mod godebug line, //go:debug directive or go line that is not a plain key=value or release"
+    concern = "build-config"
+
+
+class NetworkPolicy(CasePolicyRule):
+    """Host names a case looks up stay on the machine: localhost and the reserved test names."""
+
+    id = "RTH067"
+    title = "a case looks up a host other than localhost or a reserved name (.test, .invalid, .example, .localhost)"
+    concern = "network"
+
+
 RULES: list[Rule] = [
     cls()
     for cls in (
@@ -438,5 +561,13 @@ RULES: list[Rule] = [
         CoversUntestable,
         BuildCaseShape,
         SeedEvidence,
+        BuildFlagPolicy,
+        EnvironmentPolicy,
+        PathPolicy,
+        BoundsPolicy,
+        PatternPolicy,
+        GoCommandPolicy,
+        BuildConfigPolicy,
+        NetworkPolicy,
     )
 ]
