@@ -25,15 +25,23 @@ def render(view: object, fmt: str, limit: int = EXCERPT) -> str:
     return renderer(view, limit)
 
 
-def write_reports(paths: Sequence[Path], formats: Sequence[str], out: Path, limit: int = EXCERPT) -> list[Path]:
+def write_reports(paths: Sequence[Path | str], formats: Sequence[str], out: Path, limit: int = EXCERPT) -> list[Path]:
     """Render the records at ``paths`` in every format into the folder ``out``; the files written."""
+    from rthooks.errors import RthooksError
     from rthooks.reports.model import load_view
+    from rthooks.text import printable
 
     view = load_view(paths)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in dict.fromkeys(formats):
-        dest = out / FILES[fmt]
-        dest.write_text(render(view, fmt, limit), encoding="utf-8")
-        written.append(dest)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for fmt in dict.fromkeys(formats):
+            dest = out / FILES[fmt]
+            # errors="replace": a lone surrogate (which UTF-8 cannot encode) from anywhere the renderers did
+            # not escape becomes "?" rather than a half-written file.
+            dest.write_text(render(view, fmt, limit), encoding="utf-8", errors="replace")
+            written.append(dest)
+    except OSError as e:
+        where = printable(str(e.filename if e.filename is not None else out))
+        raise RthooksError(f"cannot write: {e.strerror or e}", where=where) from None
     return written

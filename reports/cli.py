@@ -9,11 +9,14 @@ rthooks report trend RUN.json... [--format text|md|json]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rthooks.cli import Parser
 from rthooks.errors import RthooksError
+from rthooks.text import json_for_console, printable
 
 SUBCOMMANDS = ("diff", "merge", "trend")
 
@@ -21,15 +24,15 @@ SUBCOMMANDS = ("diff", "merge", "trend")
 def _render_parser() -> argparse.ArgumentParser:
     from rthooks.reports import EXCERPT, FILES
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="rthooks report",
         description="Render run records (implementations x Go versions) as reports. Also: "
         "`rthooks report diff|merge|trend --help`.",
         epilog="Files written: " + ", ".join(f"{k} -> {v}" for k, v in FILES.items()),
     )
-    p.add_argument("runs", nargs="+", type=Path, metavar="RUN.json", help="run records (rthooks run --out)")
+    p.add_argument("runs", nargs="+", metavar="RUN.json", help="run records (rthooks run --out)")
     p.add_argument("--format", action="append", choices=list(FILES), help="repeatable (default: html)", dest="formats")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    p.add_argument("--out", default="reports", help="output folder (default: reports/)")
     p.add_argument(
         "--excerpt", type=int, default=EXCERPT, help=f"characters kept of stdout, stderr, reasons (default {EXCERPT})"
     )
@@ -37,14 +40,14 @@ def _render_parser() -> argparse.ArgumentParser:
 
 
 def _sub_parser(name: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"rthooks report {name}")
+    p = Parser(prog=f"rthooks report {name}")
     if name == "diff":
         p.description = (
             "Classify each (case, implementation) as regression, fix, changed, new, removed or unchanged; "
             "exit 1 on any regression."
         )
-        p.add_argument("old", type=Path, metavar="OLD.json")
-        p.add_argument("new", type=Path, metavar="NEW.json")
+        p.add_argument("old", metavar="OLD.json")
+        p.add_argument("new", metavar="NEW.json")
         p.add_argument(
             "--by",
             choices=["impl", "case"],
@@ -58,11 +61,11 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
             "Combine shard records (rthooks run --shard K/N) into one record (compressed if OUT ends in .xz or "
             ".gz; every report command reads compressed records too)."
         )
-        p.add_argument("shards", nargs="+", type=Path, metavar="SHARD.json")
-        p.add_argument("--out", type=Path, required=True, metavar="MERGED.json")
+        p.add_argument("shards", nargs="+", metavar="SHARD.json")
+        p.add_argument("--out", required=True, metavar="MERGED.json")
     else:
         p.description = "Per case and spec item, the Go release where each behaviour appeared or changed."
-        p.add_argument("runs", nargs="+", type=Path, metavar="RUN.json")
+        p.add_argument("runs", nargs="+", metavar="RUN.json")
         p.add_argument("--format", choices=["text", "md", "json"], default="text")
     return p
 
@@ -81,9 +84,30 @@ def _render(args: argparse.Namespace) -> int:
 
     if args.excerpt < 100:
         raise RthooksError("--excerpt must be at least 100")
-    for path in write_reports(args.runs, args.formats or ["html"], args.out, args.excerpt):
-        print(f"rthooks: wrote {path}", file=sys.stderr)
+    _check_folder(args.out)
+    for path in write_reports(args.runs, args.formats or ["html"], Path(args.out), args.excerpt):
+        print(f"rthooks: wrote {printable(str(path))}", file=sys.stderr)
     return 0
+
+
+def _check_folder(text: str) -> None:
+    """The report folder: checked before the records are read (which can take a while)."""
+    if not text:
+        raise RthooksError("--out: the folder name is empty")
+    if "\0" in text:
+        raise RthooksError("--out: the folder name holds a NUL byte")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise RthooksError(f"--out {printable(text, 200)}: exists and is not a folder")
+    for part in out.parts:
+        if len(os.fsencode(part)) > 255:
+            raise RthooksError("--out: a folder name is longer than 255 bytes")
+
+
+def _console(text: str, fmt: str) -> str:
+    """Output for the terminal: what implementations wrote (case ids, reasons, observed values) cannot
+    drive it. JSON stays JSON (the code points are written as \\u escapes)."""
+    return json_for_console(text) if fmt == "json" else printable(text, lines=True)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -92,19 +116,22 @@ def _diff(args: argparse.Namespace) -> int:
 
     old, new = load_runs([args.old, args.new])
     d = diff.diff(old, new, args.by)
-    sys.stdout.write(diff.render_json(d) if args.format == "json" else diff.render_text(d))
+    text = diff.render_json(d) if args.format == "json" else diff.render_text(d)
+    sys.stdout.write(_console(text, args.format))
     return 1 if d.regressions else 0
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from rthooks.harness.record import check_out, write
     from rthooks.reports.merge import merge
-    from rthooks.reports.model import load_runs, write_record
+    from rthooks.reports.model import load_runs
 
+    check_out(args.out)
     merged = merge(load_runs(args.shards))
-    write_record(merged, args.out)
+    write(merged, args.out)
     print(
         f"rthooks: merged {len(args.shards)} record(s): {len(merged['implementations'])} implementation(s), "
-        f"{len(merged['results'])} result(s) -> {args.out}",
+        f"{len(merged['results'])} result(s) -> {printable(str(args.out))}",
         file=sys.stderr,
     )
     return 0
@@ -116,5 +143,5 @@ def _trend(args: argparse.Namespace) -> int:
 
     view = load_view(args.runs)
     render = {"text": trend.render_text, "md": trend.render_md, "json": trend.render_json}[args.format]
-    sys.stdout.write(render(view))
+    sys.stdout.write(_console(render(view), args.format))
     return 0

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, SHOWN_CASES, STATUSES, View, expected_lines, span, who
+from rthooks.text import printable
 
 LABEL = {NO_CASE: "no case", ABSENT: "n/a"}
 RESULTS_HEAD = (
@@ -34,13 +35,14 @@ SYMBOL = {
 
 
 def e(value: Any) -> str:
-    """Text content, escaped (&, <, >)."""
-    return escape("" if value is None else str(value), quote=False)
+    """Text content, escaped (&, <, >); control characters, bidi overrides and lone surrogates (which
+    HTML forbids, reorder what is read, or cannot be written as UTF-8) shown as escapes (``\\x1b``)."""
+    return escape(printable("" if value is None else str(value), lines=True), quote=False)
 
 
 def a(value: Any) -> str:
-    """An attribute value, escaped (quotes too)."""
-    return escape("" if value is None else str(value), quote=True)
+    """An attribute value, escaped (quotes too; and as ``e``)."""
+    return escape(printable("" if value is None else str(value), lines=True), quote=True)
 
 
 def css_class(status: str) -> str:
@@ -110,7 +112,9 @@ class Page:
             "covering its clauses; — means no case ran there, n/a that the item is not in that release.</footer>\n",
         )
         self.w(f"<script>\n{asset('report.js')}</script>\n</body>\n</html>\n")
-        return "".join(self.out)
+        # Every record value went through e() or a(); this pass is the net under them (HTML forbids the
+        # control characters, and a lone surrogate cannot be written as UTF-8).
+        return printable("".join(self.out), lines=True)
 
     # ------------------------------------------------------------------ header
     def header(self) -> None:
@@ -314,7 +318,8 @@ class Page:
                     )
                 for stream in ("stderr", "stdout"):
                     if d[stream]:
-                        size = len(o.results[0].observed.get(stream) or "")
+                        raw = o.results[0].observed.get(stream)
+                        size = len(raw) if isinstance(raw, str) else len(d[stream])
                         of = d["output_of"] + (" (and alike)" if len(o.impls) > 1 else "")
                         outputs.append(
                             f"<details><summary>{stream} of {e(of)} ({size} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
@@ -352,7 +357,7 @@ class Page:
             for item, ms in covered.items():
                 cases = sorted({c for m in ms for c in m["cases"]})
                 st = sorted({r.status for c in cases for i in v.impls if (r := v.by_key.get((c, i.key)))})
-                names = ", ".join(f"#{e(m['clause'].split('#', 1)[1])}" for m in ms)
+                names = ", ".join(f"#{e(m['clause'].partition('#')[2])}" for m in ms)
                 self.w(
                     f"<tr data-filter=clauses data-status='{a(' '.join(st))}'><td><code>{e(item)}</code></td>",
                     f"<td class=s-pass>{names}</td><td>{case_links(cases, 1)}</td></tr>\n",
@@ -363,7 +368,7 @@ class Page:
                     f"<p class=uncovered data-filter=clauses data-status='{NO_CASE}'>",
                     f"<span class='chip s-none'>no case</span> {len(p['without_cases'])} clause(s): ",
                     "; ".join(
-                        f"<code>{e(item)}</code> " + ", ".join(f"#{e(m['clause'].split('#', 1)[1])}" for m in ms)
+                        f"<code>{e(item)}</code> " + ", ".join(f"#{e(m['clause'].partition('#')[2])}" for m in ms)
                         for item, ms in uncovered.items()
                     ),
                     "</p>\n",

@@ -10,15 +10,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from rthooks.reports.model import View, detail
+from rthooks.text import xml_safe
 
 FAILURE = ("fail", "xpass")
 ERROR = ("error", "timeout", "crash")
 SKIPPED = ("skip", "xfail")
 
 
-def _clean(text: str) -> str:
-    """XML 1.0 cannot hold most control characters, even escaped."""
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else f"\\x{ord(ch):02x}" for ch in text)
+def _clean(text: object) -> str:
+    """Any text as XML 1.0 can hold it: ElementTree escapes markup, but writes NUL, most C0 controls,
+    lone surrogates and U+FFFE/U+FFFF as they are, which no XML parser accepts (xml_safe escapes them)."""
+    return xml_safe(str(text))
 
 
 def render(view: View, limit: int) -> str:
@@ -26,7 +28,7 @@ def render(view: View, limit: int) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for impl in view.impls:
-        results = sorted((r for r in view.results if r.impl == impl.key), key=lambda r: r.case)
+        results = sorted(view.by_impl.get(impl.key, []), key=lambda r: r.case)
         counts = {
             "tests": len(results),
             "failures": sum(r.status in FAILURE for r in results),
@@ -34,23 +36,25 @@ def render(view: View, limit: int) -> str:
             "skipped": sum(r.status in SKIPPED for r in results),
         }
         t = sum(r.duration_s for r in results)
-        attrs = {"name": impl.key, **{k: str(v) for k, v in counts.items()}, "time": f"{t:.3f}"}
+        attrs = {"name": _clean(impl.key), **{k: str(v) for k, v in counts.items()}, "time": f"{t:.3f}"}
         suite = ET.SubElement(root, "testsuite", attrs)
         props = ET.SubElement(suite, "properties")
         for k in ("kind", "go_version", "goos", "goarch", "toolchain_hash"):
             if impl.info.get(k):
-                ET.SubElement(props, "property", name=k, value=_clean(str(impl.info[k])))
+                ET.SubElement(props, "property", name=k, value=_clean(impl.info[k]))
         ET.SubElement(props, "property", name="record", value=_clean(impl.source))
         for r in results:
             d = detail(r, limit)
-            tc = ET.SubElement(suite, "testcase", classname=impl.key, name=r.case, time=f"{r.duration_s:.3f}")
+            tc = ET.SubElement(
+                suite, "testcase", classname=_clean(impl.key), name=_clean(r.case), time=f"{r.duration_s:.3f}"
+            )
             why = _clean("; ".join(d["reasons"]) or r.status)
             if r.status in FAILURE:
                 msg = why if r.status == "fail" else f"xpass: expected to fail ({r.known or 'see expectations'})"
-                el = ET.SubElement(tc, "failure", message=msg[:500], type=r.status)
+                el = ET.SubElement(tc, "failure", message=_clean(msg[:500]), type=r.status)
                 el.text = _clean("\n".join([*d["reasons"], *d["steps"]]))
             elif r.status in ERROR:
-                el = ET.SubElement(tc, "error", message=why[:500], type=r.status)
+                el = ET.SubElement(tc, "error", message=_clean(why[:500]), type=r.status)
                 el.text = _clean("\n".join([*d["reasons"], *d["steps"]]))
             elif r.status in SKIPPED:
                 if r.status == "skip":

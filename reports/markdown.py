@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, STATUSES, View, expected_lines, span, who
+from rthooks.text import printable
 
 MARK = {
     "pass": "✅ pass",
@@ -21,8 +22,9 @@ MARK = {
 
 
 def cell(text: Any) -> str:
-    """Text safe inside a table cell: one line, pipes and markup characters escaped."""
-    s = "" if text is None else str(text)
+    """Text safe inside a table cell: one line, pipes and markup characters escaped, control characters
+    (ESC, NUL, ...) and lone surrogates shown as escapes (``\\x1b``)."""
+    s = printable("" if text is None else str(text))
     s = s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
     s = s.replace("`", "\\`").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
     return " ".join(s.split())
@@ -30,11 +32,13 @@ def cell(text: Any) -> str:
 
 def code(text: Any) -> str:
     """Inline code in a table cell (backticks cannot be escaped inside code: they become ')."""
-    s = " ".join(str(text).split()).replace("`", "'").replace("|", "\\|")
+    s = " ".join(printable(str(text)).split()).replace("`", "'").replace("|", "\\|")
     return f"`{s}`" if s else ""
 
 
 def fence(text: str) -> str:
+    """A fenced block of literal text (longer fences where the text holds backticks); controls escaped."""
+    text = printable(text, lines=True)
     ticks = "```"
     while ticks in text:
         ticks += "`"
@@ -56,7 +60,7 @@ def render(view: View, limit: int) -> str:
     out: list[str] = [f"# {view.title()}", ""]
     out.append(
         f"{len(view.cases)} case(s), {len(view.impls)} implementation(s), {len(view.results)} result(s); "
-        f"spec revision {', '.join(sorted({r.record['spec_revision'] for r in view.runs}))}."
+        f"spec revision {cell(', '.join(sorted({r.record['spec_revision'] for r in view.runs})))}."
     )
     out += ["", "## Runs", ""]
     out.append(
@@ -173,7 +177,7 @@ def render(view: View, limit: int) -> str:
                 ]
             )
             if d["stderr"] and d["status"] not in ("pass", "skip"):
-                excerpts.append(f"stderr of {d['output_of']} ({d['status']}):\n\n{fence(d['stderr'])}")
+                excerpts.append(f"stderr of {cell(d['output_of'])} ({d['status']}):\n\n{fence(d['stderr'])}")
         out.append(
             table(
                 ["implementations", "status", "exit", "signal", "observed steps", "reasons", "time s", "process s"],
@@ -210,7 +214,7 @@ def render(view: View, limit: int) -> str:
         out.append(
             table(
                 ["clause", "reason", "why"],
-                [[code(c), u["reason"], u["detail"]] for c, u in view.untestable.items()],
+                [[code(c), cell(u["reason"]), cell(u["detail"])] for c, u in view.untestable.items()],
             )
         )
 
@@ -234,7 +238,8 @@ def render(view: View, limit: int) -> str:
             ],
         )
     )
-    return "\n".join(out) + "\n"
+    # Every record value above went through cell, code or fence; this pass is the net under them.
+    return printable("\n".join(out) + "\n", lines=True)
 
 
 def _anchor(case: str) -> str:

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from rthooks.errors import RthooksError
-from rthooks.harness.record import SCHEMA_VERSION
+from rthooks.harness.record import MAX_IMPLS, MAX_RESULTS, MAX_SHARDS, SCHEMA_VERSION
 from rthooks.reports.model import Run
 
 #: What must agree between two shards' descriptions of one implementation.
@@ -27,7 +27,7 @@ def merge(runs: list[Run]) -> dict[str, Any]:
     for run in runs[1:]:
         if run.record["spec_revision"] != rev:
             raise RthooksError(
-                f"spec revision {run.record['spec_revision']} differs from {rev} of {first.path} "
+                f"spec revision {_short(run.record['spec_revision'])} differs from {_short(rev)} of {first.path} "
                 "(shards must run the same spec and cases)",
                 where=run.path,
             )
@@ -42,7 +42,8 @@ def merge(runs: list[Run]) -> dict[str, Any]:
             if diffs:
                 k = diffs[0]
                 raise RthooksError(
-                    f"implementation {i['name']} is not the one in {where} ({k} {i.get(k)!r} vs {seen.get(k)!r})",
+                    f"implementation {_short(i['name'])} is not the one in {where} "
+                    f"({k} {_short(repr(i.get(k)))} vs {_short(repr(seen.get(k)))})",
                     where=run.path,
                 )
     results: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
@@ -51,9 +52,15 @@ def merge(runs: list[Run]) -> dict[str, Any]:
             pair = (r["case"], r["impl"])
             if pair in results:
                 raise RthooksError(
-                    f"case {r['case']} on {r['impl']} is in both {results[pair][1]} and {run.path}", where="merge"
+                    f"case {_short(r['case'])} on {_short(r['impl'])} is in both {results[pair][1]} and {run.path}",
+                    where="merge",
                 )
             results[pair] = (r, run.path)
+    names = set(impls) | {impl for _, impl in results}
+    if len(names) > MAX_IMPLS:  # each shard within the bound, together over it: the merge would be unreadable
+        raise RthooksError(f"the records hold {len(names)} implementations together; a record may hold {MAX_IMPLS}")
+    if len(results) > MAX_RESULTS:
+        raise RthooksError(f"the records hold {len(results)} results together; a record may hold {MAX_RESULTS}")
     finished = [run.record.get("finished") for run in runs]
     _warn_missing_shards(runs)
     return {
@@ -69,8 +76,16 @@ def merge(runs: list[Run]) -> dict[str, Any]:
     }
 
 
+def _short(text: str) -> str:
+    """A value from a record, cut for a one-line message (the CLI escapes its control characters)."""
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
 def _warn_missing_shards(runs: list[Run]) -> None:
-    """A note on stderr when the inputs are K/N shards and some K is missing (not an error)."""
+    """A note on stderr when the inputs are K/N shards and some K is missing (not an error).
+
+    The reader holds N to MAX_SHARDS; the note lists at most 10 missing shards all the same.
+    """
     shards = [run.record.get("shard") for run in runs]
     if not all(shards):
         return
@@ -78,6 +93,12 @@ def _warn_missing_shards(runs: list[Run]) -> None:
     if len(ns) != 1:
         return
     n = int(ns.pop())
-    missing = sorted(set(range(1, n + 1)) - {int(str(s).split("/")[0]) for s in shards})
+    if not 1 <= n <= MAX_SHARDS:
+        return
+    given = {int(str(s).split("/")[0]) for s in shards}
+    missing = [k for k in range(1, n + 1) if k not in given]
     if missing:
-        print(f"rthooks: note: shard(s) {', '.join(f'{k}/{n}' for k in missing)} not given", file=sys.stderr)
+        listed = ", ".join(f"{k}/{n}" for k in missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        print(f"rthooks: note: shard(s) {listed} not given", file=sys.stderr)

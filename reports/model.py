@@ -8,12 +8,8 @@ name and the record's file name when two records hold an implementation of the s
 
 from __future__ import annotations
 
-import gzip
 import json
-import lzma
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +19,10 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.harness.record import read, write
+from rthooks.harness import record as record_mod
+from rthooks.harness.record import read, read_sized
 from rthooks.spec.load import Spec
+from rthooks.text import printable
 
 #: Every status, in the order reports list them.
 STATUSES = ("pass", "fail", "xfail", "skip", "error", "timeout", "crash", "xpass")
@@ -309,51 +307,52 @@ class Result:
         )
 
 
-#: Compressed record files: every report command reads them, ``rthooks report merge --out`` writes them.
-#: xz suits records best (results of one case on several implementations repeat far apart).
-COMPRESSED = (".xz", ".gz")
+#: Implementations in the records of one command together (a report has a column, a trend a point,
+#: for each). Their bytes together are capped as one record's are (MAX_RECORD_BYTES).
+MAX_VIEW_IMPLS = 256
+#: A report's tables: at most this many matrix cells (spec items x implementations) and case cells
+#: (cases x implementations); and at most MAX_WORK (case, spec item) pairs x implementations, the
+#: work of the matrix and of a trend. The published matrix has about 5,000, 7,000 and 100,000.
+MAX_CELLS = 1_000_000
+MAX_WORK = 5_000_000
+
+#: Kept for ``rthooks.harness.coverage`` (which should import rthooks.harness.record.read): the one
+#: reader of records, compressed or not.
+read_record = read
 
 
-def read_record(path: Path) -> dict[str, Any]:
-    """A run record, validated (rthooks.harness.record.read); ``*.xz`` and ``*.gz`` are decompressed first."""
-    name = str(path)
-    if not name.endswith(COMPRESSED):
-        return read(path)
-    try:
-        raw = path.read_bytes()
-        data = lzma.decompress(raw) if name.endswith(".xz") else gzip.decompress(raw)
-    except OSError as e:  # a missing file, or not gzip (gzip.BadGzipFile is an OSError)
-        raise RthooksError(f"cannot read: {e.strerror or e}", where=name) from None
-    except (EOFError, lzma.LZMAError) as e:
-        raise RthooksError(f"cannot read: not valid {path.suffix[1:]} data ({e or 'truncated'})", where=name) from None
-    with tempfile.TemporaryDirectory(prefix="rthooks-record-") as tmp:
-        plain = Path(tmp) / "record.json"
-        plain.write_bytes(data)
+def load_runs(paths: Sequence[Path | str]) -> list[Run]:
+    """Read and validate every record (rthooks.harness.record.read); a problem is an RthooksError naming
+    the file. Together the records may hold MAX_RECORD_BYTES bytes (decompressed) and MAX_VIEW_IMPLS
+    implementations."""
+    runs = []
+    left = record_mod.MAX_RECORD_BYTES
+    impls = 0
+    for p in paths:
+        if left <= 0:
+            raise RthooksError(
+                f"cannot read: the records before it hold {record_mod.MAX_RECORD_BYTES} bytes, the most one command reads",
+                where=printable(str(p)),
+            )
         try:
-            return read(plain)
+            record, size = read_sized(p, limit=min(record_mod.MAX_RECORD_BYTES, left))
         except RthooksError as e:
-            raise RthooksError(e.message, where=name) from None
-
-
-def write_record(record: dict[str, Any], path: Path) -> None:
-    """Write a record: ``*.xz`` / ``*.gz`` compressed (compact JSON), anything else as the harness does."""
-    name = str(path)
-    if not name.endswith(COMPRESSED):
-        write(record, path)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-    packed = lzma.compress(body, preset=9) if name.endswith(".xz") else gzip.compress(body, mtime=0)
-    fd, tmp = tempfile.mkstemp(prefix=".rthooks-", suffix=path.suffix, dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        f.write(packed)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
-def load_runs(paths: Sequence[Path]) -> list[Run]:
-    """Read and validate every record; a problem is an RthooksError naming the file."""
-    return [Run(str(p), read_record(Path(p))) for p in paths]
+            if left >= record_mod.MAX_RECORD_BYTES or not e.message.startswith("too large"):
+                raise
+            raise RthooksError(
+                f"too large: with the records before it, over {record_mod.MAX_RECORD_BYTES} bytes, "
+                "the most one command reads",
+                where=e.where,
+            ) from None
+        left -= size
+        impls += len({i["name"] for i in record["implementations"]} | {r["impl"] for r in record["results"]})
+        if impls > MAX_VIEW_IMPLS:
+            raise RthooksError(
+                f"too many implementations: over {MAX_VIEW_IMPLS} in the records up to this one",
+                where=printable(str(p)),
+            )
+        runs.append(Run(printable(str(p)), record))
+    return runs
 
 
 def impls_and_results(runs: Sequence[Run]) -> tuple[list[Impl], list[Result]]:
@@ -405,7 +404,27 @@ class View:
         self.spec = spec
         self.impls, self.results = impls_and_results(self.runs)
         self.by_key: dict[tuple[str, str], Result] = {(r.case, r.impl): r for r in self.results}
+        self.by_impl: dict[str, list[Result]] = {i.key: [] for i in self.impls}
+        for r in self.results:
+            self.by_impl[r.impl].append(r)
         self._clauses = spec.clauses()
+        self._check_size()
+
+    def _check_size(self) -> None:
+        """Refuse, before any of it is done, work that grows as a product (records can be built to ask
+        for billions of cells): the case table, the matrix, and the matrix's and a trend's work."""
+        n = len(self.impls)
+        big = []
+        if len(self.cases) * n > MAX_CELLS:
+            big.append(f"{len(self.cases)} cases x {n} implementations is over {MAX_CELLS:,} cells")
+        items = {item.id for item in self.spec} | {self.item_of(c) for c in self.cases_by_clause}
+        if len(items) * n > MAX_CELLS:
+            big.append(f"{len(items)} spec items x {n} implementations is over {MAX_CELLS:,} cells")
+        pairs = sum(len({self.item_of(c) for c in covers}) for covers in self.cases.values())
+        if pairs * n > MAX_WORK:
+            big.append(f"{pairs} (case, spec item) pairs x {n} implementations is over {MAX_WORK:,}")
+        if big:
+            raise RthooksError(f"too large to report: {big[0]}")
 
     # ---- spec lookups
     def item_of(self, clause: str) -> str:
@@ -428,7 +447,15 @@ class View:
         return {c: sorted(out[c]) for c in sorted(out)}
 
     def case_packages(self, case: str) -> list[str]:
-        return sorted({self.package_of(c) for c in self.cases[case]}, key=package_order) or [UNKNOWN_PACKAGE]
+        got = self._case_packages.get(case)
+        if got is None:
+            got = sorted({self.package_of(c) for c in self.cases[case]}, key=package_order) or [UNKNOWN_PACKAGE]
+            self._case_packages[case] = got
+        return got
+
+    @cached_property
+    def _case_packages(self) -> dict[str, list[str]]:
+        return {}
 
     def expected(self, case: str) -> list[Any]:
         """What the case expects (the same on every implementation; the first result that says)."""
@@ -497,16 +524,24 @@ class View:
 
     # ---- summaries
     def totals(self, impl: str) -> dict[str, int]:
-        c = Counter(r.status for r in self.results if r.impl == impl)
+        c = Counter(r.status for r in self.by_impl.get(impl, []))
         return {s: c.get(s, 0) for s in STATUSES}
 
     def by_package(self, impl: str) -> dict[str, dict[str, int]]:
         """Package -> status -> number of cases (a case covering clauses of two packages counts in both)."""
+        if impl not in self._by_package:
+            self._by_package[impl] = self._count_by_package(impl)
+        return self._by_package[impl]
+
+    @cached_property
+    def _by_package(self) -> dict[str, dict[str, dict[str, int]]]:
+        return {}
+
+    def _count_by_package(self, impl: str) -> dict[str, dict[str, int]]:
         out: dict[str, Counter[str]] = {}
-        for r in self.results:
-            if r.impl == impl:
-                for pkg in self.case_packages(r.case):
-                    out.setdefault(pkg, Counter())[r.status] += 1
+        for r in self.by_impl.get(impl, []):
+            for pkg in self.case_packages(r.case):
+                out.setdefault(pkg, Counter())[r.status] += 1
         return {p: dict(out[p]) for p in sorted(out, key=package_order)}
 
     def items_by_status(self, impl: str) -> dict[str, int]:
@@ -566,7 +601,7 @@ class View:
         return "rthooks conformance report"
 
 
-def load_view(paths: Sequence[Path], spec: Spec | None = None) -> View:
+def load_view(paths: Sequence[Path | str], spec: Spec | None = None) -> View:
     from rthooks.spec.load import default_spec
 
     return View(load_runs(paths), spec or default_spec())

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from rthooks.reports.markdown import cell, code
 from rthooks.reports.model import Change, Impl, View, compact, observed_changes, summarize_changes
 
 ABSENT_POINT = "—"
@@ -107,6 +108,12 @@ def trend(view: View) -> list[Series]:
                 if a.status != b.status or changes:
                     steps.append(Step(impls[k].key, impls[k].go_version, a.status, b.status, changes))
             case_lines[case] = Line(case, statuses, _appeared(impls, statuses), steps)
+        # The changes of each case at each release, indexed once (rows x releases x cases otherwise
+        # scans every case's steps again for each release).
+        changes_at: dict[tuple[str, str], list[Change]] = {}
+        for line in case_lines.values():
+            for st in line.steps:
+                changes_at[(line.id, st.at)] = st.changes
         item_lines = []
         for row in view.items:
             if not row.cases:
@@ -114,9 +121,8 @@ def trend(view: View) -> list[Series]:
             statuses = [row.cells[i.key] for i in impls]
             steps = []
             for k in range(1, len(impls)):
-                moved = [
-                    c for case in row.cases for s in case_lines[case].steps if s.at == impls[k].key for c in s.changes
-                ]
+                at = impls[k].key
+                moved = [c for case in row.cases for c in changes_at.get((case, at), ())]
                 if statuses[k] != statuses[k - 1] or moved:
                     steps.append(Step(impls[k].key, impls[k].go_version, statuses[k - 1], statuses[k], moved))
             item_lines.append(Line(row.id, statuses, _appeared(impls, statuses), steps, row.cases))
@@ -145,8 +151,9 @@ def render_text(view: View) -> str:
             )
             for r in rows:
                 marks = []
+                changed = {x.at for x in r.steps}
                 for k, st in enumerate(r.statuses):
-                    flag = "*" if any(x.at == s.impls[k].key for x in r.steps) else ""
+                    flag = "*" if s.impls[k].key in changed else ""
                     marks.append(f"{st + flag:<{cw[k]}}")
                 what = ", ".join(x.at for x in r.steps) or "—"
                 if r.appeared:
@@ -167,30 +174,24 @@ def render_text(view: View) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;")
-
-
 def render_md(view: View) -> str:
     out = ["# rthooks trend", ""]
     for s in trend(view):
-        out.append(f"## Series `{s.name}`")
+        out.append(f"## Series {code(s.name)}")
         out.append("")
-        out.append(", ".join(f"{i.key} ({i.go_version})" for i in s.impls))
+        out.append(cell(", ".join(f"{i.key} ({i.go_version})" for i in s.impls)))
         if len(s.impls) < 2:
             out += ["", "One release only: nothing to compare.", ""]
             continue
         for title, rows in (("Cases", s.cases), ("Spec items", s.items)):
             out += ["", f"### {title}", ""]
-            out.append("| id | " + " | ".join(_label(i) for i in s.impls) + " | appeared | changed at |")
+            out.append("| id | " + " | ".join(cell(_label(i)) for i in s.impls) + " | appeared | changed at |")
             out.append("|---|" + "---|" * (len(s.impls) + 2))
             for r in rows:
-                cells = [
-                    st + (" *" if any(x.at == s.impls[k].key for x in r.steps) else "")
-                    for k, st in enumerate(r.statuses)
-                ]
-                what = "<br>".join(f"{x.at}: {_md(x.text())}" for x in r.steps) or "—"
-                out.append(f"| `{r.id}` | " + " | ".join(cells) + f" | {r.appeared or '—'} | {what} |")
+                changed = {x.at for x in r.steps}
+                cells = [st + (" *" if s.impls[k].key in changed else "") for k, st in enumerate(r.statuses)]
+                what = "<br>".join(f"{cell(x.at)}: {cell(x.text())}" for x in r.steps) or "—"
+                out.append(f"| {code(r.id)} | " + " | ".join(cells) + f" | {cell(r.appeared or '—')} | {what} |")
         out.append("")
         out.append("`*`: status or observed values changed from the previous release.")
         out.append("")

