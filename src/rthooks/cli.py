@@ -304,6 +304,14 @@ def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: A
             f"sum of raw process times {proc:.3f}s; wall/process ratio {wall / proc if proc else float('nan'):.2f}; "
             f"harness overhead per result {(wall - proc / max(1, args.jobs or 2)) / max(1, len(record['results'])) * 1000:.2f} ms"
         )
+    if any(i.kind != "oracle" for i in impls):
+        from rthooks.harness import sandbox
+
+        direct, contained = sandbox.overhead_ms()
+        print(
+            f"containment ({sandbox.containment().describe()}): {contained - direct:.2f} ms per process "
+            f"(/bin/true started {direct:.2f} ms directly, {contained:.2f} ms through the sandbox, interleaved)"
+        )
     return 0
 
 
