@@ -46,7 +46,6 @@ class RawRun:
     duration_s: float = 0.0
     start_error: str | None = None
     build_error: str | None = None  # the program's build failed (for cases that expect it): the toolchain's output
-    escaped: list[int] = field(default_factory=list)  # pids found alive in the case's cgroup after it ended
 
 
 def run_process(
@@ -88,17 +87,12 @@ def _run_contained(
     err_r, err_w = os.pipe()
     child_env = dict(env)
     child_env["RTHOOKS_OBS_FD"] = str(obs_w)
+    start = time.monotonic()
     try:
         full = sandbox.command(
             argv, env=child_env, obs_fd=obs_w, err_fd=err_w, workdir=cwd, writable=writable, launch=launch,
             cgroup=cgroup,
         )
-    except RthooksError:
-        for fd in (obs_r, obs_w, err_r, err_w):
-            os.close(fd)
-        raise
-    start = time.monotonic()
-    try:
         proc = subprocess.Popen(
             full,
             stdin=subprocess.PIPE,
@@ -109,9 +103,11 @@ def _run_contained(
             start_new_session=True,
             pass_fds=(obs_w, err_w),
         )
-    except OSError as e:
+    except (RthooksError, OSError) as e:
         for fd in (obs_r, obs_w, err_r, err_w):
             os.close(fd)
+        if isinstance(e, RthooksError):
+            raise
         out.start_error = f"cannot start {argv[0]}: {e.strerror or e}"
         return
     os.close(obs_w)
@@ -189,7 +185,7 @@ def _pump(
         # Every channel is closed. A process that closed them and lives on is not a crash: wait for
         # it until the deadline, and say what it did if it is still there then.
         try:
-            status = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             out.timed_out = True
             out.protocol_errors.append("closed stdout, stderr and the observation channel but did not exit")
@@ -213,25 +209,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _clean_strings(v: Any) -> Any:
-    """Lone surrogates (valid JSON escapes, but not text) become U+FFFD, so the record always encodes."""
-    if isinstance(v, str):
-        return v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(v) else v
-    if isinstance(v, list):
-        return [_clean_strings(x) for x in v]
-    if isinstance(v, dict):
-        return {_clean_strings(k): _clean_strings(x) for k, x in v.items()}
-    return v
-
-
-def _has_surrogate(s: str) -> bool:
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _parse_observations(data: bytes, out: RawRun) -> None:
     """One strict JSON object per line: NaN and Infinity are protocol errors, as in any other JSON reader."""
     lines = data.split(b"\n")
@@ -252,7 +229,7 @@ def _parse_observations(data: bytes, out: RawRun) -> None:
         if not isinstance(obj, dict):
             out.protocol_errors.append(f"observation line {n} is not an object")
             continue
-        out.observations.append(_clean_strings(obj))
+        out.observations.append(obj)  # lone surrogates are replaced where results enter the record
 
 
 _live: set[int] = set()
