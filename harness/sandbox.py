@@ -21,9 +21,11 @@ instruction:
 
 Where namespaces cannot be made (no root, user namespaces disabled), the
 sandbox falls back to a child subreaper: orphaned descendants are re-parented
-to it and killed when the program ends; the filesystem is then not read-only
-and the program could signal the harness by pid (``describe()`` says which
-containment a run used). ``RTHOOKS_CONTAINMENT=subreaper`` forces the fallback,
+to it and killed when the program ends. There a Landlock ruleset (Linux 5.13+,
+no privilege needed) keeps writes to the case directory; from Landlock ABI 6 it
+also keeps the program from signalling anything outside its own process tree,
+the harness and the sandbox included. On a kernel without Landlock the fallback
+limits neither (``describe()`` says which containment a run used). ``RTHOOKS_CONTAINMENT=subreaper`` forces the fallback,
 so the tests exercise both paths.
 
 Why C: the launcher runs once per case, and a Python launcher costs about 20 ms
@@ -35,6 +37,7 @@ with the machine's C compiler.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import hashlib
 import itertools
@@ -68,11 +71,40 @@ class Containment:
     mode: str
     userns: bool
     cgroup: str | None  # the pids cgroup folder cases are put in, or None
+    landlock: int = 0  # the kernel's Landlock ABI (0: none); what the subreaper fallback relies on
+
+    @property
+    def confines_writes(self) -> bool:
+        """Whether a program can write only in its case directory (and the listed writable folders)."""
+        return self.mode == "pidns" or self.landlock >= 1
+
+    @property
+    def confines_signals(self) -> bool:
+        """Whether a program can signal nothing outside its own process tree (the harness included)."""
+        return self.mode == "pidns" or self.landlock >= 6
 
     def describe(self) -> str:
-        ns = "pid+mount namespaces" + (" in a user namespace" if self.userns else "")
-        how = ns if self.mode == "pidns" else "child subreaper (no namespaces here)"
+        if self.mode == "pidns":
+            how = "pid+mount namespaces" + (" in a user namespace" if self.userns else "")
+        elif self.landlock:
+            scope = ", signals" if self.confines_signals else ""
+            how = f"child subreaper (no namespaces here), Landlock ABI {self.landlock} (writes{scope})"
+        else:
+            how = "child subreaper (no namespaces here, no Landlock: writes and signals not limited)"
         return how + (", pids cgroup" if self.cgroup else "")
+
+
+@functools.cache
+def landlock_abi() -> int:
+    """The Landlock ABI version this kernel offers (0: none), asked the way the sandbox asks it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        # landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): 444 on every architecture
+        version = libc.syscall(ctypes.c_long(444), None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(version), 0)
 
 
 @functools.cache
@@ -134,7 +166,7 @@ def containment() -> Containment:
                 return Containment("pidns", userns, cg)
         if forced == "pidns":
             raise RthooksError("RTHOOKS_CONTAINMENT=pidns, but this machine cannot make PID namespaces")
-    return Containment("subreaper", False, cg)
+    return Containment("subreaper", False, cg, landlock_abi())
 
 
 # ---- pids cgroups ------------------------------------------------------------------------------
@@ -268,9 +300,8 @@ def command(
     out = [str(binary()), "-m", c.mode, "-e", str(err_fd), "-k", str(obs_fd)]
     if c.userns:
         out.append("-u")
-    if c.mode == "pidns":
-        for w in (workdir, *writable):
-            out += ["-w", str(w)]
+    for w in (workdir, *writable):  # pidns: read-only mounts; subreaper: Landlock where the kernel has it
+        out += ["-w", str(w)]
     if cgroup is not None:
         out += ["-g", str(cgroup / "cgroup.procs")]
     out += ["-a", str(ADDRESS_SPACE), "-f", str(FILE_SIZE), "-t", str(CPU_SECONDS), "-o", str(OPEN_FILES)]

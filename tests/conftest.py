@@ -51,3 +51,23 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> 
         env={**os.environ, **(env or {})},
         timeout=900,
     )
+
+
+def processes(marker: str) -> list[str]:
+    """Live (not zombie) processes whose whole command line contains ``marker``, as "pid: cmdline".
+
+    Read from /proc rather than ``ps``: ps cuts its lines to $COLUMNS, which tox sets to 80, and a
+    cut line hides a process that is alive, so an "it is gone" assertion would pass by accident.
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # gone meanwhile
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(f"{entry.name}: {cmdline.strip()}")
+    return found

@@ -18,7 +18,7 @@ import pytest
 
 from rthooks.harness.impls import python_command
 from rthooks.harness.record import read
-from tests.conftest import run_cli
+from tests.conftest import processes, run_cli
 
 CASES = """
 cases:
@@ -64,10 +64,6 @@ def _fake(mode: str) -> str:
     return f"cmd:fake-{mode}=" + python_command("rthooks.harness.fake", "--mode", mode)
 
 
-def _orphans(marker: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
-
 
 def test_every_fault_is_a_status(case_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
@@ -85,7 +81,7 @@ def test_every_fault_is_a_status(case_dir: Path, tmp_path: Path) -> None:
     assert any("not JSON" in x for x in by_impl["fake-garbage"]["reasons"])
     assert by_impl["fake-crash-mid-step"]["observed"]["signal"] == "SIGSEGV"
     time.sleep(0.2)
-    assert _orphans("time.sleep(3600)") == []
+    assert processes("time.sleep(3600)") == []
 
 
 def test_record_has_contract_fields(case_dir: Path, tmp_path: Path) -> None:
@@ -129,16 +125,16 @@ def test_ctrl_c_kills_children_and_keeps_results(case_dir: Path, tmp_path: Path)
         env=os.environ.copy(),
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(_orphans("time.sleep(3600)")) < 2:
+    while time.monotonic() < deadline and len(processes("time.sleep(3600)")) < 2:
         time.sleep(0.1)
-    assert _orphans("time.sleep(3600)"), "the hanging fake never started"
+    assert processes("time.sleep(3600)"), "the hanging fake never started"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     time.sleep(0.2)
-    assert _orphans("time.sleep(3600)") == []
+    assert processes("time.sleep(3600)") == []
     rec = json.loads(out.read_text())
     assert rec["interrupted"] is True
     assert {r["status"] for r in rec["results"] if r["impl"] == "fake-ok"} == {"pass"}

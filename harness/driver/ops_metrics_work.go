@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"reflect"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -198,8 +199,9 @@ func opMetricsHistogramSum(r *runner, w *withArgs) (interface{}, error) {
 // opMetricsMemStatsRead reads runtime.MemStats and, right after it with an
 // already-filled []Sample, the named (non-histogram) metrics. It retries (up
 // to tries times) until a second ReadMemStats right after the metrics agrees
-// with the first on the heap and system figures, so that no background
-// activity (the scavenger) fell between them. Value: {memstats: {fields},
+// with the first on the heap and system figures and on every requested
+// field, so that no background activity (the scavenger, a new M or stack
+// span, a flushed allocation) fell between them. Value: {memstats: {fields},
 // metrics: {name: value}, tries: n, stable: bool}.
 func opMetricsMemStatsRead(r *runner, w *withArgs) (interface{}, error) {
 	names := w.strs("names")
@@ -225,6 +227,11 @@ func opMetricsMemStatsRead(r *runner, w *withArgs) (interface{}, error) {
 			a.HeapInuse == b.HeapInuse && a.HeapAlloc == b.HeapAlloc && a.HeapSys == b.HeapSys &&
 			a.OtherSys == b.OtherSys && a.BuckHashSys == b.BuckHashSys && a.Sys == b.Sys &&
 			a.StackInuse == b.StackInuse && a.GCSys == b.GCSys && a.MSpanInuse == b.MSpanInuse
+		for _, f := range fields {
+			va, _ := walkValue(&a, f)
+			vb, _ := walkValue(&b, f)
+			stable = stable && reflect.DeepEqual(va, vb)
+		}
 	}
 	ms := map[string]interface{}{}
 	for _, f := range fields {

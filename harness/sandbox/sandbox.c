@@ -11,8 +11,12 @@
  *                        harness; or, where namespaces are not allowed, a child subreaper that
  *                        kills every remaining descendant when the program ends
  *   -u                   with pidns, also a new user namespace (unprivileged users)
- *   -w DIR               with pidns, make the whole filesystem read-only but DIR (repeatable)
- *                        (with pidns the program always gets a /proc of its own PID namespace)
+ *   -w DIR               the program may write only under DIR (repeatable). With pidns the rest of
+ *                        the filesystem is mounted read-only (and the program gets a /proc of its
+ *                        own PID namespace); with the subreaper, where no namespace can be made, a
+ *                        Landlock ruleset says the same (Linux 5.13+; from Landlock ABI 6 it also
+ *                        keeps the program from signalling any process outside its own tree, the
+ *                        harness included). Without -w, or without Landlock, writes are not limited.
  *   -e FD                report setup failures as text on FD (close-on-exec: EOF means exec'd)
  *   -k FD                keep FD open in the program (the observation channel)
  *   -g FILE              write our pid to FILE first (a cgroup's cgroup.procs: the pids limit)
@@ -63,6 +67,37 @@
 struct rth_mount_attr {
     uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
+
+/* Landlock, spelled out here so that older kernel headers still build the sandbox. */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_FS_WRITE_FILE (1ULL << 1)
+#define LL_FS_REMOVE_DIR (1ULL << 4)
+#define LL_FS_REMOVE_FILE (1ULL << 5)
+#define LL_FS_MAKE_CHAR (1ULL << 6)
+#define LL_FS_MAKE_DIR (1ULL << 7)
+#define LL_FS_MAKE_REG (1ULL << 8)
+#define LL_FS_MAKE_SOCK (1ULL << 9)
+#define LL_FS_MAKE_FIFO (1ULL << 10)
+#define LL_FS_MAKE_BLOCK (1ULL << 11)
+#define LL_FS_MAKE_SYM (1ULL << 12)
+#define LL_FS_REFER (1ULL << 13)    /* ABI 2 */
+#define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
+
+struct ll_ruleset_attr {
+    uint64_t handled_access_fs, handled_access_net, scoped;
+};
+struct ll_path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
 
 #define MAX_WRITABLE 16
 #define MAX_ENV 256
@@ -149,6 +184,39 @@ static void set_cpus(const char *cpus) {
 }
 
 /* Only 0, 1, 2 and the observation channel reach the program. */
+/* Writes only under the -w folders (and to the harmless character devices), where the kernel has
+ * Landlock; from ABI 6 no signal to, and no abstract socket of, any process outside the program's
+ * own tree. Used where no mount namespace can make the filesystem read-only. */
+static void landlock_writes(const char *const *dirs, int n) {
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+    if (abi < 1) return; /* no Landlock here: describe() in harness/sandbox.py says so */
+    uint64_t dir_rights = LL_FS_WRITE_FILE | LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE | LL_FS_MAKE_CHAR |
+                          LL_FS_MAKE_DIR | LL_FS_MAKE_REG | LL_FS_MAKE_SOCK | LL_FS_MAKE_FIFO |
+                          LL_FS_MAKE_BLOCK | LL_FS_MAKE_SYM;
+    uint64_t file_rights = LL_FS_WRITE_FILE;
+    if (abi >= 2) dir_rights |= LL_FS_REFER;
+    if (abi >= 3) { dir_rights |= LL_FS_TRUNCATE; file_rights |= LL_FS_TRUNCATE; }
+    struct ll_ruleset_attr attr = {dir_rights, 0, abi >= 6 ? LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT_UNIX_SOCKET : 0};
+    size_t attr_size = abi >= 6 ? sizeof attr : sizeof attr.handled_access_fs;
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+    if (rs < 0) fail("landlock_create_ruleset");
+    static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"};
+    for (int i = 0; i < n + 5; i++) {
+        const char *path = i < n ? dirs[i] : devices[i - n];
+        int fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+            if (i < n) fail("open %s", path);
+            continue;
+        }
+        struct ll_path_beneath_attr rule = {i < n ? dir_rights : file_rights, fd};
+        if (syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &rule, 0) < 0) fail("landlock rule %s", path);
+        close(fd);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS");
+    if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) fail("landlock_restrict_self");
+    close(rs);
+}
+
 static void close_others(int keep) {
     if (keep > 3) syscall(SYS_close_range, 3, keep - 1, 0);
     syscall(SYS_close_range, keep >= 3 ? keep + 1 : 3, ~0U, 0);
@@ -342,6 +410,7 @@ int main(int argc, char **argv) {
         errno = 0;
         set_cpus(cpus);
         reset_signals(ignore);
+        if (!pidns && nwritable) landlock_writes(writable, nwritable);
         close_others(keep);
         execve(prog[0], prog, envp); /* the harness gives an absolute path */
         fail("cannot start %s", prog[0]);

@@ -266,6 +266,10 @@ def _run(args: argparse.Namespace) -> int:
         cases = case_mod.shard(cases, int(k), int(n))
     if args.command == "bench":
         return _bench(args, impls, cases, spec)
+    if any(i.kind != "oracle" for i in impls):  # say how untrusted programs are held, once
+        from rthooks.harness import sandbox
+
+        print(f"rthooks: containment: {sandbox.containment().describe()}", file=sys.stderr)
     try:
         record = run(impls, cases, spec, out=out, jobs=args.jobs, shard=shard)
     except KeyboardInterrupt:
