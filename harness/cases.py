@@ -110,6 +110,44 @@ def select(cases: list[Case], patterns: list[str] | None) -> list[Case]:
     return out
 
 
+def select_ids(cases: list[Case], ids: list[str] | None) -> list[Case]:
+    """Cases whose id is exactly one of ``ids`` (``--id``): the selector a rerun command uses, since a
+    ``-k`` substring also matches every longer id that contains it."""
+    if not ids:
+        return cases
+    wanted = set(ids)
+    return [c for c in cases if c.id in wanted]
+
+
+def select_covering(
+    cases: list[Case],
+    *,
+    clauses: list[str] | None = None,
+    items: list[str] | None = None,
+    packages: list[str] | None = None,
+    package_of: dict[str, str] | None = None,
+) -> list[Case]:
+    """Cases by what they cover (``--clause``, ``--item``, ``--package``).
+
+    Within one kind any value may match (``--item A --item B``: cases covering A or B); kinds given
+    together must all match (``--package runtime --clause X``: cases covering X, which is in runtime).
+    ``package_of`` maps an item id to its package (the spec's ``package`` field).
+    """
+    package_of = package_of or {}
+    out = []
+    for c in cases:
+        covered = c.covers
+        item_ids = {cid.partition("#")[0] for cid in covered}
+        if clauses and not set(clauses) & set(covered):
+            continue
+        if items and not set(items) & item_ids:
+            continue
+        if packages and not set(packages) & {package_of.get(i, "") for i in item_ids}:
+            continue
+        out.append(c)
+    return out
+
+
 def shard(cases: list[Case], k: int, n: int) -> list[Case]:
     """The K-th of N deterministic shards (1-based), by position in id order."""
     if not 1 <= k <= n:

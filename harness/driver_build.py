@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rthooks.harness import targets
 from rthooks.toolchain import Toolchain, cache_dir
 
 DRIVER_DIR = Path(__file__).parent / "driver"
@@ -33,17 +34,22 @@ class BuildConfig:
     directives: tuple[tuple[str, str], ...] = ()
     flags: tuple[str, ...] = field(default=())
     cgo: bool = False  # CGO_ENABLED=1 (the case requires the "cgo" capability); cgo_*.go files join the build
+    target: str = "linux/amd64"  # GOOS/GOARCH (harness/targets.py)
 
     @classmethod
     def for_case(
-        cls, setup: dict[str, object], tc: Toolchain, requires: dict[str, object] | None = None
+        cls,
+        setup: dict[str, object],
+        tc: Toolchain,
+        requires: dict[str, object] | None = None,
+        target: str = "linux/amd64",
     ) -> BuildConfig:
         goline = str(setup.get("goline") or tc.release)
         godebug = tuple(sorted((str(k), str(v)) for k, v in (setup.get("godebug") or {}).items()))  # type: ignore[attr-defined]
         directives = tuple(sorted((str(k), str(v)) for k, v in (setup.get("directives") or {}).items()))  # type: ignore[attr-defined]
         flags = tuple(str(f) for f in (setup.get("build_flags") or []))  # type: ignore[attr-defined]
         cgo = "cgo" in ((requires or {}).get("capabilities") or [])  # type: ignore[operator]
-        return cls(goline, godebug, directives, flags, cgo)
+        return cls(goline, godebug, directives, flags, cgo, target)
 
 
 def _sources() -> list[Path]:
@@ -63,9 +69,11 @@ def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
         json.dumps(
             [tc.identity, str(tc.version), source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags]
             + (["cgo"] if cfg.cgo else [])
+            + ([cfg.target] if cfg.target != targets.HOST else [])
         ).encode()
     ).hexdigest()[:20]
-    out = cache_dir() / "driver" / f"go{tc.version}-{key}" / "rthooks-driver"
+    port = "" if cfg.target == targets.HOST else "-" + cfg.target.replace("/", "-")
+    out = cache_dir() / "driver" / f"go{tc.version}{port}-{key}" / "rthooks-driver"
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
@@ -84,7 +92,7 @@ def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
                 lines = "".join(f"//go:debug {k}={v}\n" for k, v in cfg.directives)
                 (work / "zz_directives.go").write_text(lines + "\npackage main\n")
             tmp = out.with_name(out.name + ".tmp")
-            env = tc.env(CGO_ENABLED="1") if cfg.cgo else None
+            env = tc.env(**{**targets.build_env(targets.parse(cfg.target)), **({"CGO_ENABLED": "1"} if cfg.cgo else {})})
             tc.run("build", "-trimpath", *cfg.flags, "-o", str(tmp), ".", cwd=work, timeout=600, env=env)
             tmp.rename(out)
     return out

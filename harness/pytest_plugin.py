@@ -100,8 +100,10 @@ class CaseItem(pytest.Item):
         raise CaseFailure(f"{status}: " + "; ".join(reasons))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
-        if isinstance(excinfo.value, CaseFailure):
-            return f"{self.case.file}:{self.case.line}: {excinfo.value}"
+        if isinstance(excinfo.value, CaseFailure):  # the file as the user names it, not a machine path
+            from rthooks.yamlsrc import display_name
+
+            return f"{display_name(Path(self.case.file))}:{self.case.line}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -32,6 +32,7 @@ from rthooks.harness.process import kill_all
 from rthooks.harness.program import compile_case
 from rthooks.harness.verdict import judge
 from rthooks.spec.load import Spec
+from rthooks.ui import phase
 
 
 def spec_gate(case: Case, spec: Spec, go: GoVersion) -> str | None:
@@ -58,26 +59,77 @@ def spec_gate(case: Case, spec: Spec, go: GoVersion) -> str | None:
 
 
 class Progress:
-    """One line per finished case on a terminal; a line per 10% otherwise."""
+    """What a run is doing, on stderr, so that a user (or a CI log) can trust it is not stuck.
 
-    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
+    On a terminal, one line rewritten per finished case. Otherwise (a pipe, a CI log) a line per 10% of
+    the results, and at least one every ``every`` seconds: a heartbeat thread names the pairs still
+    running and for how long when nothing has finished meanwhile (a Go build or a slow case).
+    """
+
+    def __init__(self, total: int, stream: Any = sys.stderr, *, every: float = 5.0) -> None:
+        self.total, self.done, self.stream, self.every = total, 0, stream, every
         self.tty = hasattr(stream, "isatty") and stream.isatty()
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.running: dict[tuple[str, str], float] = {}
+        self.last_line = time.monotonic()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def started(self, impl: str, case: str) -> None:
+        """A pair began: the heartbeat names it while it runs."""
+        with self.lock:
+            self.running[(impl, case)] = time.monotonic()
 
     def update(self, result: dict[str, Any]) -> None:
         with self.lock:
             self.done += 1
             self.counts[result["status"]] += 1
-            summary = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+            self.running.pop((result["impl"], result["case"]), None)
+            summary = self._summary()
             if self.tty:
-                self.stream.write(f"\r\x1b[K[{self.done}/{self.total}] {summary}  {result['impl']} {result['case']}")
+                self._write(f"\r\x1b[K[{self.done}/{self.total}] {summary}  {result['impl']} {result['case']}")
                 if self.done == self.total:
-                    self.stream.write("\n")
-            elif (self.total >= 20 and self.done % max(1, self.total // 10) == 0) or self.done == self.total:
-                self.stream.write(f"rthooks: [{self.done}/{self.total}] {summary}\n")
+                    self._write("\n")
+            elif (
+                (self.total >= 20 and self.done % max(1, self.total // 10) == 0)
+                or self.done == self.total
+                or time.monotonic() - self.last_line >= self.every
+            ):
+                self._write(f"rthooks: [{self.done}/{self.total}] {summary}\n")
+
+    def start(self) -> None:
+        """Start the heartbeat (on a terminal too: a long case or build shows its elapsed time there)."""
+        self._beat = threading.Thread(target=self._heartbeat, name="rthooks-progress", daemon=True)
+        self._beat.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=2)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(min(1.0, self.every)):
+            with self.lock:
+                if self.done >= self.total or time.monotonic() - self.last_line < self.every:
+                    continue
+                now = time.monotonic()
+                oldest = sorted(self.running.items(), key=lambda kv: kv[1])[:3]
+                busy = ", ".join(f"{impl} {case} ({now - t:.0f}s)" for (impl, case), t in oldest)
+                more = f" and {len(self.running) - 3} more" if len(self.running) > 3 else ""
+                doing = f"running {busy}{more}" if busy else "waiting"
+                line = f"[{self.done}/{self.total}] {self._summary()}  {doing}".rstrip()
+                self._write(f"\r\x1b[K{line}" if self.tty else f"rthooks: {line}\n")
+
+    def _summary(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+
+    def _write(self, text: str) -> None:
+        """Write under the lock (held by the caller); a closed or broken stderr must not end the run."""
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(text)
             self.stream.flush()
+        self.last_line = time.monotonic()
 
 
 def _scratch_base() -> str | None:
@@ -119,6 +171,9 @@ def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
     reason = skip_reason(case, impl.release, impl.goos, impl.goarch, impl.capabilities) or spec_gate(
         case, spec, impl.release
     )
+    target = getattr(impl, "target", None)
+    if reason and reason.startswith("requires capabilities") and target is not None and target.lacks:
+        reason += f" ({target.why})"  # what this port cannot do, and why
     if reason:
         result.update(status="skip", reasons=[reason], duration_s=round(time.monotonic() - start, 4))
         return result
@@ -178,7 +233,8 @@ def _run(
     pool_box: list[cf.ThreadPoolExecutor] = []  # filled by _run_pairs, so an interrupt can shut the pool down
     try:
         for impl in impls:
-            impl.prepare(cases)
+            with phase(f"preparing {impl.name} (building its driver where it needs one)"):
+                impl.prepare(cases)
         pairs = [(impl, case) for impl in impls for case in cases]
         return _run_pairs(pairs, spec, record, out, jobs, on_result, futures, pool_box)
     except KeyboardInterrupt:
@@ -214,6 +270,24 @@ def _run_pairs(
     pool_box: list[cf.ThreadPoolExecutor],
 ) -> dict[str, Any]:
     progress = Progress(len(pairs))
+    progress.start()
+    try:
+        return _run_all(pairs, spec, record, out, jobs, on_result, futures, pool_box, progress)
+    finally:
+        progress.stop()
+
+
+def _run_all(
+    pairs: list[tuple[Implementation, Case]],
+    spec: Spec,
+    record: dict[str, Any],
+    out: Path | None,
+    jobs: int | None,
+    on_result: Callable[[dict[str, Any]], None] | None,
+    futures: list[cf.Future[dict[str, Any]]],
+    pool_box: list[cf.ThreadPoolExecutor],
+    progress: Progress,
+) -> dict[str, Any]:
     lock = threading.Lock()
     last_write = [0.0]
 
@@ -231,7 +305,12 @@ def _run_pairs(
     workers = jobs or os.cpu_count() or 2
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
     pool_box.append(pool)
-    futures.extend(pool.submit(run_one, impl, case, spec) for impl, case in pairs)
+
+    def one(impl: Implementation, case: Case) -> dict[str, Any]:
+        progress.started(impl.name, case.id)
+        return run_one(impl, case, spec)
+
+    futures.extend(pool.submit(one, impl, case) for impl, case in pairs)
     for fut in cf.as_completed(futures):
         keep(fut.result())
     pool.shutdown(wait=True)

@@ -8,6 +8,9 @@ from typing import Any
 
 import jsonschema
 
+from rthooks import opcatalogue
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
 from rthooks.harness.matchers import FileChecker, Observed, evaluate
 from rthooks.harness.process import RawRun
@@ -46,6 +49,47 @@ def _well_formed(obs: dict[str, Any]) -> bool:
     if obs.keys() == {"done"}:
         return obs["done"] is True
     return False
+
+
+# PROTOCOL.md, "Observations": an `unsupported` reason with this prefix means the step's arguments do
+# not decode. That is the case's fault on every implementation, so it is an error, never a skip.
+BAD_ARGUMENTS = "bad arguments:"
+# Implementations the catalogue describes, by the `impl` of their hello (other kinds: no claims).
+_CATALOGUE_KIND = {"go-driver": "driver", "rthooks-oracle": "oracle"}
+
+
+def _case_faults(compiled: Compiled, unsupported: list[dict[str, Any]]) -> list[str]:
+    """Unsupported steps that no implementation could perform: bad arguments, or an op that does not exist."""
+    out = []
+    cat = opcatalogue.load()
+    steps = compiled.program["steps"]
+    for r in unsupported:
+        step = steps[r["step"]] if r["step"] < len(steps) else {}
+        if str(r["reason"]).startswith(BAD_ARGUMENTS):
+            out.append(f"step {r['step']}: {r['reason']}")
+        elif "op" in step and cat.op(str(step["op"])) is None:
+            hint = cat.suggest(str(step["op"]))
+            out.append(f"step {r['step']}: unknown op {step['op']!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    return out
+
+
+def _skip_reason(compiled: Compiled, r: dict[str, Any], hello: dict[str, Any] | None) -> str:
+    """The implementation's reason, with what the catalogue says where it explains the skip."""
+    said = f"step {r['step']} unsupported: {r['reason']}"
+    step = compiled.program["steps"][r["step"]] if r["step"] < len(compiled.program["steps"]) else {}
+    op = opcatalogue.load().op(str(step.get("op"))) if "op" in step else None
+    if op is None:
+        return said
+    kind = _CATALOGUE_KIND.get(str((hello or {}).get("impl")))
+    if kind is not None and kind not in op.impls:
+        return f"{said} (the op catalogue lists {op.name} for {' and '.join(op.impls)} only)"
+    try:
+        release = GoVersion.parse(str(compiled.program.get("go")))
+    except (RthooksError, ValueError):
+        return said
+    if not op.exists_in(release):
+        return f"{said} (op {op.name} does not exist in go{release})"
+    return said
 
 
 def _judge_build(case: Case, run: RawRun, observed: dict[str, Any]) -> Verdict:
@@ -125,7 +169,10 @@ def judge(
         return Verdict("error", shown, observed, hello)
     unsupported = [r for r in results.values() if r["status"] == "unsupported"]
     if unsupported:
-        return Verdict("skip", [f"step {r['step']} unsupported: {r['reason']}" for r in unsupported], observed, hello)
+        broken = _case_faults(compiled, unsupported)
+        if broken:
+            return Verdict("error", broken, observed, hello)
+        return Verdict("skip", [_skip_reason(compiled, r, hello) for r in unsupported], observed, hello)
     if not done and not case.expects_termination() and run.exit_status == 0 and not run.signal:
         return Verdict("error", [f"exited 0 without done after {len(results)} of {nsteps} steps"], observed, hello)
     if not done and not case.expects_termination():

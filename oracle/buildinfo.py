@@ -1,7 +1,8 @@
 """runtime/debug build information: ReadBuildInfo, BuildInfo.String, ParseBuildInfo.
 
 String and ParseBuildInfo are ports of runtime/debug/mod.go (identical in go1.21-go1.27 apart
-from struct tags); ReadBuildInfo itself is modelled in godebugmodel.py (the driver as the harness builds it).
+from struct tags); the value ReadBuildInfo returns is godebugmodel.build_info (the driver as the
+harness builds it, DefaultGODEBUG included).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from typing import Any
 
 from rthooks.oracle import godebugmodel
-from rthooks.oracle.registry import STEPS, step
+from rthooks.oracle.registry import step
 from rthooks.oracle.state import OracleRuntime, StepError, Unsupported
 
 DRIVER = "rthooks.dev/driver"
@@ -144,12 +145,13 @@ def parse_build_info(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> 
     return [parse(str(args[0])), None]
 
 
+@step("runtime/debug.ReadBuildInfo")
+def read_build_info(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[Any]:
+    return [godebugmodel.build_info(rt), True]
+
+
+@step("runtime/debug.BuildInfo.String")
 def build_info_string(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> str:
-    """BuildInfo.String, with Deps, replacements and quoting (runtime/debug is this module's area)."""
+    """BuildInfo.String, with Deps, replacements and quoting."""
     a = args[0] if args else None
     return to_string(_receiver(rt, a) if a is not None else godebugmodel.build_info(rt))
-
-
-# godebugmodel registers a simpler BuildInfo.String (no Deps, no replacements, no value quoting);
-# this one replaces it. Imported after it, so its @step has already run.
-STEPS["runtime/debug.BuildInfo.String"] = build_info_string

@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
+from rthooks.oracle import driversrc, goroutines, heap, metricsmodel, proc, sched
+from rthooks.oracle.driversrc import Pos
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, StepError, Unsupported, resolve
 
 
@@ -36,22 +38,32 @@ def misc(rt: OracleRuntime) -> Misc:
 
 ZERO_FRAME = {"Entry": 0, "File": "", "Func": None, "Function": "", "Line": 0, "PC": 0}
 
-# A small symbol table standing in for the driver's binary: (function, entry, size, file, line of the
-# call made at the return address below). The innermost frame of any call step is the driver's
-# dispatch function; runtime.Callers is inlined into it.
-FUNCS = [
-    ("main.init.4.func8", 0x59C300, 0x100, "rthooks.dev/driver/dispatch_runtime.go", 71),
-    ("main.(*runner).performCall", 0x594D00, 0x200, "rthooks.dev/driver/runner.go", 203),
-    ("main.(*runner).perform", 0x594B60, 0x100, "rthooks.dev/driver/runner.go", 190),
-    ("main.(*runner).attempt.func1", 0x598BA0, 0x80, "rthooks.dev/driver/runner.go", 128),
-    ("main.(*runner).protect", 0x594A40, 0x100, "rthooks.dev/driver/runner.go", 163),
-    ("main.(*runner).attempt", 0x5948A0, 0x100, "rthooks.dev/driver/runner.go", 127),
-    ("main.(*runner).runStep", 0x593E60, 0x200, "rthooks.dev/driver/runner.go", 72),
-    ("main.main", 0x58E4C0, 0x300, "rthooks.dev/driver/main.go", 32),
+# A small symbol table standing in for the driver's binary: (function, entry, size, where the call at
+# the return address below is made). The innermost frame of any call step is the driver's dispatch
+# function; runtime.Callers is inlined into it. The places are read from the driver's source.
+CALLERS_CALL = driversrc.at('"runtime.Callers": {fn:', "runtime.Callers(skip, pc)")
+CALLER_CALL = driversrc.at('"runtime.Caller": {fn:', "runtime.Caller(")
+STACK_CALL = driversrc.at('"runtime.Stack": {fn:', "runtime.Stack(buf")
+PERFORM_CALL = driversrc.func("main.(*runner).performCall", "impl.fn(args)")
+FUNCS: list[tuple[str, int, int, Pos]] = [
+    ("main.init.4.func8", 0x59C300, 0x100, CALLERS_CALL),
+    ("main.(*runner).performCall", 0x594D00, 0x200, PERFORM_CALL),
+    ("main.(*runner).perform", 0x594B60, 0x100, driversrc.func("main.(*runner).perform", "r.performCall(st)")),
+    ("main.(*runner).attempt.func1", 0x598BA0, 0x80, driversrc.func("main.(*runner).attempt", "r.perform(st)")),
+    ("main.(*runner).protect", 0x594A40, 0x100, driversrc.func("main.(*runner).protect", "out = fn()")),
+    ("main.(*runner).attempt", 0x5948A0, 0x100, driversrc.func("main.(*runner).attempt", "r.protect(")),
+    ("main.(*runner).runStep", 0x593E60, 0x200, driversrc.func("main.(*runner).runStep", "r.attempt(st)")),
+    ("main.main", 0x58E4C0, 0x300, driversrc.func("main.main", "r.runStep(")),
+]
+# The runtime's own frames below main.main: (function, entry, size, file, line), not the driver's.
+RUNTIME_FUNCS = [
     ("runtime.main", 0x452C60, 0x500, "runtime/proc.go", 302),
     ("runtime.goexit", 0x493860, 0x10, "runtime/asm_amd64.s", 1264),
 ]
-RET = [entry + size // 2 for _, entry, size, _, _ in FUNCS]  # each frame's return address
+ALL_FUNCS: list[tuple[str, int, int, str, int]] = [
+    (name, entry, size, f"{driversrc.MODULE}/{pos.file}", pos.line) for name, entry, size, pos in FUNCS
+] + RUNTIME_FUNCS
+RET = [entry + size // 2 for _, entry, size, _, _ in ALL_FUNCS]  # each frame's return address
 INLINED_PC = FUNCS[0][1] + 0x95  # the return address of the call inside inlined runtime.Callers
 INLINED = ("runtime.Callers", "runtime/extern.go", 341)
 
@@ -60,7 +72,7 @@ def _func_at(pc: int) -> tuple[str, int, str, int] | None:
     """(name, entry, file, line) of the function containing pc (the innermost one for inlined code)."""
     if INLINED_PC - 1 <= pc <= INLINED_PC:
         return INLINED[0], FUNCS[0][1], INLINED[1], INLINED[2]
-    for name, entry, size, file, line in FUNCS:
+    for name, entry, size, file, line in ALL_FUNCS:
         if entry <= pc < entry + size:
             return name, entry, file, line
     return None
@@ -73,11 +85,11 @@ def _handle(name: str) -> dict[str, str]:
 @step("runtime.Caller")
 def caller(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     skip = int(args[0])
-    if skip == 0:
-        return [FUNCS[0][1] + 0x20, FUNCS[0][3], 61, True]  # the Caller call in its dispatch function
-    if skip < 0 or skip >= len(FUNCS):
+    if skip == 0:  # the Caller call in its dispatch function
+        return [FUNCS[0][1] + 0x20, f"{driversrc.MODULE}/{CALLER_CALL.file}", CALLER_CALL.line, True]
+    if skip < 0 or skip >= len(ALL_FUNCS):
         return [0, "", 0, False]
-    _, _, _, file, line = FUNCS[skip]
+    _, _, _, file, line = ALL_FUNCS[skip]
     return [RET[skip] - 1, file, line, True]
 
 
@@ -135,7 +147,7 @@ def _func(ref: Any) -> tuple[str, int, str, int] | None:
     name = str(ref.get("handle") if isinstance(ref, dict) else ref).removeprefix("func:")
     if name == INLINED[0]:
         return INLINED[0], FUNCS[0][1], INLINED[1], INLINED[2]
-    for n, entry, _size, file, line in FUNCS:
+    for n, entry, _size, file, line in ALL_FUNCS:
         if n == name:
             return n, entry, file, line
     raise Unsupported(f"bad arguments: unknown *runtime.Func {ref!r}")
@@ -167,9 +179,9 @@ def func_file_line(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> li
 
 
 STACK = (
-    "goroutine 1 [running]:\nmain.init.func23(0x0?)\n\trthooks.dev/driver/dispatch_runtime.go:159 +0x88\n"
-    "main.(*runner).performCall(0x0, 0x0)\n\trthooks.dev/driver/runner.go:240 +0x1d1\n"
-    "main.main()\n\trthooks.dev/driver/main.go:32 +0x2a5\n"
+    f"goroutine 1 [running]:\nmain.init.func23(0x0?)\n\t{STACK_CALL} +0x88\n"
+    f"main.(*runner).performCall(0x0, 0x0)\n\t{PERFORM_CALL} +0x1d1\n"
+    f"main.main()\n\t{FUNCS[-1][3]} +0x2a5\n"
 )
 
 
@@ -180,11 +192,9 @@ def stack(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
     size = int(args[0])
     text = STACK.encode()[:size].decode(errors="ignore")
     if args[1]:
-        from rthooks.oracle.goroutines import gs
-
         # Only what fits in buf is kept, and no more than the observation channel could carry.
         room = min(size, rt.obs_room + 1)
-        for i in rt.loop(gs(rt).parked):
+        for i in rt.loop(goroutines.gs(rt).parked):
             if len(text) >= room:
                 break
             text += f"\ngoroutine {18 + i} [chan receive]:\nmain.opGoroutinesStart.func1()\n"
@@ -225,7 +235,7 @@ def runtime_error_marker(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -
 
 def panic_nil_text(rt: OracleRuntime) -> str:
     text = "panic called with nil argument"
-    return "runtime error: " + text if rt.release >= GoVersion.parse("1.27") else text
+    return "runtime error: " + text if rt.release >= spec_since("runtime.PanicNilError.Error#message-127") else text
 
 
 @step("runtime.PanicNilError.Error")
@@ -351,8 +361,6 @@ def memprofile_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Non
     n, size = int(w.get("n", 1)), int(w.get("bytes", 1024))
     batch = [rt.gc_forced + rt.gc_automatic, _sampled(n, size, m.rate), size, 1 if w.get("keep") else 0]
     m.sites.setdefault(str(w.get("site", "a")), []).append(batch)
-    from rthooks.oracle import heap
-
     heap.metrics_garbage(rt, n, size)
 
 
@@ -419,8 +427,6 @@ def metrics_all_alias(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> d
 
 @step("op:runtime.metrics.buckets.alias")
 def metrics_buckets_alias(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool:
-    from rthooks.oracle import metricsmodel
-
     v = metricsmodel.read(rt, [str(w["name"])])[str(w["name"])]
     if not (isinstance(v, dict) and "buckets" in v):
         raise Unsupported("bad arguments: op runtime.metrics.buckets.alias needs a histogram metric")
@@ -429,8 +435,6 @@ def metrics_buckets_alias(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -
 
 @step("op:runtime.metrics.concurrent")
 def metrics_concurrent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
-    from rthooks.oracle import metricsmodel
-
     g, n = int(w.get("goroutines", 4)), int(w.get("reads", 20))
     bad = sum(1 for v in metricsmodel.read(rt, None).values() if v == {"kind": "bad"})
     return {"reads": g * n, "bad": bad * g * n}
@@ -438,8 +442,6 @@ def metrics_concurrent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> d
 
 @step("op:runtime.metrics.hist.total")
 def metrics_hist_total(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
-    from rthooks.oracle import metricsmodel
-
     h, t = str(w["histogram"]), str(w["total"])
     m = metricsmodel.read(rt, [h, t])
     if not isinstance(m[h], dict) or "counts" not in m[h] or not isinstance(m[t], int):
@@ -485,8 +487,6 @@ def num_cgo_call(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
 
 @step("runtime.NumCPU")
 def num_cpu(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
-    from rthooks.oracle import sched
-
     return sched.sched(rt).ncpu_startup  # computed once at start-up, from the affinity mask
 
 
@@ -501,8 +501,6 @@ def _build_root(rt: OracleRuntime) -> str:
 
 @step("runtime.GOROOT")
 def goroot(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
-    from rthooks.oracle import sched
-
     env = sched.startup_env(rt)  # read at process start: os.Setenv does not change it
     if env.get("GOROOT"):
         return env["GOROOT"]
@@ -517,8 +515,6 @@ def toolchain_goroot(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> st
 
 @step("runtime.Breakpoint")
 def breakpoint_(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    from rthooks.oracle import proc
-
     text = "SIGTRAP: trace trap\nPC=0x46de61 m=0 sigcode=128\n"
     text += proc.goroutine_dump(rt, "system", current="runtime.breakpoint()", all_goroutines=True)
     raise Exited(2, text)
@@ -611,8 +607,6 @@ SIZE_CLASSES = [
 
 @step("runtime.ReadMemStats")
 def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
-    from rthooks.oracle import heap
-
     h = heap.heap(rt)
     m = misc(rt)
     m.reads += 1

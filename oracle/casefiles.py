@@ -27,7 +27,7 @@ import os
 import stat
 from pathlib import Path
 
-from rthooks.oracle.state import StepError
+from rthooks.oracle import state  # state imports this module too: names are read at call time
 
 # The most one run may write, over all its files. The model's files are stand-ins of a few hundred
 # bytes (profiles, traces, heap dumps, crash reports); 64 MiB is far above any case that means it,
@@ -41,18 +41,18 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
-def _refuse(op: str, name: str, why: str) -> StepError:
-    return StepError(f"{op} {name}: refused by the oracle: {why}")
+def _refuse(op: str, name: str, why: str) -> state.StepError:
+    return state.StepError(f"{op} {name}: refused by the oracle: {why}")
 
 
-def _os_error(op: str, name: str, e: OSError) -> StepError:
+def _os_error(op: str, name: str, e: OSError) -> state.StepError:
     """An OSError as Go's *PathError prints it: "open x: no such file or directory"."""
     if e.errno == errno.ELOOP:
         return _refuse(op, name, "a component of the path is a symlink")
     if e.errno == errno.ENXIO:  # O_NONBLOCK write-open of a FIFO nobody reads
         return _refuse(op, name, "not a regular file")
     text = os.strerror(e.errno) if e.errno else str(e)
-    return StepError(f"{op} {name}: {text[:1].lower()}{text[1:]}")
+    return state.StepError(f"{op} {name}: {text[:1].lower()}{text[1:]}")
 
 
 def _is_link(part: str, dfd: int) -> bool:
@@ -75,16 +75,16 @@ class CaseFiles:
         if not isinstance(name, str):
             raise _refuse(op, repr(name), "a file name must be a string")
         if name == "":
-            raise StepError(f"{op} : no such file or directory")
+            raise state.StepError(f"{op} : no such file or directory")
         if "\0" in name:
-            raise StepError(f"{op} {name}: invalid argument")
+            raise state.StepError(f"{op} {name}: invalid argument")
         if os.path.isabs(name):
             raise _refuse(op, name, "an absolute path; a case names files in its working directory only")
         parts = [p for p in name.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise _refuse(op, name, "a '..' component; a case names files in its working directory only")
         if not parts:
-            raise StepError(f"{op} {name}: is a directory")
+            raise state.StepError(f"{op} {name}: is a directory")
         return parts
 
     def path(self, name: str) -> Path:
@@ -128,7 +128,7 @@ class CaseFiles:
         op = "write"
         if self.written + len(data) > self.max_write:
             self.parts(name, op)  # a bad name is reported as such, not as a size problem
-            raise StepError(
+            raise state.StepError(
                 f"{op} {name}: file too large (the oracle writes at most {self.max_write} bytes for one case)"
             )
         fd = self._open(name, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0), "open")
@@ -151,13 +151,13 @@ class CaseFiles:
         fd = self._open(name, os.O_RDONLY, "open")
         try:
             if os.fstat(fd).st_size > limit:
-                raise StepError(f"read {name}: file too large (the oracle reads at most {limit} bytes)")
+                raise state.StepError(f"read {name}: file too large (the oracle reads at most {limit} bytes)")
             chunks: list[bytes] = []
             total = 0
             while chunk := os.read(fd, 1 << 20):
                 total += len(chunk)
                 if total > limit:  # grown since the fstat
-                    raise StepError(f"read {name}: file too large (the oracle reads at most {limit} bytes)")
+                    raise state.StepError(f"read {name}: file too large (the oracle reads at most {limit} bytes)")
                 chunks.append(chunk)
             return b"".join(chunks)
         except OSError as e:

@@ -6,7 +6,7 @@ The Go implementation builds its cgo driver variant (CGO_ENABLED=1) for cases th
 - cgo calls are counted by runtime.NumCgoCall and /cgo/go-to-c-calls:calls, one per call;
 - the cgocheck=1 pointer check (runtime/cgocall.go cgoCheckPointer) rejects Go memory passed to C
   that holds a pointer to an unpinned Go object; its text changed in go1.26 (cgoFormatErr);
-  cgocheck is a startup-only runtime variable, read through oracle.godebugmodel;
+  cgocheck is a startup-only runtime variable, read through oracle.godebugops;
 - Goexit on a thread the Go runtime did not create throws (proc.go goexit0, go1.24+);
 - SetMaxThreads' checkmcount excludes extra Ms, which serve threads created in C;
 - SetCgoTraceback: C frames of Go-to-C-to-Go calls appear only with both a traceback and a context
@@ -20,20 +20,18 @@ from __future__ import annotations
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle import godebugmodel
+from rthooks.oracle import driversrc, godebugmodel, godebugops
+from rthooks.oracle.libgodebug import netdns_debug_lines
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import cutoff, spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
-
-V124 = GoVersion.parse("1.24")
-V126 = GoVersion.parse("1.26")
-V122 = GoVersion.parse("1.22")
 
 BASE_THREADS = 5  # the driver's threads when an op starts: main, sysmon and a few idle Ms
 C_PCS = (0x7770, 0x7771)  # the PCs the driver's fake C traceback function reports
 
 
 def _cgocheck(rt: OracleRuntime) -> int:
-    v = godebugmodel.startup_value(rt, "cgocheck")
+    v = godebugops.startup_value(rt, "cgocheck")
     try:
         return int(v) if v not in (None, "") else 1
     except ValueError:
@@ -42,7 +40,7 @@ def _cgocheck(rt: OracleRuntime) -> int:
 
 def pointer_check_error(release: GoVersion) -> str:
     """The panic text cgoCheckPointer raises for a Go pointer to an unpinned Go pointer."""
-    if release >= V126:
+    if release >= cutoff("cgo-pointer-message"):
         return "runtime error: argument of cgo function has Go pointer to unpinned Go pointer"
     return "runtime error: cgo argument has Go pointer to unpinned Go pointer"
 
@@ -69,7 +67,7 @@ def op_pass_pointer(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict
 def op_foreign_thread(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, bool]:
     if not w.get("goexit"):
         return {"ran": True, "after_goexit": True}
-    if rt.release < V124:
+    if rt.release < spec_since("runtime.Goexit#foreign-thread-crash"):
         raise Unsupported("the model does not say what Goexit on a C-created thread does before go1.24")
     raise Exited(
         2,
@@ -118,6 +116,15 @@ _GO_FRAMES_OUTER = [
 ]
 
 
+# The cgo driver's frames in the printed stack (harness/driver/cgo_*.go), from its source.
+TB_STACK_CALL = driversrc.at("func cgoTracebackG2() {", "runtime.Stack(buf, false)")
+TB_EXPORT_G2 = driversrc.at("func rthooksTracebackG2() {")
+TB_G1 = driversrc.at("func cgoTracebackG1() {")
+TB_EXPORT_G1 = driversrc.at("func rthooksTracebackG1() {")
+TB_OP_CALL = driversrc.at("func opCgoTraceback(", "C.rthooks_c1()")
+TB_MAIN = driversrc.func("main.main", "r.runStep(")
+
+
 @step("op:cgo.traceback")
 def op_traceback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     tb, ctx, sym = (bool(w.get(k, True)) for k in ("traceback", "context", "symbolizer"))
@@ -139,16 +146,16 @@ def op_traceback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
         c_text = ""
     stack = (
         "goroutine 1 [running, locked to thread]:\n"
-        "main.cgoTracebackG2()\n\trthooks.dev/driver/cgo_ops.go:277 +0x2bd\n"
-        "main.rthooksTracebackG2(...)\n\trthooks.dev/driver/cgo_export.go:37\n"
+        f"main.cgoTracebackG2()\n\t{TB_STACK_CALL} +0x2bd\n"
+        f"main.rthooksTracebackG2(...)\n\t{TB_EXPORT_G2}\n"
         + c_text
         + "main._Cfunc_rthooks_c2()\n\t_cgo_gotypes.go:71 +0x3a\n"
-        "main.cgoTracebackG1(...)\n\trthooks.dev/driver/cgo_ops.go:261\n"
-        "main.rthooksTracebackG1(...)\n\trthooks.dev/driver/cgo_export.go:34\n"
+        f"main.cgoTracebackG1(...)\n\t{TB_G1}\n"
+        f"main.rthooksTracebackG1(...)\n\t{TB_EXPORT_G1}\n"
         + c_text
         + "main._Cfunc_rthooks_c1()\n\t_cgo_gotypes.go:61 +0x3a\n"
-        "main.opCgoTraceback(0x20?, 0xc000010000)\n\trthooks.dev/driver/cgo_ops.go:245 +0xe5\n"
-        "main.main()\n\trthooks.dev/driver/main.go:32 +0x2a5\n"
+        f"main.opCgoTraceback(0x20?, 0xc000010000)\n\t{TB_OP_CALL} +0xe5\n"
+        f"main.main()\n\t{TB_MAIN} +0x2a5\n"
     )
     # Callers and Stack each symbolize every C PC once, plus one final call with pc 0 per traceback.
     sym_calls = 2 * (2 * len(C_PCS) + 1) + 2 * len(C_PCS) if shown and sym else 0
@@ -165,8 +172,6 @@ def op_traceback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
 @step("op:cgo.lookup")
 def op_lookup(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, bool]:
     """net.LookupHost in a cgo build; with netdns=...+N the resolver choice goes to stderr (net/conf.go)."""
-    from rthooks.oracle.libgodebug import netdns_debug_lines
-
     st = rt.area("cgo.netdns", dict)
     if not st.get("init"):
         st["init"] = True

@@ -12,10 +12,11 @@ internal/strconv.ParseInt (which also accepts '+', and rejects a lone sign).
 from __future__ import annotations
 
 from rthooks.goversion import GoVersion
+from rthooks.oracle.releases import spec_since
+from rthooks.spec.load import default_spec
 
 MAX_INT64 = (1 << 63) - 1
 MAX_UINT64 = (1 << 64) - 1
-_GO126 = GoVersion.parse("1.26")
 
 
 class FatalStartup(Exception):
@@ -23,7 +24,8 @@ class FatalStartup(Exception):
 
 
 def _new_parser(release: GoVersion | None) -> bool:
-    return release is None or release >= _GO126
+    """Whether the runtime parses integers with strconv.ParseInt (the spec dates it: a leading "+")."""
+    return release is None or release >= spec_since("env:GOGC#plus-sign-126")
 
 
 def parse_int(s: str, bits: int, release: GoVersion | None = None) -> int | None:
@@ -137,16 +139,11 @@ def parse_traceback(level: str) -> tuple[int, int]:
     return (n if n is not None and 0 <= n < (1 << 32) else 0), TRACEBACK_ALL
 
 
-_GO127 = GoVersion.parse("1.27")
-
-
 def removed_godebug_fatal(godebug: str, release: GoVersion | None = None) -> str | None:
     """go1.27+ parsegodebug at startup: the first field setting a removed key (internal/godebugs.Removed,
     from the spec's ``removal`` records) to an old value makes runtime.main fatal; its message, or None."""
-    if release is not None and release < _GO127:
+    if release is not None and release < spec_since("env:GODEBUG#removed-old-value-fatal-127"):
         return None
-    from rthooks.spec.load import default_spec
-
     items = default_spec().items
     for field in godebug.split(","):
         key, eq, value = field.partition("=")

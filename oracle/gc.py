@@ -8,9 +8,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
-from rthooks.oracle import buildinfo, traceback  # noqa: F401  (registers their steps)
+from rthooks.oracle import driversrc, godebugops, heap, metricsmodel, proc, traceback
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import OUTPUT_CAP, OracleRuntime, Unsupported
 
 EPOCH = "1970-01-01T00:00:00Z"
@@ -128,6 +128,18 @@ def read_gc_stats(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dic
 FRAME_BYTES = {True: 1040, False: 48}  # the driver's recursion frames (1000-byte pad, or none)
 INITIAL_STACK = 8192
 
+# Where op runtime.deepstack's frames stand in the driver (ops_runtime_misc.go), by big or small frames.
+DEEP_RECURSE = {
+    True: driversrc.at("func rthDeepBig(", "return rthDeepBig("),
+    False: driversrc.at("func rthDeepSmall(", "return rthDeepSmall("),
+}
+DEEP_OP_CALL = {
+    True: driversrc.at("func opDeepStack(", "rthDeepBig("),
+    False: driversrc.at("func opDeepStack(", "rthDeepSmall("),
+}
+DEEP_BOTTOM_STACK = driversrc.at("func rthDeepBottom(", "debug.Stack()")
+MAIN_STEP = driversrc.func("main.main", "r.runStep(")
+
 
 @dataclass
 class Stacks:
@@ -137,8 +149,6 @@ class Stacks:
 @step("op:runtime.deepstack")
 def deepstack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     """Recursion: each growth doubles the stack, and a doubling past SetMaxStack's limit is fatal."""
-    from rthooks.oracle import proc
-
     st: Stacks = rt.area("stacks", Stacks)
     frames, big = int(w.get("frames", 1)), bool(w.get("big", True))
     need = 4096 + frames * FRAME_BYTES[big]
@@ -154,18 +164,18 @@ def deepstack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, 
     text = None
     if w.get("stack"):
         name = "main.rthDeepBig" if big else "main.rthDeepSmall"
-        frame = f"{name}(0x0?, 0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:313 +0x2c\n"
+        frame = f"{name}(0x0?, 0x0?)\n\t{DEEP_RECURSE[big]} +0x2c\n"
         text = (
             "goroutine 1 [running]:\nruntime/debug.Stack()\n\truntime/debug/stack.go:26 +0x5e\n"
-            "main.rthDeepBottom(0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:321 +0x3c\n"
+            f"main.rthDeepBottom(0x0?)\n\t{DEEP_BOTTOM_STACK} +0x3c\n"
         )
         shown = frames + 2 + 8  # the recursion, the op and the driver's frames below it
         if shown > 100:  # the traceback prints the first 50 and the last 50 frames
             text += frame * 48 + f"...{shown - 100} frames elided...\n" + frame * (frames - 48 - (shown - 100))
         else:
             text += frame * frames
-        text += "main.opDeepStack(0x0?, 0x0?)\n\trthooks.dev/driver/ops_runtime_misc.go:336 +0x9a\n"
-        text += "main.main()\n\trthooks.dev/driver/main.go:32 +0x2a5\n"
+        text += f"main.opDeepStack(0x0?, 0x0?)\n\t{DEEP_OP_CALL[big]} +0x9a\n"
+        text += f"main.main()\n\t{MAIN_STEP} +0x2a5\n"
     return {"prev_max_stack": prev, "stack": text}
 
 
@@ -197,9 +207,8 @@ _JSON_ZERO_125 = {"BuildInfo": '{"Main":{}}', "Module": "{}", "BuildSetting": '{
 
 @step("op:runtime.debug.json.zero")
 def json_zero(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str:
-    from rthooks.goversion import GoVersion
-
-    table = _JSON_ZERO_125 if rt.release >= GoVersion.parse("1.25") else _JSON_ZERO_OLD
+    new = rt.release >= spec_since("runtime/debug.BuildInfo#json-omitempty")
+    table = _JSON_ZERO_125 if new else _JSON_ZERO_OLD
     t = str(w.get("type"))
     if t not in table:
         raise Unsupported(f"bad arguments: op runtime.debug.json.zero: unknown type {t!r}")
@@ -209,12 +218,9 @@ def json_zero(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str:
 @step("op:runtime.crashoutput")
 def crash_output_closed(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     """SetCrashOutput(f) then f.Close(): the runtime keeps its own duplicate of the descriptor."""
-    from rthooks.goversion import GoVersion
-    from rthooks.oracle.registry import STEPS
-
-    if rt.release < GoVersion.parse("1.23"):
+    if rt.release < spec_since("runtime/debug.SetCrashOutput"):
         raise Unsupported("op runtime.crashoutput needs Go 1.23")
-    return STEPS["runtime/debug.SetCrashOutput"](rt, [str(w["file"]), {}], {})  # type: ignore[no-any-return]
+    traceback.set_crash_output(rt, [str(w["file"]), {}], {})
 
 
 @step("op:runtime.mmap")
@@ -225,8 +231,6 @@ def mmap(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
 @step("op:runtime.memlimit.accounted")
 def memlimit_accounted(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, int]:
     """What the memory limit is compared with: total mapped memory less what was returned to the OS."""
-    from rthooks.oracle import metricsmodel
-
     names = ["/memory/classes/total:bytes", "/memory/classes/heap/released:bytes", "/gc/gomemlimit:bytes"]
     m = metricsmodel.read(rt, names)
     return {"accounted": int(m[names[0]]) - int(m[names[1]]), "limit": int(m[names[2]])}
@@ -253,15 +257,12 @@ def cycle_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str
     documentation for every release: go1.21's throw on the first gcstoptheworld=2 cycle ("failed to set
     sweep barrier", golang/go#53885) is the clause's deviation, expected of go1.21 only.
     """
-    from rthooks.oracle import heap, metricsmodel
-    from rthooks.oracle.godebugmodel import startup_int
-
-    if rt.release < GoVersion.parse("1.20"):
+    if rt.release < spec_since(f"metric:{CYCLE_PROBE_METRICS[2]}"):
         raise Unsupported("op gc.cycle.probe reads the /cpu/classes metrics (Go 1.20+)")
     n = int(w.get("garbage", 1_000_000))
     if n < 0:
         raise Unsupported("bad arguments: op gc.cycle.probe: garbage must not be negative")
-    mode = startup_int(rt, "gcstoptheworld")
+    mode = godebugops.startup_int(rt, "gcstoptheworld")
     heap.metrics_garbage(rt, n, 16)
     before = metricsmodel.read(rt, list(CYCLE_PROBE_METRICS))
     gogc = int(w["gogc"]) if w.get("gogc") is not None else rt.gcpercent

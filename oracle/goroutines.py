@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rthooks.oracle import traceback
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
 
@@ -36,8 +37,6 @@ def start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
 def spin_panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     """Child copies of the driver that each start a spinning goroutine and panic (the spinner's listing
     is traceback.py's): every run ends the same way in the model."""
-    from rthooks.oracle import traceback
-
     runs = int(w.get("runs", 3))
     if runs < 1:
         raise Unsupported("bad arguments: op goroutines.spin.panic: runs must be positive")

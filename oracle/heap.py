@@ -26,8 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
-from rthooks.oracle.registry import step
+from rthooks.oracle import callers, metricsmodel, proc
+from rthooks.oracle.registry import contributions, step
+from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
 
 MAX_INT64 = (1 << 63) - 1
@@ -141,40 +142,34 @@ def simulate(rt: OracleRuntime) -> Heap:
 
 def _metrics_alloc(rt: OracleRuntime, name: str, size: int, pointers: bool) -> None:
     """Tell the metrics model's allocator about a named object (it frees it once it is unreachable)."""
-    from rthooks.oracle import metricsmodel as mm
-
-    st = mm._state(rt)
+    st = metricsmodel._state(rt)
     if not hasattr(st, "kept"):
         return
-    if size > mm.SIZE_CLASSES[-1]:
+    if size > metricsmodel.SIZE_CLASSES[-1]:
         st.large[0] += 1
         st.large[1] += size
         cls = -1
     else:
-        cls = next(i for i, c in enumerate(mm.SIZE_CLASSES) if c >= size)
+        cls = next(i for i, c in enumerate(metricsmodel.SIZE_CLASSES) if c >= size)
         st.cached_by_class[cls] += 1
     st.kept[name] = (cls, size, 1, pointers)
 
 
 def metrics_garbage(rt: OracleRuntime, n: int, size: int) -> None:
     """n objects of size bytes allocated and dropped at once (they die at the next cycle)."""
-    from rthooks.oracle import metricsmodel as mm
-
-    st = mm._state(rt)
-    if size > mm.SIZE_CLASSES[-1]:
+    st = metricsmodel._state(rt)
+    if size > metricsmodel.SIZE_CLASSES[-1]:
         st.large[0] += n
         st.large[1] += n * size
     else:
-        st.cached_by_class[next(i for i, c in enumerate(mm.SIZE_CLASSES) if c >= size)] += n
+        st.cached_by_class[next(i for i, c in enumerate(metricsmodel.SIZE_CLASSES) if c >= size)] += n
 
 
 def _pace(rt: OracleRuntime) -> None:
     """An automatic cycle when the heap outgrows the GOGC goal or the accounted memory the limit."""
-    from rthooks.oracle import metricsmodel as mm
-
-    st = mm._state(rt)
+    st = metricsmodel._state(rt)
     for _ in range(64):
-        v = mm._values(rt, st)
+        v = metricsmodel._values(rt, st)
         in_use = int(v["/memory/classes/heap/objects:bytes"])
         accounted = int(v["/memory/classes/total:bytes"]) - int(v["/memory/classes/heap/released:bytes"])
         over_goal = rt.gcpercent >= 0 and in_use > int(v["/gc/heap/goal:bytes"])
@@ -183,9 +178,9 @@ def _pace(rt: OracleRuntime) -> None:
             return
         before = in_use
         rt.gc_automatic += 1
-        mm._advance(rt, st)
+        metricsmodel._advance(rt, st)
         simulate(rt)
-        if int(mm._values(rt, st)["/memory/classes/heap/objects:bytes"]) >= before:
+        if int(metricsmodel._values(rt, st)["/memory/classes/heap/objects:bytes"]) >= before:
             return  # nothing to free: the goal grows with the live heap instead
 
 
@@ -220,8 +215,6 @@ def link(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
 
 @step("op:drop")
 def drop(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    from rthooks.oracle import callers
-
     simulate(rt)
     pinned = callers.misc(rt).pinned
     if str(w["name"]) in pinned:  # a Pinner, kept like an object
@@ -243,8 +236,6 @@ def keepalive(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
 
 
 def _fatal(rt: OracleRuntime, message: str) -> None:
-    from rthooks.oracle import proc
-
     proc.throw(rt, f"fatal error: {message}\n")
 
 
@@ -298,21 +289,21 @@ def _add_cleanup(rt: OracleRuntime, o: Obj | None, tag: str, gate: bool = False)
 
 @step("op:cleanup")
 def cleanup_op(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, str]:
-    if rt.release < GoVersion.parse("1.24"):
+    if rt.release < spec_since("runtime.AddCleanup"):
         raise Unsupported("op cleanup needs Go 1.24")
     return _add_cleanup(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])))
 
 
 @step("op:runtime.cleanup.gate")
 def cleanup_gate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, str]:
-    if rt.release < GoVersion.parse("1.24"):
+    if rt.release < spec_since("runtime.AddCleanup"):
         raise Unsupported("op runtime.cleanup.gate needs Go 1.24")
     return _add_cleanup(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])), gate=True)
 
 
 @step("op:runtime.gate.open")
 def gate_open(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    if rt.release < GoVersion.parse("1.24"):
+    if rt.release < spec_since("runtime.AddCleanup"):
         raise Unsupported("op runtime.gate.open needs Go 1.24")
     h = simulate(rt)
     h.gate_open = True
@@ -334,7 +325,7 @@ def add_cleanup(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[
         raise PanicError("runtime.AddCleanup: ptr is equal to arg, cleanup will never run", "string")
     cb = args[1] if isinstance(args[1], dict) else {}
     captures = isinstance(ptr, str) and cb.get("capture") == ptr
-    if captures and rt.release >= GoVersion.parse("1.26"):
+    if captures and rt.release >= spec_since("runtime.AddCleanup#panics-closure-captures-ptr"):
         raise PanicError("runtime.AddCleanup: cleanup function closes over ptr, cleanup will never run", "string")
     handle = _add_cleanup(rt, _obj(rt, ptr), _tag(args[1], _name(ptr)))
     if captures:  # the closure keeps *ptr reachable: it is never collected
@@ -364,9 +355,11 @@ LEAK = "panic: runtime error: runtime.Pinner: found leaking pinned pointer; forg
 
 
 @step("op:ran")
-def ran(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[str]:
+def ran(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[Any]:
+    """The tags of the finalizers and cleanups that have run, then what the other areas registered as
+    contributors of op:ran add (oracle/traces.py: the tags of Stringers that Logf formatted)."""
     h = simulate(rt)
     if h.leaked_at is not None and gcs(rt) > h.leaked_at:
         # The Pinner's own finalizer panics on the finalizer goroutine, which ends the process.
         raise Exited(2, LEAK + "\ngoroutine 18 [running]:\nruntime.runFinalizers()\n\truntime/mfinal.go:272 +0x3f7\n")
-    return [tag for _, _, tag in h.log]
+    return [tag for _, _, tag in h.log] + contributions(rt, "op:ran")

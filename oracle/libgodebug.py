@@ -18,15 +18,14 @@ from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle import godebugmodel
+from rthooks.oracle.cutoffs import GOMOD_DEFAULT_GO_LINE
 from rthooks.oracle.registry import StepFn, step
+from rthooks.oracle.releases import cutoff, in_spec, spec_removed, spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
-
-V = GoVersion.parse
+from rthooks.spec.load import default_spec, godebug_default
 
 
 def _exists(rt: OracleRuntime, key: str) -> bool:
-    from rthooks.spec.load import default_spec
-
     item = default_spec().items.get(f"godebug:{key}")
     return item is not None and item.exists_in(rt.release)
 
@@ -44,7 +43,10 @@ def _num(v: str | None) -> int | None:
 
 
 def _startup(rt: OracleRuntime) -> None:
-    """crypto/internal/fips140's init (go1.24+, linked by every driver with the lib probes) panics on an unknown value."""
+    """The lib probes' start-up: they exist from go1.21, and crypto/internal/fips140's init (go1.24+,
+    linked by every driver with the lib probes) panics on an unknown value."""
+    if rt.release < cutoff("lib-probes"):
+        raise Unsupported("the lib probes need go1.21")
     v = _val(rt, "fips140")
     if v is not None and v not in ("", "on", "only", "debug", "off"):
         raise Exited(
@@ -55,16 +57,8 @@ def _startup(rt: OracleRuntime) -> None:
 
 
 def _lib(name: str) -> Callable[[StepFn], StepFn]:
-    def register(fn: StepFn) -> StepFn:
-        def wrapped(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> Any:
-            if rt.release < V("1.21"):
-                raise Unsupported("the lib probes need go1.21")
-            _startup(rt)
-            return fn(rt, a, w)
-
-        return step(f"op:{name}")(wrapped)
-
-    return register
+    """Register op:NAME, a lib probe, with the probes' start-up declared to run first."""
+    return step(f"op:{name}", before=(_startup,))
 
 
 # ---- crypto/tls -------------------------------------------------------------------------------
@@ -78,20 +72,24 @@ SCHEMES = [2052, 1027, 2055, 2053, 2054, 1025, 1281, 1537, 1283, 1539]
 SHA1_SCHEMES = [513, 515]  # PKCS1WithSHA1, ECDSAWithSHA1
 
 
+# A setting that turns a legacy behaviour back on: before the setting existed the behaviour was
+# the default; once it is removed the behaviour is gone.
+
+
 def _rsakex(rt: OracleRuntime) -> bool:
     if _exists(rt, "tlsrsakex"):
         return _val(rt, "tlsrsakex") == "1"
-    return bool(rt.release < V("1.22"))
+    return rt.release < spec_since("godebug:tlsrsakex")
 
 
 def _tls3des(rt: OracleRuntime) -> bool:
     if _exists(rt, "tls3des"):
         return _val(rt, "tls3des") == "1"
-    return bool(rt.release < V("1.23"))
+    return rt.release < spec_since("godebug:tls3des")
 
 
 def _tlssha1(rt: OracleRuntime) -> bool:
-    return rt.release < V("1.25") or _val(rt, "tlssha1") == "1"
+    return rt.release < spec_since("godebug:tlssha1") or _val(rt, "tlssha1") == "1"
 
 
 @_lib("lib.tls.hello")
@@ -131,7 +129,7 @@ def _rsa_limit(rt: OracleRuntime) -> int:
 def _server_min(rt: OracleRuntime) -> int:
     if _exists(rt, "tls10server"):
         return 0x301 if _val(rt, "tls10server") == "1" else 0x303
-    return 0x301 if rt.release < V("1.22") else 0x303
+    return 0x301 if rt.release < spec_since("godebug:tls10server") else 0x303
 
 
 @_lib("lib.tls.handshake")
@@ -169,7 +167,7 @@ def op_tls_handshake(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
 @_lib("lib.tls.keypair")
 def op_tls_keypair(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     present = _exists(rt, "x509keypairleaf")
-    leaf = _val(rt, "x509keypairleaf") != "0" if present else rt.release >= V("1.23")
+    leaf = _val(rt, "x509keypairleaf") != "0" if present else rt.release >= spec_since("godebug:x509keypairleaf")
     return {"leaf": leaf, "err": None}
 
 
@@ -208,10 +206,11 @@ def op_x509_skid(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
 
 @_lib("lib.x509.policies")
 def op_x509_policies(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[str]:
-    if rt.release < V("1.22"):
+    # The Policies field came with the x509usepolicies setting (go1.22).
+    if rt.release < spec_since("godebug:x509usepolicies"):
         raise Unsupported("x509.Certificate.Policies needs go1.22")
     v = _val(rt, "x509usepolicies")
-    if rt.release >= V("1.24"):
+    if rt.release >= spec_since("godebug:x509usepolicies#default-policies"):
         return ["1.2.3.4"] if v == "0" else ["1.2.3.5"]
     return ["1.2.3.5"] if v == "1" else ["1.2.3.4"]
 
@@ -247,13 +246,13 @@ def _fips_on(v: str | None) -> bool:
 
 @_lib("lib.fips.enabled")
 def op_fips_enabled(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool:
-    if rt.release < V("1.24"):
+    if rt.release < spec_since("godebug:fips140"):
         raise Unsupported("crypto/fips140 needs go1.24")
     start = _val(rt, "fips140")
     if w.get("setenv_godebug") is not None:
         rt.env["GODEBUG"] = str(w["setenv_godebug"])
         now = _val(rt, "fips140")
-        if rt.release < V("1.25") and (now or "") != (start or ""):
+        if rt.release < cutoff("fips140-setting-fixed") and (now or "") != (start or ""):
             # go1.24: fips140.Enabled checks the setting against its value at start.
             raise PanicError("crypto/fips140: GODEBUG setting changed after program start", "string")
     return _fips_on(start)
@@ -261,7 +260,7 @@ def op_fips_enabled(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool
 
 @_lib("lib.fips.x25519")
 def op_fips_x25519(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
-    if rt.release < V("1.24"):
+    if rt.release < spec_since("godebug:fips140"):
         raise Unsupported("crypto/fips140 needs go1.24")
     if _val(rt, "fips140") == "only":
         return {"err": "crypto/ecdh: use of X25519 is not allowed in FIPS 140-only mode"}
@@ -462,7 +461,7 @@ def op_template_exec(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
         raise Unsupported("lib.template.exec: only a single {{.}} with plain data is modelled")
     at = text.index("{{.}}")
     if text[at - 1 : at] == "`":  # inside a JS template literal
-        if rt.release < V("1.22") and _val(rt, "jstmpllitinterp") != "1":
+        if rt.release < spec_since("godebug:jstmpllitinterp#ignored-122") and _val(rt, "jstmpllitinterp") != "1":
             return {"out": None, "err": f"html/template:t:1:{at + 2}: {{{{.}}}} appears in a JS template literal"}
         return {"out": text.replace("{{.}}", data), "err": None}
     if "http-equiv" in text and "url=" in text[:at]:
@@ -485,7 +484,7 @@ def op_exec_lookpath(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
 @_lib("lib.net.mptcp")
 def op_net_mptcp(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     v = _val(rt, "multipathtcp")
-    if rt.release < V("1.24"):
+    if rt.release < spec_since("godebug:multipathtcp#values-124"):
         dialer = listener = v == "1"
     else:
         dialer, listener = {"0": (False, False), "1": (True, True), "2": (False, True), "3": (True, False)}.get(
@@ -516,7 +515,7 @@ def netdns_debug_lines(rt: OracleRuntime, value: str, host: str, *, cgo_build: b
             f"go package net: confVal.netCgo = {str(mode == 'cgo').lower()}  netGo = {str(mode == 'go').lower()}"
         )
     if level > 0:
-        old = rt.release < V("1.22")
+        old = rt.release < cutoff("net-resolver-messages")
         if cgo_build:
             forced = {
                 "go": "go package net: GODEBUG setting forcing use of "
@@ -565,8 +564,9 @@ GOOS_GOARCH = "linux_amd64"
 
 
 def _goline(files: dict[str, str], d: str) -> GoVersion:
+    """The go line of module ``d``'s go.mod; a go.mod without one means go 1.16 (cmd/go's rule)."""
     m = re.search(r"^go (1\.\d+)", files.get(f"{d}/go.mod", ""), re.M)
-    return V(m.group(1)) if m else V("1.16")
+    return GoVersion.parse(m.group(1)) if m else GOMOD_DEFAULT_GO_LINE
 
 
 def _run(
@@ -580,11 +580,13 @@ def _run(
     if run.get("prog"):
         # The go/types probe program (gotypesalias); its DefaultGODEBUG comes from its go line.
         v = gd.get("gotypesalias")
-        if v is None and rt.release >= V("1.23") and _goline(files, d) < V("1.23"):
-            v = "0"
-        if rt.release >= V("1.27"):
+        item = default_spec().items["godebug:gotypesalias"]
+        if v is None and item.exists_in(rt.release):
+            v = godebug_default(item, rt.release, _goline(files, d))
+        removed = spec_removed("godebug:gotypesalias")
+        if removed is not None and rt.release >= removed:
             alias = True
-        elif rt.release >= V("1.23"):
+        elif rt.release >= spec_since("godebug:gotypesalias#default-enabled-123"):
             alias = v != "0"
         else:
             alias = v == "1"
@@ -595,13 +597,13 @@ def _run(
         return {**ok, "stdout": out}
     if args[:1] == ["build"]:
         if any(x.endswith(".git") for x in dirs) and ".hg" in dirs:
-            if rt.release >= V("1.24") and gd.get("allowmultiplevcs") != "1":
+            if in_spec(rt.release, "godebug:allowmultiplevcs") and gd.get("allowmultiplevcs") != "1":
                 err = f'error obtaining VCS status: multiple VCS detected: git in "/work/{d}", and hg in "/work"\n'
             else:
                 err = "error obtaining VCS status: exit status 128\n"
             return {"exit": 1, "stdout": "", "stderr": err + "\tUse -buildvcs=false to disable VCS stamping.\n"}
         if any("//go:embed" in text for name, text in files.items() if name.startswith(f"{d}/")):
-            if rt.release >= V("1.25") and gd.get("embedfollowsymlinks") == "1":
+            if in_spec(rt.release, "godebug:embedfollowsymlinks") and gd.get("embedfollowsymlinks") == "1":
                 return ok
             return {**ok, "exit": 1, "stderr": "p.go:5:12: pattern link.txt: cannot embed irregular file link.txt\n"}
         text = ""
@@ -616,7 +618,7 @@ def _run(
     if args[:1] == ["test"]:
         failing = any("undefined()" in text for name, text in files.items() if name.startswith(f"{d}/"))
         if failing and "-json" in args:
-            if rt.release >= V("1.24") and gd.get("gotestjsonbuildtext") != "1":
+            if in_spec(rt.release, "godebug:gotestjsonbuildtext") and gd.get("gotestjsonbuildtext") != "1":
                 out = (
                     f'{{"ImportPath":"{pkg} [{pkg}.test]","Action":"build-output","Output":"# {pkg} [{pkg}.test]\\n"}}\n'
                     f'{{"ImportPath":"{pkg} [{pkg}.test]","Action":"build-fail"}}\n'
@@ -661,14 +663,14 @@ def op_tls_rawclient(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
             "ekm_err": None,
         }
     ekm_err = None
-    if not w.get("ems", True) and rt.release >= V("1.22") and _val(rt, "tlsunsafeekm") != "1":
+    if not w.get("ems", True) and rt.release >= spec_since("godebug:tlsunsafeekm") and _val(rt, "tlsunsafeekm") != "1":
         ekm_err = NO_EMS_EKM
     return {"server_err": None, "client_err": None, "version": 0x303, "ekm_err": ekm_err}
 
 
 @_lib("lib.tls.rawserver")
 def op_tls_rawserver(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
-    fips = rt.release >= V("1.24") and _fips_on(_val(rt, "fips140"))
+    fips = in_spec(rt.release, "godebug:fips140") and _fips_on(_val(rt, "fips140"))
     if not w.get("ems", True) and fips and _exists(rt, "fips140ems") and _val(rt, "fips140ems") != "0":
         return {"client_err": "tls: FIPS 140-3 requires the use of Extended Master Secret", "version": None}
     return {"client_err": None, "version": 0x303}

@@ -20,13 +20,16 @@ every documented relation holds.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
+from rthooks.oracle import gc, godebugops, heap, sched
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import in_spec
 from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
+from rthooks.spec.load import default_spec
 
 MAX_UINT64 = (1 << 64) - 1
 INF = {"float": "+Inf"}
@@ -141,8 +144,6 @@ def _state(rt: OracleRuntime) -> MetricsState:
 
 def _spec_metric(rt: OracleRuntime, name: str) -> dict[str, Any] | None:
     """The metric's facts as of the modelled release, or None if that release has no such metric."""
-    from rthooks.spec.load import default_spec
-
     item = default_spec().items.get(f"metric:{name}")
     if item is None or item.kind != "metric" or not item.exists_in(rt.release):
         return None
@@ -152,16 +153,12 @@ def _spec_metric(rt: OracleRuntime, name: str) -> dict[str, Any] | None:
 
 def _all_metrics(rt: OracleRuntime) -> list[dict[str, Any]]:
     """The release's metrics, as metrics.All() lists them: sorted by name."""
-    from rthooks.spec.load import default_spec
-
     items = [i.at(rt.release) for i in default_spec().in_release(rt.release, ["metric"])]
     return sorted(items, key=lambda d: str(d["name"]))
 
 
 def _live_kept(rt: OracleRuntime, st: MetricsState) -> dict[str, tuple[int, int, int, bool]]:
     """The kept metrics.alloc objects not yet dropped (the heap area owns the names)."""
-    from rthooks.oracle import heap
-
     objs = heap.heap(rt).objects
     return {n: k for n, k in st.kept.items() if n in objs and objs[n].dropped_at is None}
 
@@ -238,17 +235,13 @@ def _advance(rt: OracleRuntime, st: MetricsState) -> None:
 
 def _checkmark(rt: OracleRuntime) -> bool:
     """GODEBUG gccheckmark (read once at start-up): every cycle ends with a second, stop-the-world mark."""
-    from rthooks.oracle.godebugmodel import startup_int
-
-    return startup_int(rt, "gccheckmark") > 0
+    return godebugops.startup_int(rt, "gccheckmark") > 0
 
 
 def _ran_counts(rt: OracleRuntime) -> tuple[int, int]:
     """Finalizers and cleanups that have run so far, as the heap area's event list has them."""
     if "heap" not in rt.areas:
         return 0, 0
-    from rthooks.oracle import heap
-
     events = heap._events(rt)  # (cycle, 0 for a finalizer / 1 for a cleanup, tag)
     return sum(1 for e in events if e[1] == 0), sum(1 for e in events if e[1] == 1)
 
@@ -268,17 +261,8 @@ def _parked(rt: OracleRuntime) -> int:
 
 
 def _clause_live(rt: OracleRuntime, item_id: str, clause: str) -> bool:
-    from rthooks.spec.load import default_spec
-
-    item = default_spec().items.get(item_id)
-    if item is None:
-        return False
-    for c in item.data.get("clauses") or []:
-        if c["id"] == clause:
-            since = GoVersion.parse(c.get("since") or str(item.since))
-            removed = c.get("removed")
-            return since <= rt.release and (removed is None or rt.release < GoVersion.parse(removed))
-    return False
+    """Whether the modelled release has the spec clause (its dates, or its item's)."""
+    return in_spec(rt.release, f"{item_id}#{clause}")
 
 
 def _histogram(buckets: list[Any], counts: list[int]) -> dict[str, Any]:
@@ -410,9 +394,7 @@ def read(rt: OracleRuntime, names: list[str] | None) -> dict[str, Any]:
     st = _state(rt)
     _advance(rt, st)
     known = _values(rt, st)
-    from rthooks.oracle import sched  # the GODEBUG counters the scheduler model increments
-
-    known.update(sched.nondefault_events(rt))
+    known.update(sched.nondefault_events(rt))  # the GODEBUG counters the scheduler model increments
     if names is None:
         names = [str(d["name"]) for d in _all_metrics(rt)]
     out: dict[str, Any] = {}
@@ -461,13 +443,7 @@ def all_call(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> list[dict[
 
 def _empty_read_is_noop(rt: OracleRuntime) -> bool:
     """Whether Read on an empty slice returns quietly in this release (the spec's clause says since when)."""
-    from rthooks.spec.load import default_spec
-
-    item = default_spec().get("runtime/metrics.Read")
-    for c in item.data.get("clauses") or []:
-        if c["id"] == "empty-slice-noop":
-            return bool(rt.release >= GoVersion.parse(c.get("since") or str(item.since)))
-    return False
+    return in_spec(rt.release, "runtime/metrics.Read#empty-slice-noop")
 
 
 @step("runtime/metrics.Read")
@@ -587,8 +563,6 @@ def memstats(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
 
 
 def _ncpu(rt: OracleRuntime) -> int:
-    import os
-
     launch = rt.setup.get("launch") or {}
     return len(launch["cpus"]) if launch.get("cpus") else len(os.sched_getaffinity(0))
 
@@ -601,8 +575,6 @@ def _size_class(size: int) -> int:
 def metrics_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
     """count objects of bytes each: large ones counted at once, small ones when their span is handed
     back, pointer-free ones under 16 bytes packed four (or so) to a 16-byte tiny block."""
-    from rthooks.oracle import heap
-
     st = _state(rt)
     size, count = int(w.get("bytes", 64)), int(w.get("count", 1))
     pointers, every = bool(w.get("pointers", False)), int(w.get("keep_every", 1))
@@ -646,8 +618,6 @@ def metrics_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[s
 
 @step("op:metrics.sleep")
 def metrics_sleep(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
-    from rthooks.oracle import gc
-
     st = _state(rt)
     d = float(w.get("ms", 0)) / 1000
     if not w.get("gc"):
@@ -741,8 +711,6 @@ def metrics_mutex_contend(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -
 
 @step("op:metrics.lock.contend")
 def metrics_lock_contend(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    from rthooks.oracle import gc
-
     st = _state(rt)
     n, gcs = int(w.get("goroutines", 16)), int(w.get("gcs", 20))
     for _ in rt.loop(gcs):

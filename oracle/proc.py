@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from rthooks.goversion import GoVersion
-from rthooks.oracle import callers, goroutines, heap, signals  # noqa: F401  (register their steps)
-from rthooks.oracle.godebugmodel import startup_int
+from rthooks.oracle import callers, driversrc, godebugmodel, godebugops, goroutines, traceback
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import cutoff, spec_since
 from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, Unsupported
 
-V122 = GoVersion.parse("1.22")
-V124 = GoVersion.parse("1.24")
-V125 = GoVersion.parse("1.25")
-V126 = GoVersion.parse("1.26")
+# The driver's frames in these reports (harness/driver), from its source: the call each one is making.
+PANIC_CALL = driversrc.at("func panicTrigger(", 'case "string":', "panic(v)")  # main.panicTrigger.func1
+PANIC_INT_CALL = driversrc.at("func panicTrigger(", 'case "int":', "panic(v)")  # main.panicTrigger.func3
+PANIC_GO = driversrc.at("func opPanic(", "go trigger()")
+ATTEMPT_CALL = driversrc.at(" *runner) attempt(", "if tail != nil", "tail()")  # the tail call of an unrecovered panic
+MAIN_STEP = driversrc.func("main.main", "r.runStep(")
+PARKED_WAIT = driversrc.at("func opGoroutinesStart(", "go func(", "<-stop")
+PARKED_GO = driversrc.at("func opGoroutinesStart(", "go func(")
+MAP_WRITE = driversrc.at("func fatalConcurrentMapWrites(", "go func(", "m[i%4096] = i")
+MAP_GO = driversrc.at("func fatalConcurrentMapWrites(", "go func(")
+MAP_SELECT = driversrc.at("func fatalConcurrentMapWrites(", "select {}")
+SCHEDTICKS = "process:schedtrace-line#schedticks-125"
+REPANIC_MARKER = "process:unrecovered-panic#repanic-marker-125"
 
 
 @step("op:exit")
@@ -44,7 +52,7 @@ def traceback_level(rt: OracleRuntime) -> str:
 
 
 def _header(rt: OracleRuntime, gid: int, status: str, level: str, m: int | None = None) -> str:
-    if level in ("system", "crash") and rt.release >= V122:
+    if level in ("system", "crash") and rt.release >= cutoff("traceback-gp-m"):
         where = f"m={m} mp=0x7768c0" if m is not None else "m=nil"
         return f"goroutine {gid} gp=0xc000002{gid:03x} {where} [{status}]:\n"
     return f"goroutine {gid} [{status}]:\n"
@@ -65,17 +73,17 @@ def goroutine_dump(
         return ""
     out = "\n" + _header(rt, 1, status, level, m=0)
     out += _frame("panic({0x535b00?, 0xc0000144b0?})", "runtime/panic.go:1017", level, runtime_frame=True)
-    out += _frame(current, "rthooks.dev/driver/ops_panic.go:41", level)
-    out += _frame("main.(*runner).attempt(0x0?, 0x0?)", "rthooks.dev/driver/runner.go:137", level)
-    out += _frame("main.main()", "rthooks.dev/driver/main.go:32", level)
+    out += _frame(current, str(PANIC_CALL), level)
+    out += _frame("main.(*runner).attempt(0x0?, 0x0?)", str(ATTEMPT_CALL), level)
+    out += _frame("main.main()", str(MAIN_STEP), level)
     out += _frame("runtime.main()", "runtime/proc.go:267", level, runtime_frame=True)
     if all_goroutines or level in ("all", "system", "crash"):
         for i in rt.loop(goroutines.gs(rt).parked):
             if len(out) > OUTPUT_CAP:
                 break  # a crash report is stderr, and the harness keeps no more of it than this
             out += "\n" + _header(rt, 18 + i, "chan receive", level)
-            out += _frame("main.opGoroutinesStart.func1(0x0?)", "rthooks.dev/driver/ops_goroutines.go:39", level)
-            out += "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:33 +0xfb\n"
+            out += _frame("main.opGoroutinesStart.func1(0x0?)", str(PARKED_WAIT), level)
+            out += f"created by main.opGoroutinesStart in goroutine 1\n\t{PARKED_GO} +0xfb\n"
     if level in ("system", "crash"):
         for gid, status in (
             (2, "force gc (idle)"),
@@ -109,7 +117,7 @@ def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     value = w.get("value", "")
     extra = ""
     if kind in ("nil", "nil-error"):  # a nil error interface value is panic(nil) at run time
-        if rt.release >= GoVersion.parse("1.21") and rt.env_godebug("panicnil") != "1":
+        if rt.release >= spec_since("runtime.PanicNilError") and rt.env_godebug("panicnil") != "1":
             text, typ = callers.panic_nil_text(rt), "*runtime.PanicNilError"
         else:
             text, typ = "nil", "<nil>"
@@ -138,8 +146,8 @@ def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         dump = ""
         if level != "none":
             dump = "\n" + _header(rt, 6, "running", level)
-            dump += _frame("main.panicTrigger.func3()", "rthooks.dev/driver/ops_panic.go:47", level)
-            dump += "created by main.opPanic in goroutine 1\n\trthooks.dev/driver/ops_panic.go:17 +0x167\n"
+            dump += _frame("main.panicTrigger.func3()", str(PANIC_INT_CALL), level)
+            dump += f"created by main.opPanic in goroutine 1\n\t{PANIC_GO} +0x167\n"
         first = f"panic: {text}{extra}\n"
         if level == "crash":
             raise Exited(-1, first + dump, signal="SIGABRT")
@@ -161,20 +169,18 @@ def fatal(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         )
     if kind == "concurrent-map-writes":
         # Go 1.26+ prints only the faulting goroutine by default; earlier releases all of them.
-        lvl = level if level != "single" or rt.release >= V126 else "all"
+        lvl = level if level != "single" or rt.release >= cutoff("map-writes-single-traceback") else "all"
         out = "fatal error: concurrent map writes\n"
         if lvl != "none":
             out += "\n" + _header(rt, 19, "running", lvl)
-            if rt.release >= V124:
+            if rt.release >= spec_since("process:fatal-error#concurrent-map-writes-124"):
                 out += "internal/runtime/maps.fatal({0x5a7af0?, 0x0?})\n\truntime/panic.go:1195 +0x18\n"
-            out += _frame("main.fatalConcurrentMapWrites.func1()", "rthooks.dev/driver/ops_fatal.go:57", lvl)
-            out += (
-                "created by main.fatalConcurrentMapWrites in goroutine 1\n\trthooks.dev/driver/ops_fatal.go:55 +0x45\n"
-            )
+            out += _frame("main.fatalConcurrentMapWrites.func1()", str(MAP_WRITE), lvl)
+            out += f"created by main.fatalConcurrentMapWrites in goroutine 1\n\t{MAP_GO} +0x45\n"
             if lvl in ("all", "system", "crash"):
                 out += "\n" + _header(rt, 1, "select (no cases)", lvl, m=0)
-                out += _frame("main.fatalConcurrentMapWrites()", "rthooks.dev/driver/ops_fatal.go:61", lvl)
-                out += _frame("main.main()", "rthooks.dev/driver/main.go:32", lvl)
+                out += _frame("main.fatalConcurrentMapWrites()", str(MAP_SELECT), lvl)
+                out += _frame("main.main()", str(MAIN_STEP), lvl)
         if lvl == "crash":
             raise Exited(-1, out, signal="SIGABRT")
         raise Exited(2, out)
@@ -217,16 +223,16 @@ def startup(rt: OracleRuntime) -> None:
         return
     rt.area("startup-printed", dict)["done"] = True
     out = ""
-    if startup_int(rt, "inittrace"):
+    if godebugops.startup_int(rt, "inittrace"):
         pkgs = list(INIT_PACKAGES)
-        if rt.release >= GoVersion.parse("1.27"):
+        if rt.release >= cutoff("inittrace-gc-scan"):
             pkgs.insert(1, "internal/runtime/gc/scan")
         for i, pkg in enumerate(pkgs):
             out += f"init {pkg} @{i * 0.1:.1f} ms, 0.010 ms clock, 0 bytes, 0 allocs\n"
-    if startup_int(rt, "schedtrace"):
+    if godebugops.startup_int(rt, "schedtrace"):
         p = rt.gomaxprocs
         out += f"SCHED 0ms: gomaxprocs={p} idleprocs={p - 1} threads=4 spinningthreads=0 needspinning=0 idlethreads=2 runqueue=0"
-        if startup_int(rt, "scheddetail"):
+        if godebugops.startup_int(rt, "scheddetail"):
             out += " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false\n"
             for i in rt.loop(p):
                 if len(out) > OUTPUT_CAP:
@@ -240,7 +246,7 @@ def startup(rt: OracleRuntime) -> None:
         else:
             # One number per P; past OUTPUT_CAP of them the rest is beyond what the harness keeps of stderr.
             shown = min(p, OUTPUT_CAP)
-            if rt.release >= GoVersion.parse("1.25"):
+            if rt.release >= spec_since(SCHEDTICKS):
                 out += " [ " + " ".join(["0"] * shown) + " ] schedticks=[ " + " ".join(["1"] * shown) + " ]\n"
             else:
                 out += " [" + " ".join(["0"] * shown) + "]\n"
@@ -353,7 +359,8 @@ def defers(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
             if rec is None:
                 raise Unsupported("the oracle models re-panicking a recovered non-nil value only")
             new = dict(rec, recovered=False)
-            if rt.release >= V125:  # preprintpanics marks the recovered panic whose value is panicked again
+            # preprintpanics marks the recovered panic whose value is panicked again
+            if rt.release >= spec_since(REPANIC_MARKER):
                 rec["repanicked"] = True
             chain.panics.append(new)
         elif d.get("panic") is not None:
@@ -361,8 +368,6 @@ def defers(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
         elif rec is not None:
             chain.panics = []  # recovered: the function returns normally, the remaining defers run
     if chain.active() is not None:
-        from rthooks.oracle import traceback
-
         raise traceback.crash(rt, chain.headline(rt), in_goroutine=in_goroutine)
     if in_goroutine:
         if not goexiting:
@@ -381,18 +386,16 @@ def gotest(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any
         head = "panic: unexpected call to os.Exit(0) during test"
         head += (
             " [recovered, repanicked]"
-            if rt.release >= V125
+            if rt.release >= spec_since(REPANIC_MARKER)
             else " [recovered]\n\tpanic: unexpected call to os.Exit(0) during test"
         )
         output = f"--- FAIL: TestCase (0.00s)\n{head}\n\ngoroutine 7 [running]:\n...\nFAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"
         return {"exit": 1, "output": output}
     if name == "synctest":
         # The test binary's GODEBUG: the environment over the module's go 1.21 defaults.
-        from rthooks.oracle.godebugmodel import test_module_godebug
-
-        if rt.release < V124:
+        if rt.release < spec_since("godebug:asynctimerchan#synctest-panics"):
             raise Unsupported("testing/synctest exists from Go 1.24")
-        if test_module_godebug(rt, "asynctimerchan", goline="1.21") not in ("0", None):
+        if godebugmodel.test_module_godebug(rt, "asynctimerchan", goline="1.21") not in ("0", None):
             output = (
                 "--- FAIL: TestCase (0.00s)\npanic: synctest.Run not supported with asynctimerchan!=0 [recovered]\n"
                 "FAIL\trthooks.dev/gotest\t0.005s\nFAIL\n"

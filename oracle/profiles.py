@@ -22,21 +22,30 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
-from rthooks.oracle import godebugmodel
+from rthooks.oracle import driversrc
 from rthooks.oracle.casefiles import MAX_WRITE_BYTES
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import spec_removed
 from rthooks.oracle.state import OracleRuntime, PanicError, StepError, Unsupported, resolve
+from rthooks.spec.load import default_spec
 
 MODEL_STACK_DEPTH = 64  # frames below a Profile.Add call in the modelled driver
+
+# The frames the legacy (debug=1) text formats print, at the driver functions' declarations (the
+# model does not place calls inside them); file paths as a -trimpath build records them.
+PERFORM_DECL = driversrc.func("main.(*runner).perform")
+MAIN_DECL = driversrc.func("main.main")
+PERFORM_FRAME = f"main.(*runner).perform+0x1\t/driver/{PERFORM_DECL.file}:{PERFORM_DECL.line}"
+MAIN_FRAME = f"main.main+0x1\t/driver/{MAIN_DECL.file}:{MAIN_DECL.line}"
 
 
 def _predefined(rt: OracleRuntime) -> list[str]:
     """The predefined profiles: the Profile doc's list, from the spec's Lookup clauses and deviations."""
     names = ["allocs", "block", "goroutine", "heap", "mutex", "threadcreate"]
-    # goroutineleak: listed from 1.26 but registered unconditionally only from 1.27
-    # (runtime/pprof.Lookup#goroutineleak deviation; #goroutineleak-experiment-only).
-    if rt.release >= GoVersion.parse("1.27"):
+    # goroutineleak: listed from 1.26 but registered unconditionally only once it is no longer an
+    # experiment (runtime/pprof.Lookup#goroutineleak deviation; #goroutineleak-experiment-only).
+    experiment_until = spec_removed("runtime/pprof.Lookup#goroutineleak-experiment-only")
+    if experiment_until is not None and rt.release >= experiment_until:
         names.append("goroutineleak")
     return sorted(names)
 
@@ -254,15 +263,15 @@ def _profile_bytes(rt: OracleRuntime, name: str, debug: int) -> bytes:
             if st.skips.get((name, repr(v)), 0) > MODEL_STACK_DEPTH:
                 lines += ["1 @ 0x1", "#\t0x1\truntime/pprof.lostProfileEvent+0x0\t/pprof/pprof.go:1", ""]
             else:
-                lines += ["1 @ 0x1 0x2", "#\t0x1\tmain.(*runner).perform+0x1\t/driver/runner.go:1", ""]
+                lines += ["1 @ 0x1 0x2", f"#\t0x1\t{PERFORM_FRAME}", ""]
         return ("\n".join(lines) + "\n").encode()
     if name == "goroutine" and debug >= 2:
-        return b"goroutine 1 [running]:\nmain.main()\n\t/driver/main.go:1 +0x1\n"
+        return f"goroutine 1 [running]:\nmain.main()\n\t/driver/{MAIN_DECL.file}:{MAIN_DECL.line} +0x1\n".encode()
     if name == "goroutine":
         entries = []
         for labels, n in [(st.goroutine_labels, 1), *st.spawned_labels]:
             line = "# labels: {" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}\n"
-            entries.append((f"1 @ 0x1\n{line if labels else ''}#\t0x1\tmain.main+0x1\t/driver/main.go:1\n\n", n))
+            entries.append((f"1 @ 0x1\n{line if labels else ''}#\t0x1\t{MAIN_FRAME}\n\n", n))
         size = sum(len(e) * n for e, n in entries)
         if size > MAX_WRITE_BYTES:  # a profile the oracle could not write anyway (oracle/casefiles.py)
             raise Unsupported(f"the oracle builds goroutine profiles of at most {MAX_WRITE_BYTES} bytes")
@@ -378,8 +387,6 @@ def _gcs(rt: OracleRuntime) -> int:
 
 
 def _clause_text(clause_id: str) -> str:
-    from rthooks.spec.load import default_spec
-
     _, clause = default_spec().clauses()[clause_id]
     return str(clause["text"])
 
@@ -581,6 +588,3 @@ def op_runtime_lock_contention(rt: OracleRuntime, _a: list[Any], _w: dict[str, A
         frames = ["runtime.unlock", "runtime.selunlock", "runtime.selectgo", "main.opRuntimeLockContention.func1"]
         return {"lost_frame": False, "runtime_stacks": True, "runtime_frames": frames}
     return {"lost_frame": True, "runtime_stacks": False, "runtime_frames": None}
-
-
-godebugmodel.register_build_info_steps()

@@ -1,50 +1,165 @@
 """The steps the model can perform, registered by the area modules (gc, sched, metricsmodel, ...).
 
-One small module per concern, each registering its steps with ``@step(ID)``
-where ID is a spec item id ("runtime/debug.SetGCPercent") or "op:NAME" for a
-protocol op. A step function takes the runtime, the resolved positional
-arguments and the resolved named arguments.
+One small module per concern, each registering its steps with ``@step(ID)`` where ID is a spec
+item id ("runtime/debug.SetGCPercent") or "op:NAME" for a protocol op. A step function takes the
+runtime, the resolved positional arguments and the resolved named arguments.
+
+The registry has no tricks, so that what a step does never depends on which module was imported
+first:
+
+- every id is registered once, by ``@step``; a second registration is an error naming both places
+  (:class:`RegistryError`), and so is any registration after :func:`load_areas` has frozen the
+  registry. :data:`STEPS` is a read-only view.
+- composition is declared where it happens: ``@step(ID, before=CHECK)`` runs ``CHECK(rt)`` ahead
+  of the step (the GODEBUG start-up refusals of every ``op:godebug.*`` op, the lib probes'
+  start-up), and a step that gathers what other areas know (``op:ran``) calls the contributors
+  registered for it with ``@contributor(ID, NAME)``, in the order of their names.
+- :func:`load_areas` imports the area modules listed in :data:`AREAS` (the one place that names
+  them all), then freezes the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rthooks.oracle.state import OracleRuntime
 
 StepFn = Callable[["OracleRuntime", list[Any], dict[str, Any]], Any]
-STEPS: dict[str, StepFn] = {}
+Check = Callable[["OracleRuntime"], None]
+ContributorFn = Callable[["OracleRuntime"], list[Any]]
+
+# Every area module that registers steps or contributors, by name under rthooks.oracle.
+AREAS = (
+    "buildinfo",
+    "callers",
+    "cgomodel",
+    "gc",
+    "godebugops",
+    "goroutines",
+    "heap",
+    "libgodebug",
+    "metricsmodel",
+    "proc",
+    "profiles",
+    "sched",
+    "signals",
+    "traceback",
+    "traces",
+)
 
 
-def step(*ids: str) -> Callable[[StepFn], StepFn]:
-    def register(fn: StepFn) -> StepFn:
-        for i in ids:
-            if i in STEPS:
-                raise RuntimeError(f"oracle step {i} registered twice")
-            STEPS[i] = fn
-        return fn
+class RegistryError(RuntimeError):
+    """A step or contributor registered twice, or after the registry was frozen."""
 
-    return register
+
+@dataclass(frozen=True)
+class Step:
+    """A registered step: the function, the checks declared to run before it, and where it was registered."""
+
+    id: str
+    fn: StepFn
+    before: tuple[Check, ...]
+    where: str
+
+    def __call__(self, rt: OracleRuntime, args: list[Any], with_: dict[str, Any]) -> Any:
+        for check in self.before:
+            check(rt)
+        return self.fn(rt, args, with_)
+
+
+@dataclass(frozen=True)
+class Contributor:
+    name: str
+    fn: ContributorFn
+    where: str
+
+
+def _where(fn: Callable[..., Any]) -> str:
+    """``module.function (file:line)`` of a registered function, for error messages."""
+    code = getattr(fn, "__code__", None)
+    place = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "?"
+    return f"{fn.__module__}.{fn.__qualname__} ({place})"
+
+
+class Registry:
+    """Steps and contributors by id; closed to registration once frozen."""
+
+    def __init__(self) -> None:
+        self._steps: dict[str, Step] = {}
+        self._contributors: dict[str, dict[str, Contributor]] = {}
+        self._frozen = False
+        self.steps: Mapping[str, Step] = MappingProxyType(self._steps)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def freeze(self) -> None:
+        self._frozen = True
+
+    def _check_open(self, what: str, where: str) -> None:
+        if self._frozen:
+            raise RegistryError(f"oracle {what} registered by {where} after the registry was frozen (load_areas)")
+
+    def step(self, *ids: str, before: tuple[Check, ...] = ()) -> Callable[[StepFn], StepFn]:
+        """Register the decorated function as the step(s) ``ids``; ``before`` runs ahead of it, in order.
+
+        The function itself is returned unchanged, so other modules and tests may call it directly.
+        """
+
+        def register(fn: StepFn) -> StepFn:
+            where = _where(fn)
+            for i in ids:
+                self._check_open(f"step {i}", where)
+                if i in self._steps:
+                    raise RegistryError(f"oracle step {i} registered twice: by {self._steps[i].where} and by {where}")
+                self._steps[i] = Step(i, fn, tuple(before), where)
+            return fn
+
+        return register
+
+    def contributor(self, step_id: str, name: str) -> Callable[[ContributorFn], ContributorFn]:
+        """Register the decorated function as contributor ``name`` of the step ``step_id``."""
+
+        def register(fn: ContributorFn) -> ContributorFn:
+            where = _where(fn)
+            self._check_open(f"contributor {name} of {step_id}", where)
+            mine = self._contributors.setdefault(step_id, {})
+            if name in mine:
+                raise RegistryError(
+                    f"oracle contributor {name} of {step_id} registered twice: by {mine[name].where} and by {where}"
+                )
+            mine[name] = Contributor(name, fn, where)
+            return fn
+
+        return register
+
+    def contributions(self, rt: OracleRuntime, step_id: str) -> list[Any]:
+        """What every contributor of ``step_id`` adds, concatenated in the order of their names."""
+        out: list[Any] = []
+        mine = self._contributors.get(step_id, {})
+        for name in sorted(mine):
+            out += mine[name].fn(rt)
+        return out
+
+
+# The oracle's one registry; the area modules register through these names.
+REGISTRY = Registry()
+STEPS: Mapping[str, Step] = REGISTRY.steps
+step = REGISTRY.step
+contributor = REGISTRY.contributor
+contributions = REGISTRY.contributions
 
 
 def load_areas() -> None:
-    """Import every area module so that its steps are registered."""
-    from rthooks.oracle import (  # noqa: F401
-        buildinfo,
-        callers,
-        cgomodel,
-        gc,
-        godebugmodel,
-        goroutines,
-        heap,
-        libgodebug,
-        metricsmodel,
-        proc,
-        profiles,
-        sched,
-        signals,
-        traceback,
-        traces,
-    )
+    """Import every area module of :data:`AREAS` so that its steps are registered, then freeze."""
+    if REGISTRY.frozen:
+        return
+    for name in AREAS:
+        importlib.import_module(f"rthooks.oracle.{name}")
+    REGISTRY.freeze()

@@ -19,9 +19,9 @@ from typing import Any
 from rthooks.goversion import GoVersion
 from rthooks.oracle.envparse import read_gomaxprocs
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import in_spec
 from rthooks.oracle.state import OracleRuntime, Unsupported
-
-_GO125 = GoVersion.parse("1.25")
+from rthooks.spec.load import default_spec, godebug_default
 
 
 @dataclass
@@ -61,7 +61,7 @@ def default_gomaxprocs(rt: OracleRuntime) -> int:
 
 
 def _auto_updates(rt: OracleRuntime) -> bool:
-    if rt.release < _GO125 or sched(rt).custom:
+    if not in_spec(rt.release, "godebug:updatemaxprocs") or sched(rt).custom:
         return False
     return (rt.env_godebug("updatemaxprocs") or "1") != "0"
 
@@ -146,9 +146,10 @@ def cgroup_child(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     if custom > 0:
         return {"GOMAXPROCS": custom, "NumCPU": ncpu}
     quota = float(w.get("quota_us", 100000)) / float(w.get("period_us", 100000))
-    aware = rt.release >= _GO125 and (child.env_godebug("containermaxprocs") or "1") != "0"
+    cgroups = in_spec(rt.release, "godebug:containermaxprocs")  # cgroup-aware GOMAXPROCS came with the setting
+    aware = cgroups and (child.env_godebug("containermaxprocs") or "1") != "0"
     out = {"GOMAXPROCS": cgroup_default(ncpu, quota if aware else None), "NumCPU": ncpu}
-    if rt.release >= _GO125:
+    if cgroups:
         # With the setting off the runtime still checks the cgroup once and counts (after
         # internal/godebug's init) whether cgroup awareness would have changed the default.
         differs = not aware and cgroup_default(ncpu, quota) != ncpu
@@ -191,10 +192,8 @@ def nondefault_events(rt: OracleRuntime) -> dict[str, int]:
     the runtime counts once at start-up; containermaxprocs=0 counts only when a cgroup limit would have
     changed the default, and the model runs in no CPU-limited cgroup.
     """
-    if rt.release < _GO125:
+    if not in_spec(rt.release, "godebug:updatemaxprocs"):
         return {}
-    from rthooks.spec.load import default_spec, godebug_default
-
     item = default_spec().items.get("godebug:updatemaxprocs")
     if item is None:
         return {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
+from rthooks.oracle import proc
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import TERMINATING, Exited, OracleRuntime, PanicError, Unsupported, resolve
 
 # Asynchronous signals whose default action prints a goroutine dump and exits with status 2
@@ -218,8 +219,6 @@ def notify_context(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> li
 
 
 def dump(rt: OracleRuntime, sig: str) -> None:
-    from rthooks.oracle import proc
-
     text = f"{sig}: {DUMPING[sig]}\nPC=0x46f0a1 m=0 sigcode=0\n\ngoroutine 0 [idle]:\nruntime.futex(...)\n"
     text += proc.goroutine_dump(rt, "system", current="syscall.Kill(0x0?, 0x0?)", all_goroutines=True)
     raise Exited(2, text)
@@ -258,7 +257,7 @@ def signal_recv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
         parent = sigs(rt).parents.get(str(c.context.get("parent")))
         cause = "context canceled"
         if c.queue:
-            if rt.release >= GoVersion.parse("1.26"):
+            if rt.release >= spec_since("os/signal.NotifyContext#cause-describes-signal"):
                 cause = f"{NAMES.get(c.queue[0], c.queue[0])} signal received"
         elif not c.context.get("stopped") and not (parent and parent["cancelled"]):
             return None

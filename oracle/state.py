@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rthooks.goversion import GoVersion
 from rthooks.harness.process import OBS_CAP as OBS_CAP  # re-exported: the limits the oracle keeps itself
 from rthooks.harness.process import OUTPUT_CAP as OUTPUT_CAP
+from rthooks.oracle import casefiles  # casefiles imports this module too: names are read at call time
+from rthooks.oracle.registry import STEPS, load_areas
+from rthooks.spec.load import default_spec, godebug_default
 
 if TYPE_CHECKING:
     from rthooks.oracle.casefiles import CaseFiles
@@ -101,9 +104,7 @@ class OracleRuntime:
     held: int = 0  # bytes charged by hold()
 
     def __post_init__(self) -> None:
-        from rthooks.oracle.casefiles import CaseFiles
-
-        self.files: CaseFiles = CaseFiles(self.workdir)
+        self.files: CaseFiles = casefiles.CaseFiles(self.workdir)
 
     # --- limits: what the harness enforces on a real process, enforced by the model on itself ----------
 
@@ -192,8 +193,6 @@ class OracleRuntime:
         args = [ref(a) for a in step.get("args") or []]
         with_ = {k: ref(v) for k, v in (step.get("with") or {}).items()}
         name = step.get("call") or f"op:{step.get('op')}"
-        from rthooks.oracle.registry import STEPS, load_areas
-
         load_areas()
         fn = STEPS.get(name)
         if fn is None:
@@ -215,8 +214,6 @@ class OracleRuntime:
         for source in ("directives", "godebug"):
             if key in (self.setup.get(source) or {}):
                 return str(self.setup[source][key])
-        from rthooks.spec.load import default_spec, godebug_default
-
         item = default_spec().items.get(f"godebug:{key}")
         if item is None or not item.exists_in(self.release):
             return None

@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.oracle import goroutines, proc
+from rthooks.oracle import driversrc, godebugops, goroutines, proc
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, StepError, Unsupported
@@ -35,10 +35,18 @@ def tracing(rt: OracleRuntime) -> Tracing:
     return t
 
 
+# The model places no frame of these reports (see above): each is printed at line 1 of main.go.
+FRAME_PLACEHOLDER = driversrc.placeholder("main.go")
+# The "created by" lines do name the driver's go statements.
+PANIC_GO = driversrc.at("func opPanic(", "go trigger()")
+GOROUTINES_GO = driversrc.at("func opGoroutinesStart(", "go func(")
+SPINNER_GO = driversrc.at("func spinAndPanic(", "go spinLoop(")
+
+
 def _frames(system: bool, *fns: str) -> str:
     out = ""
     for fn in fns:
-        out += f"{fn}\n\trthooks.dev/driver/main.go:1 +0x0"
+        out += f"{fn}\n\t{FRAME_PLACEHOLDER} +0x0"
         out += " fp=0x0 sp=0x0 pc=0x0\n" if system else "\n"
     return out
 
@@ -56,7 +64,7 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
     if level > 0:
         if in_goroutine:
             report += "\n" + _stack(18, "running", "main.panicTrigger.func1()", system=system)
-            report += "created by main.opPanic in goroutine 1\n\trthooks.dev/driver/ops_panic.go:1 +0x0\n"
+            report += f"created by main.opPanic in goroutine 1\n\t{PANIC_GO} +0x0\n"
             if flags & TRACEBACK_ALL:
                 report += "\n" + _stack(1, "select (no cases)", "main.opPanic()", "main.main()", system=system)
         else:
@@ -67,9 +75,7 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
                 if len(report) > OUTPUT_CAP:
                     break  # stderr: the harness keeps no more (a crash file gets the same start)
                 report += "\n" + _stack(20 + i, "chan receive", "main.opGoroutinesStart.func1(0x0?)", system=system)
-                report += (
-                    "created by main.opGoroutinesStart in goroutine 1\n\trthooks.dev/driver/ops_goroutines.go:1 +0x0\n"
-                )
+                report += f"created by main.opGoroutinesStart in goroutine 1\n\t{GOROUTINES_GO} +0x0\n"
         if system:
             report += "\n" + _stack(2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True)
     _to_crash_file(rt, t, report)
@@ -93,16 +99,14 @@ def spinner_crash(rt: OracleRuntime) -> Exited:
     goroutines, so the spinner is listed as runnable, with its stack. With GODEBUG dontfreezetheworld=1
     it keeps running on its thread, and the traceback cannot walk a running goroutine's stack.
     """
-    from rthooks.oracle.godebugmodel import startup_int
-
     level, flags = tracing(rt).env  # a new process: only GOTRACEBACK counts
     system = level >= 2
     report = "panic: freeze\n"
     if level > 0:
         report += "\n" + _stack(1, "running", "main.spinAndPanic()", "main.init.0()", system=system)
         if flags & TRACEBACK_ALL:
-            created = "created by main.spinAndPanic in goroutine 1\n\trthooks.dev/driver/ops_gc_modes.go:1 +0x0\n"
-            if startup_int(rt, "dontfreezetheworld") > 0:
+            created = f"created by main.spinAndPanic in goroutine 1\n\t{SPINNER_GO} +0x0\n"
+            if godebugops.startup_int(rt, "dontfreezetheworld") > 0:
                 report += "\ngoroutine 5 [running]:\n\tgoroutine running on other thread; stack unavailable\n" + created
             else:
                 report += "\n" + _stack(5, "runnable", "main.spinLoop(0x0?)", system=system) + created

@@ -21,13 +21,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.goversion import GoVersion
+from rthooks.oracle import callers
 from rthooks.oracle.profiles import Callback, _ctx, _handle, _new_ctx, _write
-from rthooks.oracle.registry import STEPS, step
+from rthooks.oracle.registry import contributor, step
+from rthooks.oracle.releases import in_spec
 from rthooks.oracle.state import OracleRuntime, StepError, Unsupported, resolve
-
-V122 = GoVersion.parse("1.22")
-V123 = GoVersion.parse("1.23")
 
 
 @dataclass
@@ -84,7 +82,7 @@ def _period_ns(rt: OracleRuntime) -> int:
 
 
 def _new_consumer(rt: OracleRuntime) -> Consumer:
-    on = rt.release >= V123 and (rt.env_godebug("traceallocfree") or "0") not in ("", "0")
+    on = in_spec(rt.release, "godebug:traceallocfree") and (rt.env_godebug("traceallocfree") or "0") not in ("", "0")
     return Consumer(allocfree=on)
 
 
@@ -115,7 +113,8 @@ def _summary(rt: OracleRuntime, c: Consumer) -> dict[str, Any]:
             user.append({"ev": e["ev"], "task": name(e["task"]), "region": e["region"]})
         else:
             user.append({"ev": "log", "task": name(e["task"]), "category": e["category"], "message": e["message"]})
-    v2 = rt.release >= V122
+    # Generations came with the go1.22 tracer, and with them the traceadvanceperiod setting.
+    v2 = in_spec(rt.release, "godebug:traceadvanceperiod")
     gens = len(c.gens) + 1 + c.busy_ns // _period_ns(rt) if v2 else 0
     return {
         "header": _trace_header(rt).rstrip(b"\0").decode(),
@@ -465,23 +464,12 @@ def read_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
 def stop_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     """Turns off tracing started by runtime.StartTrace; a no-op when it is off (#stops). The model's
     reader of trace.readtrace.* finishes in trace.readtrace.stop, so a bare StopTrace only forgets it."""
-    from rthooks.oracle import callers
-
     callers.misc(rt).tracing = False
     _tr(rt).raw = None
 
 
-def _ran_with_formatted(orig: Any) -> Any:
-    def ran(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> Any:
-        return list(orig(rt, a, w)) + _tr(rt).formatted
-
-    return ran
-
-
-# op:ran (oracle/heap.py) lists finalizer and cleanup tags; a Stringer that Logf formatted
-# records its tag there too in the driver (harness/driver/README.md, {"stringer": t}).
-from rthooks.oracle import heap as _heap  # noqa: E402,F401  (registers op:ran first)
-
-if "op:ran" in STEPS and not getattr(STEPS["op:ran"], "_with_trace", False):
-    STEPS["op:ran"] = _ran_with_formatted(STEPS["op:ran"])
-    STEPS["op:ran"]._with_trace = True  # type: ignore[attr-defined]
+@contributor("op:ran", "trace.stringers")
+def formatted_stringers(rt: OracleRuntime) -> list[str]:
+    """op:ran (oracle/heap.py) lists finalizer and cleanup tags; a Stringer that Logf formatted
+    records its tag there too in the driver (harness/driver/README.md, {"stringer": t})."""
+    return list(_tr(rt).formatted)

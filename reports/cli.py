@@ -1,9 +1,10 @@
 """`rthooks report ...`: its own argument parser (the main CLI hands it everything after `report`).
 
 rthooks report RUN.json... [--format html|md|junit|json]... [--out DIR]
-rthooks report diff OLD.json NEW.json [--by impl|case] [--format text|json]
+rthooks report diff OLD.json NEW.json [--by impl|case] [--observed] [--only regressions|fixes|changes]
+                    [--format text|json]
 rthooks report merge SHARD.json... --out MERGED.json
-rthooks report trend RUN.json... [--format text|md|json]
+rthooks report trend RUN.json... [--observed] [--format text|md|json]
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def _render_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("runs", nargs="+", metavar="RUN.json", help="run records (rthooks run --out)")
     p.add_argument("--format", action="append", choices=list(FILES), help="repeatable (default: html)", dest="formats")
-    p.add_argument("--out", default="reports", help="output folder (default: reports/)")
+    p.add_argument(
+        "--out", default="out", help="output folder (default: out/, which git ignores; never the renderer's own folder)"
+    )
     p.add_argument(
         "--excerpt", type=int, default=EXCERPT, help=f"characters kept of stdout, stderr, reasons (default {EXCERPT})"
     )
@@ -55,19 +58,38 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
             help="match results by case and implementation name (default), or by case alone "
             "(records of one implementation each, e.g. two Go releases)",
         )
+        p.add_argument(
+            "--only",
+            choices=["regressions", "fixes", "changes"],
+            help="list only these (the summary still counts everything; the exit status is still 1 on a regression)",
+        )
+        _observed_flag(p)
         p.add_argument("--format", choices=["text", "json"], default="text")
     elif name == "merge":
         p.description = (
             "Combine shard records (rthooks run --shard K/N) into one record (compressed if OUT ends in .xz or "
-            ".gz; every report command reads compressed records too)."
+            ".gz; every report command reads compressed records too). Machine paths (toolchains, the Go build "
+            "cache, temporary folders, home folders) are rewritten as $RTHOOKS_CACHE/..., $GOCACHE/..., "
+            "$TMPDIR/..., ~/...: a merged record travels."
         )
         p.add_argument("shards", nargs="+", metavar="SHARD.json")
         p.add_argument("--out", required=True, metavar="MERGED.json")
     else:
         p.description = "Per case and spec item, the Go release where each behaviour appeared or changed."
         p.add_argument("runs", nargs="+", metavar="RUN.json")
+        _observed_flag(p)
         p.add_argument("--format", choices=["text", "md", "json"], default="text")
     return p
+
+
+def _observed_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--observed",
+        action="store_true",
+        help="compare every observed value; by default only statuses and stable values (exit status, signal, "
+        "step outcomes, values a case matches with `equals`) are, so seeds, paths, sizes and timings are not "
+        "reported as changes",
+    )
 
 
 def main(argv: Sequence[str]) -> int:
@@ -115,8 +137,8 @@ def _diff(args: argparse.Namespace) -> int:
     from rthooks.reports.model import load_runs
 
     old, new = load_runs([args.old, args.new])
-    d = diff.diff(old, new, args.by)
-    text = diff.render_json(d) if args.format == "json" else diff.render_text(d)
+    d = diff.diff(old, new, args.by, observed=args.observed)
+    text = diff.render_json(d, args.only) if args.format == "json" else diff.render_text(d, args.only)
     sys.stdout.write(_console(text, args.format))
     return 1 if d.regressions else 0
 
@@ -143,5 +165,5 @@ def _trend(args: argparse.Namespace) -> int:
 
     view = load_view(args.runs)
     render = {"text": trend.render_text, "md": trend.render_md, "json": trend.render_json}[args.format]
-    sys.stdout.write(_console(render(view), args.format))
+    sys.stdout.write(_console(render(view, observed=args.observed), args.format))
     return 0

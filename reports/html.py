@@ -4,6 +4,12 @@ Inline CSS, no fonts, scripts or anything else from the network. Everything is r
 JavaScript (plain tables, <details> for each case); an inline script adds filters (by status,
 package and text) and marks <body data-filters="ready"> once it has initialised. Every piece of
 text from a record or the spec goes through html.escape.
+
+The page leads with the verdict: a headline per implementation (the share of the cases that applied
+to it that passed, its deviations counted), then every deviation (fail, xfail, ...) with its reason
+and the clauses its case covers, and only then the matrix, whose cells carry tooltips and whose
+failing cells link the failing case. Wide tables scroll inside their own box, so the page itself
+fits an 800 px window.
 """
 
 from __future__ import annotations
@@ -12,10 +18,35 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, SHOWN_CASES, STATUSES, View, expected_lines, span, who
+from rthooks.reports.model import (
+    ABSENT,
+    FAILING,
+    NO_CASE,
+    SHOWN,
+    SHOWN_CASES,
+    STATUSES,
+    ItemRow,
+    View,
+    expected_lines,
+    span,
+    who,
+)
 from rthooks.text import printable
 
 LABEL = {NO_CASE: "no case", ABSENT: "n/a"}
+#: What a matrix cell's tooltip says a status means.
+MEANING = {
+    "pass": "every case that ran passed",
+    "fail": "a case failed",
+    "xfail": "a case failed as predicted (a known deviation)",
+    "xpass": "a case predicted to fail passed",
+    "skip": "every case covering it was skipped",
+    "error": "the implementation broke the protocol",
+    "timeout": "a case timed out",
+    "crash": "a case crashed",
+    NO_CASE: "no case covers it here",
+    ABSENT: "not in this release",
+}
 RESULTS_HEAD = (
     "<tr><th>impls</th><th>status</th><th>exit</th><th>signal</th><th>observed steps</th><th>reasons</th>"
     "<th>time s</th><th>proc. s</th></tr>\n"
@@ -100,6 +131,7 @@ class Page:
         self.w("<main>\n")
         self.filters()
         self.summary()
+        self.deviations()
         self.matrix()
         self.cases()
         self.coverage()
@@ -126,7 +158,8 @@ class Page:
             f"{len(v.items)} spec items, {v.coverage_total()['clauses']} clauses.</p>\n",
         )
         self.w(
-            "<nav class=toc><a href='#summary'>Summary</a><a href='#matrix'>Matrix</a><a href='#cases'>Cases</a>",
+            "<nav class=toc><a href='#summary'>Summary</a><a href='#deviations'>Deviations</a>",
+            "<a href='#matrix'>Matrix</a><a href='#cases'>Cases</a>",
             "<a href='#coverage'>Coverage</a><a href='#errata'>Seed errata</a><a href='#runs'>Runs</a></nav>\n",
         )
         self.w("</header>\n")
@@ -152,19 +185,24 @@ class Page:
     def summary(self) -> None:
         v = self.v
         self.w("<section id='summary'>\n<h2>Summary</h2>\n")
-        self.w("<table><thead><tr><th>implementation</th><th>kind</th><th>Go</th>")
-        for s in STATUSES:
+        self.headlines()
+        # Only the statuses some implementation has get a column: the table fits a narrow window.
+        totals = {i.key: v.totals(i.key) for i in v.impls}
+        shown = [s for s in STATUSES if any(t[s] for t in totals.values())] or ["pass"]
+        self.w("<div class=scroll><table class=summary><thead><tr><th>implementation</th>")
+        for s in shown:
             self.w(f"<th class=num>{e(s)}</th>")
         self.w("<th>spec items (worst status of their cases)</th></tr></thead>\n<tbody>\n")
         for i in v.impls:
-            self.w(f"<tr><th>{e(i.key)}</th><td>{e(i.kind)}</td><td>{e(i.go_version)}</td>")
-            for s, n in v.totals(i.key).items():
+            self.w(f"<tr><th>{e(i.key)}<br><span class=kind>{e(i.kind)} {e(i.go_version)}</span></th>")
+            for s in shown:
+                n = totals[i.key][s]
                 self.w(f"<td class='num {css_class(s) if n else 'zero'}'>{n}</td>")
             items = v.items_by_status(i.key)
             self.w("<td>", " ".join(chip(s, f"{n} {LABEL.get(s, s)}") for s, n in items.items()), "</td></tr>\n")
-        self.w("</tbody></table>\n")
+        self.w("</tbody></table></div>\n")
         self.w("<h3>By package</h3>\n<p class=muted>Cases per status; a case covering clauses of two packages ")
-        self.w("counts in both.</p>\n<table><thead><tr><th>package</th>")
+        self.w("counts in both.</p>\n<div class=scroll><table class=bypackage><thead><tr><th>package</th>")
         for i in v.impls:
             self.w(f"<th>{e(i.key)}</th>")
         self.w("</tr></thead>\n<tbody>\n")
@@ -177,13 +215,15 @@ class Page:
                 c = per[i.key].get(p, {})
                 self.w("<td>", " ".join(chip(s, f"{c[s]} {s}") for s in STATUSES if c.get(s)) or "—", "</td>")
             self.w("</tr>\n")
-        self.w("</tbody></table>\n")
+        self.w("</tbody></table></div>\n")
         self.implementations()
         self.w("</section>\n")
 
     def implementations(self) -> None:
         v = self.v
-        self.w("<h3 id='runs'>Implementations and runs</h3>\n<table><thead><tr><th>key</th><th>kind</th>")
+        self.w(
+            "<h3 id='runs'>Implementations and runs</h3>\n<div class=scroll><table><thead><tr><th>key</th><th>kind</th>"
+        )
         self.w("<th>go_version</th><th>goos/goarch</th><th>toolchain</th><th>record</th></tr></thead><tbody>\n")
         for i in v.impls:
             tc = i.info.get("toolchain_hash") or " ".join(i.info.get("command") or []) or ""
@@ -192,7 +232,9 @@ class Page:
                 f"<td>{e(i.info.get('goos', ''))}/{e(i.info.get('goarch', ''))}</td><td><code>{e(tc)}</code></td>",
                 f"<td><code>{e(i.source)}</code></td></tr>\n",
             )
-        self.w("</tbody></table>\n<table><thead><tr><th>record</th><th>spec revision</th><th>rthooks</th>")
+        self.w(
+            "</tbody></table></div>\n<div class=scroll><table><thead><tr><th>record</th><th>spec revision</th><th>rthooks</th>"
+        )
         self.w("<th>started</th><th>finished</th><th>shard</th><th class=num>results</th></tr></thead><tbody>\n")
         for run in v.runs:
             info = run.info()
@@ -202,7 +244,63 @@ class Page:
                 f"<td>{e(info['rthooks_version'])}</td><td>{e(info['started'])}</td><td>{e(fin)}</td>",
                 f"<td>{e(info['shard'] or '—')}</td><td class=num>{info['results']}</td></tr>\n",
             )
-        self.w("</tbody></table>\n")
+        self.w("</tbody></table></div>\n")
+
+    def headlines(self) -> None:
+        """One line of verdict per implementation: pass share of the applicable cases, deviations counted."""
+        v = self.v
+        self.w("<ul class=headlines>\n")
+        for i in v.impls:
+            h = v.headline(i.key)
+            cls = "s-fail" if h["failures"] else "s-xfail" if h["known"] else "s-pass"
+            dev = []
+            if h["failures"]:
+                dev.append(f"<a href='#deviations'>{h['failures']} failing</a>")
+            if h["known"]:
+                dev.append(f"<a href='#deviations'>{h['known']} known deviation(s)</a>")
+            self.w(
+                f"<li class='headline {cls}' data-impl='{a(i.key)}'><b>{e(i.key)}</b> ",
+                f"<span class=big>{h['percent']}%</span> of {h['applicable']} applicable case(s) pass",
+                f" · {', '.join(dev) if dev else 'no deviations'}",
+                f" <span class=muted>({h['skipped']} not applicable)</span></li>\n",
+            )
+        self.w("</ul>\n")
+
+    # ------------------------------------------------------------------ deviations
+    def deviations(self) -> None:
+        """Every failure and known deviation, with its reason and the clauses its case covers."""
+        v = self.v
+        devs = v.deviations
+        self.w("<section id='deviations'>\n<h2>Deviations</h2>\n")
+        if not devs:
+            self.w("<p>Every case that applied passed on every implementation.</p>\n</section>\n")
+            return
+        fails = sum(1 for d in devs if d.status in FAILING)
+        self.w(
+            f"<p>{len(devs)} deviation(s): {fails} failing, {len(devs) - fails} known (xfail: the spec or ",
+            "<code>harness/expectations/</code> predicts them, with the reason). The same deviation on several ",
+            "implementations is one row.</p>\n",
+        )
+        self.w(
+            "<div class=scroll><table class='wide deviations'><thead><tr><th>status</th><th>case</th>",
+            "<th>implementations</th><th>reason</th><th>spec clauses</th></tr></thead><tbody>\n",
+        )
+        every = [i.key for i in v.impls]
+        for d in devs:
+            reason = "<br>".join(e(x[: self.limit]) for x in d.reasons[:3]) or "<span class=muted>—</span>"
+            if d.known:
+                reason += f"<br><i>known: {e(d.known[: self.limit])}</i>"
+            clauses = "<br>".join(f"<code>{e(c)}</code>" for c in d.covers[:SHOWN])
+            if len(d.covers) > SHOWN:
+                clauses += f"<br><span class=muted>and {len(d.covers) - SHOWN} more</span>"
+            self.w(
+                f"<tr data-filter=deviations data-status='{a(d.status)}' data-package='{a('|'.join(v.case_packages(d.case)))}'>",
+                f"<td class={css_class(d.status)}>{e(d.status)}</td>",
+                f"<td><a href='#{a(anchor('case-', d.case))}'><code>{e(d.case)}</code></a></td>",
+                f"<td title='{a(', '.join(d.impls))}'>{e(who(d.impls, every))}</td>",
+                f"<td>{reason}</td><td>{clauses}</td></tr>\n",
+            )
+        self.w("</tbody></table></div>\n</section>\n")
 
     # ------------------------------------------------------------------ matrix
     def matrix(self) -> None:
@@ -216,7 +314,7 @@ class Page:
             "nothing, so an item shows skip only when every case covering it was skipped). ",
             "<span class='chip s-none'>—</span> no case, <span class='chip s-na'>n/a</span> not in that release.</p>\n",
         )
-        self.w("<table class=matrix><thead><tr><th>spec item</th><th>cases</th>")
+        self.w("<div class=scroll><table class=matrix><thead><tr><th>spec item</th><th>cases</th>")
         for i in v.impls:
             self.w(f"<th title='{a(i.kind)} {a(i.go_version)}'>{e(i.key)}</th>")
         self.w("</tr></thead>\n")
@@ -236,19 +334,30 @@ class Page:
                 f"<tr data-filter=items data-status='{a(' '.join(statuses))}'>",
                 f"<td class=item><code>{e(row.id)}</code> <span class=kind>{e(row.kind)} · {len(row.clauses)} clause(s)</span></td><td>",
             )
-            self.w(case_links(row.cases, 1))
+            # The case linked is the worst one: a failing row links its failing case.
+            self.w(case_links(v.worst_cases(row), 1))
             self.w("</td>")
             for i in v.impls:
-                s = row.cells[i.key]
-                counts = row.counts.get(i.key) or {}
-                # The counts behind a cell, where some case did worse than pass or skip.
-                mixed = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) if s not in ("pass", "skip") else ""
-                title = f" title='{a(mixed)}'" if mixed and len(counts) > 1 else ""
-                self.w(f"<td class={css_class(s)}{title}>{e(SYMBOL.get(s, s))}</td>")
+                self.w(self.cell(row, i.key))
             self.w("</tr>\n")
         if current is not None:
             self.w("</tbody>\n")
-        self.w("</table>\n</section>\n")
+        self.w("</table></div>\n</section>\n")
+
+    def cell(self, row: ItemRow, impl: str) -> str:
+        """One matrix cell: its status, a tooltip (what it means, the counts behind it, the worst case),
+        and for a cell worse than pass a link to the case that made it so."""
+        s = row.cells[impl]
+        counts = row.counts.get(impl) or {}
+        title = f"{row.id} on {impl}: {LABEL.get(s, s)} ({MEANING.get(s, s)})"
+        if counts and s != ABSENT:
+            title += "; cases: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        text = e(SYMBOL.get(s, s))
+        if s not in ("pass", "skip", NO_CASE, ABSENT) and row.cases:
+            case = self.v.worst_cases(row, impl)[0]
+            title += f"; worst: {case}"
+            text = f"<a href='#{a(anchor('case-', case))}'>{text}</a>"
+        return f"<td class={css_class(s)} title='{a(title)}'>{text}</td>"
 
     # ------------------------------------------------------------------ cases
     def cases(self) -> None:
@@ -289,7 +398,7 @@ class Page:
                 "".join(f"<li><code>{e(x)}</code></li>" for x in expected_lines(v.expected(case), most=4))
                 or "<li>nothing</li>"
             )
-            self.w("</ul>\n<table class='results wide'>", RESULTS_HEAD)
+            self.w("</ul>\n<div class=scroll><table class='results wide'>", RESULTS_HEAD)
             outputs = []
             seen: set[str] = set()  # step lines already shown: a later row shows only what differs
             for o in v.outcomes(case):
@@ -324,7 +433,7 @@ class Page:
                         outputs.append(
                             f"<details><summary>{stream} of {e(of)} ({size} characters)</summary><pre>{e(d[stream])}</pre></details>\n"
                         )
-            self.w("</table>\n", *outputs, "</div>\n</details>\n")
+            self.w("</table></div>\n", *outputs, "</div>\n</details>\n")
         self.w("</section>\n")
 
     # ------------------------------------------------------------------ coverage
@@ -393,7 +502,9 @@ class Page:
             f"<p>{len(v.errata)} claim(s) of the seed document are wrong, outdated or imprecise ",
             "(<code>rthooks spec errata</code>), each with what is true instead and its evidence.</p>\n",
         )
-        self.w("<table class=wide><thead><tr><th>claim</th><th>verdict</th><th>the seed says</th><th>reality</th>")
+        self.w(
+            "<div class=scroll><table class=wide><thead><tr><th>claim</th><th>verdict</th><th>the seed says</th><th>reality</th>"
+        )
         self.w("<th>evidence</th></tr></thead><tbody>\n")
         for x in v.errata:
             items = [str(i) for i in x.get("items") or []]
@@ -405,7 +516,7 @@ class Page:
                 f"<td>{e(x.get('verdict'))}</td><td>{e(x.get('claim', ''))}</td><td>{e(x.get('reality', ''))}</td>",
                 f"<td class=mono>{ev}</td></tr>\n",
             )
-        self.w("</tbody></table>\n</section>\n")
+        self.w("</tbody></table></div>\n</section>\n")
 
 
 def _who(status: str, keys: list[str], total: int) -> str:

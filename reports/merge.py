@@ -4,6 +4,11 @@ The shards must come from the same spec and cases (same spec_revision). Implemen
 deduplicated by name and must describe the same toolchain in every shard (the toolchain's path may
 differ from machine to machine; its version, platform, hash, go line and command may not). Results
 are concatenated and sorted by (impl, case); a (case, impl) pair in two shards is an error.
+
+A merged record is made to travel (CI artefacts, the published matrix), so it carries no machine
+paths: toolchain paths, and paths in observed values, are rewritten relative to the rthooks cache,
+the Go build cache, the temporary folder or the home folder (rthooks.reports.paths). Merging one
+record does just that.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from rthooks.errors import RthooksError
 from rthooks.harness.record import MAX_IMPLS, MAX_RESULTS, MAX_SHARDS, SCHEMA_VERSION
 from rthooks.reports.model import Run
+from rthooks.reports.paths import relativise, relativiser
 
 #: What must agree between two shards' descriptions of one implementation.
 IDENTITY = ("kind", "go_version", "goos", "goarch", "toolchain_hash", "goline", "command")
@@ -31,9 +37,12 @@ def merge(runs: list[Run]) -> dict[str, Any]:
                 "(shards must run the same spec and cases)",
                 where=run.path,
             )
+    rewrite = relativiser()
     impls: dict[str, tuple[dict[str, Any], str]] = {}
     for run in runs:
-        for i in run.record["implementations"]:
+        # Relativised before they are compared: a `cmd` implementation run from two machines' checkouts
+        # is the same implementation.
+        for i in relativise(run.record["implementations"], rewrite):
             if i["name"] not in impls:
                 impls[i["name"]] = (i, run.path)
                 continue
@@ -55,7 +64,7 @@ def merge(runs: list[Run]) -> dict[str, Any]:
                     f"case {_short(r['case'])} on {_short(r['impl'])} is in both {results[pair][1]} and {run.path}",
                     where="merge",
                 )
-            results[pair] = (r, run.path)
+            results[pair] = (relativise(r, rewrite), run.path)
     names = set(impls) | {impl for _, impl in results}
     if len(names) > MAX_IMPLS:  # each shard within the bound, together over it: the merge would be unreadable
         raise RthooksError(f"the records hold {len(names)} implementations together; a record may hold {MAX_IMPLS}")

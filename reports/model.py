@@ -37,8 +37,13 @@ GOOD = frozenset({"pass", "xfail"})
 #: The cell of an item no case covers on that implementation; ABSENT: nor does the item exist there.
 NO_CASE = "none"
 ABSENT = "n/a"
-#: The hook packages, listed first; items of other packages (GODEBUG keys of crypto/tls, ...) follow.
+#: The hook packages, listed first; items of other packages follow.
 CORE_PACKAGES = ("runtime", "runtime/debug", "runtime/metrics", "runtime/pprof", "runtime/trace", "os/signal", "os")
+#: Spec items that are not one package's API form an area of their own, named by their kind and listed
+#: after the hook packages: environment variables, GODEBUG keys (the runtime's and every other
+#: package's) and process behaviour. The spec files them under a package (``env:GOGC`` under
+#: runtime, ``godebug:tlsrsakex`` under crypto/tls), which would hide them among that package's API.
+AREAS = ("env", "godebug", "process")
 UNKNOWN_PACKAGE = "(not in spec)"
 KIND_ORDER = {"oracle": 0, "go": 1, "cmd": 2}
 #: A report shows at most MAX_LINES expectations, steps or reasons per result, each cut to STEP_CHARS;
@@ -60,7 +65,9 @@ def worst(statuses: Iterable[str]) -> str | None:
 def package_order(pkg: str) -> tuple[int, int, str]:
     if pkg in CORE_PACKAGES:
         return (0, CORE_PACKAGES.index(pkg), pkg)
-    return (1 if pkg != UNKNOWN_PACKAGE else 2, 0, pkg)
+    if pkg in AREAS:
+        return (1, AREAS.index(pkg), pkg)
+    return (2 if pkg != UNKNOWN_PACKAGE else 3, 0, pkg)
 
 
 def version_of(text: str) -> GoVersion | None:
@@ -431,8 +438,13 @@ class View:
         return clause.split("#", 1)[0]
 
     def package_of_item(self, item_id: str) -> str:
+        """The group an item is listed in: its area (AREAS) if it has one, else its package."""
         item = self.spec.items.get(item_id)
-        return str(item.data.get("package") or UNKNOWN_PACKAGE) if item else UNKNOWN_PACKAGE
+        if item is None:
+            return UNKNOWN_PACKAGE
+        if item.kind in AREAS:
+            return str(item.kind)
+        return str(item.data.get("package") or UNKNOWN_PACKAGE)
 
     def package_of(self, clause: str) -> str:
         return self.package_of_item(self.item_of(clause))
@@ -511,11 +523,14 @@ class View:
                 got = [r.status for case in row.cases if (r := self.by_key.get((case, impl.key)))]
                 row.counts[impl.key] = dict(Counter(got))
                 w = worst(got)
-                if w is None:
+                if w in (None, "skip"):
+                    # Not in that release: n/a, even where its cases were run and skipped (they say so
+                    # because the item is absent). A case that did run there keeps its status.
                     found = self.spec.items.get(row.id)
                     v = impl.version
-                    w = ABSENT if found is not None and v is not None and not found.exists_in(v) else NO_CASE
-                row.cells[impl.key] = w
+                    if found is not None and v is not None and not found.exists_in(v):
+                        w = ABSENT
+                row.cells[impl.key] = w or NO_CASE
         return sorted(rows.values(), key=lambda r: (package_order(r.package), r.id))
 
     @cached_property
@@ -543,6 +558,48 @@ class View:
             for pkg in self.case_packages(r.case):
                 out.setdefault(pkg, Counter())[r.status] += 1
         return {p: dict(out[p]) for p in sorted(out, key=package_order)}
+
+    def headline(self, impl: str) -> dict[str, Any]:
+        """The verdict on one implementation: of the cases that applied to it (not skipped), how many
+        passed, and its deviations: known ones (xfail) and failures (fail, xpass, error, timeout, crash)."""
+        t = self.totals(impl)
+        applicable = sum(t.values()) - t["skip"]
+        failures = sum(t[s] for s in FAILING)
+        return {
+            "applicable": applicable,
+            "pass": t["pass"],
+            "percent": round(100 * t["pass"] / applicable, 1) if applicable else 0.0,
+            "known": t["xfail"],
+            "failures": failures,
+            "skipped": t["skip"],
+        }
+
+    @cached_property
+    def deviations(self) -> list[Deviation]:
+        """Every result that did not pass and was not skipped, grouped by case, status and reason (the
+        same deviation on several releases is one entry), the worst first."""
+        groups: dict[str, Deviation] = {}
+        for case in self.cases:
+            for i in self.impls:
+                r = self.by_key.get((case, i.key))
+                if r is None or r.status in ("pass", "skip"):
+                    continue
+                reasons = [_RELEASE.sub("1.N", x) for x in r.reasons]
+                key = json.dumps([case, r.status, reasons, r.known])
+                if key not in groups:
+                    groups[key] = Deviation(case, r.status, r.reasons, r.known, self.cases[case], [])
+                groups[key].impls.append(i.key)
+        return sorted(groups.values(), key=lambda d: (-SEVERITY.get(d.status, 99), d.case, d.impls))
+
+    def worst_cases(self, row: ItemRow, impl: str | None = None) -> list[str]:
+        """The item's cases, worst status first (on ``impl``, or on any implementation): the case to link."""
+
+        def rank(case: str) -> int:
+            keys = [impl] if impl else [i.key for i in self.impls]
+            got = [r.status for k in keys if (r := self.by_key.get((case, k)))]
+            return -max((SEVERITY.get(s, 99) for s in got), default=-1)
+
+        return sorted(row.cases, key=lambda c: (rank(c), c))
 
     def items_by_status(self, impl: str) -> dict[str, int]:
         """Status (worst of the item's cases), or none / n/a -> number of spec items."""
@@ -669,6 +726,18 @@ def detail(r: Result, limit: int) -> dict[str, Any]:
         "process_s": r.process_s,
         "record": r.source,
     }
+
+
+@dataclass
+class Deviation:
+    """A case that failed or failed as predicted (xfail), with the same reason, on some implementations."""
+
+    case: str
+    status: str
+    reasons: list[str]
+    known: str | None
+    covers: list[str]
+    impls: list[str]
 
 
 @dataclass

@@ -3,8 +3,11 @@
 Implementations of one kind (every ``go`` toolchain, every oracle, each ``cmd``) form a *series*,
 ordered by go_version. For each case the trend gives its status per release, the release where it
 *appeared* (first ran, after releases where it was skipped or absent) and every release where its
-status or observed values changed from the previous one; the same per spec item (its worst status,
-and the changes of the cases covering it).
+status or stable values changed from the previous one; the same per spec item (its worst status,
+and the changes of the cases covering it). Stable values are those rthooks.reports.stability names
+(exit status, signal, step outcomes, values a case matches with ``equals``): seeds, paths, sizes and
+timings that move from run to run are not changes. ``observed=True`` (``--observed``) compares every
+observed value.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.reports.markdown import cell, code
-from rthooks.reports.model import Change, Impl, View, compact, observed_changes, summarize_changes
+from rthooks.reports.model import Change, Impl, View, compact, summarize_changes
+from rthooks.reports.stability import Stability
 
 ABSENT_POINT = "—"
 
@@ -92,7 +96,8 @@ def _appeared(impls: list[Impl], statuses: list[str]) -> str | None:
     return impls[k].key if k > 0 else None
 
 
-def trend(view: View) -> list[Series]:
+def trend(view: View, observed: bool = False) -> list[Series]:
+    judge = Stability(observed)
     out = []
     for name, impls in series_of(view).items():
         case_lines: dict[str, Line] = {}
@@ -104,7 +109,11 @@ def trend(view: View) -> list[Series]:
                 a, b = results[k - 1], results[k]
                 if a is None or b is None:
                     continue
-                changes = observed_changes(a.observed, b.observed) if "skip" not in (a.status, b.status) else []
+                changes = (
+                    judge.changes(case, (a.expected, a.observed), (b.expected, b.observed))
+                    if "skip" not in (a.status, b.status)
+                    else []
+                )
                 if a.status != b.status or changes:
                     steps.append(Step(impls[k].key, impls[k].go_version, a.status, b.status, changes))
             case_lines[case] = Line(case, statuses, _appeared(impls, statuses), steps)
@@ -134,9 +143,9 @@ def _label(i: Impl) -> str:
     return i.key
 
 
-def render_text(view: View) -> str:
-    lines: list[str] = []
-    for s in trend(view):
+def render_text(view: View, observed: bool = False) -> str:
+    lines: list[str] = [f"compared: {Stability(observed).note}", ""]
+    for s in trend(view, observed):
         labels = [_label(i) for i in s.impls]
         lines.append(f"series {s.name}: " + ", ".join(f"{i.key} ({i.go_version})" for i in s.impls))
         if len(s.impls) < 2:
@@ -160,7 +169,7 @@ def render_text(view: View) -> str:
                     what = f"appeared in {r.appeared}; " + what
                 lines.append(f"{r.id:<{w}}  " + "  ".join(marks) + "  " + what)
         lines.append("")
-        lines.append("(* status or observed values changed from the previous release)")
+        lines.append(f"(* status or {'observed' if observed else 'stable'} values changed from the previous release)")
         lines.append("")
         lines.append("changes by release:")
         for i in s.impls[1:]:
@@ -169,14 +178,14 @@ def render_text(view: View) -> str:
             for r, x in at:
                 lines.append(f"    {r.id}: {x.text()}")
         lines.append("")
-    if not lines:
+    if len(lines) == 2:
         lines.append("no results")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render_md(view: View) -> str:
-    out = ["# rthooks trend", ""]
-    for s in trend(view):
+def render_md(view: View, observed: bool = False) -> str:
+    out = ["# rthooks trend", "", f"Compared: {cell(Stability(observed).note)}.", ""]
+    for s in trend(view, observed):
         out.append(f"## Series {code(s.name)}")
         out.append("")
         out.append(cell(", ".join(f"{i.key} ({i.go_version})" for i in s.impls)))
@@ -193,13 +202,14 @@ def render_md(view: View) -> str:
                 what = "<br>".join(f"{cell(x.at)}: {cell(x.text())}" for x in r.steps) or "—"
                 out.append(f"| {code(r.id)} | " + " | ".join(cells) + f" | {cell(r.appeared or '—')} | {what} |")
         out.append("")
-        out.append("`*`: status or observed values changed from the previous release.")
+        out.append(f"`*`: status or {'observed' if observed else 'stable'} values changed from the previous release.")
         out.append("")
     return "\n".join(out) + "\n"
 
 
-def render_json(view: View) -> str:
+def render_json(view: View, observed: bool = False) -> str:
     data = {
+        "compared": "observed" if observed else "stable",
         "series": [
             {
                 "name": s.name,
@@ -207,7 +217,7 @@ def render_json(view: View) -> str:
                 "cases": [r.to_json() for r in s.cases],
                 "items": [r.to_json() for r in s.items],
             }
-            for s in trend(view)
-        ]
+            for s in trend(view, observed)
+        ],
     }
     return json.dumps(data, indent=1, ensure_ascii=False, default=lambda o: compact(o, 200)) + "\n"

@@ -57,7 +57,7 @@ def test_cli_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
     bad.write_text((FIXTURES / "valid-spec.yaml").read_text().replace("    source:", "    sauce: x\n    source:"))
     p = run_cli("validate", str(bad))
     assert p.returncode == 1
-    assert p.stdout.strip().endswith("RTH002 unknown key 'sauce' in items[0]")
+    assert p.stdout.strip().endswith("RTH002 unknown key 'sauce' in items[0] (did you mean 'source'?)")
     assert f"{bad}:10:" in p.stdout
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle.godebugmodel import startup_int
+from rthooks.oracle.godebugops import op_setenv, startup_int
 from rthooks.oracle.state import OracleRuntime
 
 
@@ -37,8 +37,6 @@ def test_startup_int_parses_like_the_runtime(release: str, value: str, want: int
 
 
 def test_startup_int_is_the_startup_value_not_a_later_setenv() -> None:
-    from rthooks.oracle.godebugmodel import op_setenv
-
     rt = _rt("1.27", "schedtrace=5")
     op_setenv(rt, [], {"value": "schedtrace=9"})
     assert startup_int(rt, "schedtrace") == 5

@@ -1,46 +1,28 @@
-"""PROTOCOL.md's op tables are the op vocabulary: the Go driver registers exactly those ops, and the
-oracle implements none that the document does not name (a case may use only documented ops)."""
+"""PROTOCOL.md documents the op vocabulary through one generated table, one row per catalogue op;
+no op is described by hand outside it (the catalogue, harness/ops.yaml, is the vocabulary: see
+tests/test_op_catalogue.py for the driver, the oracle and the cases)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from rthooks.oracle.registry import STEPS, load_areas
+from rthooks import opcatalogue
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-DRIVER = ROOT / "harness" / "driver"
-
-
-def documented_ops() -> set[str]:
-    ops: set[str] = set()
-    for line in (ROOT / "PROTOCOL.md").read_text().splitlines():
-        cells = line.split("|")
-        if len(cells) > 2 and cells[1].strip().startswith("`"):
-            ops |= set(re.findall(r"`([a-z0-9_.\-]+)`", cells[1]))
-    return ops
+BEGIN, END = "<!-- BEGIN GENERATED OP TABLE", "<!-- END GENERATED OP TABLE -->"
 
 
-def driver_ops() -> set[str]:
-    ops: set[str] = set()
-    for f in DRIVER.glob("*.go"):
-        src = f.read_text()
-        ops |= set(re.findall(r'registerOp\("([^"]+)"', src))
-        table = re.search(r"var opTable = map\[string\]opFunc\{(.*?)\n\}", src, re.S)
-        if table:
-            ops |= set(re.findall(r'^\s*"([^"]+)":', table.group(1), re.M))
-    return ops
+def test_the_generated_table_has_one_row_per_catalogue_op_in_order() -> None:
+    text = (ROOT / "PROTOCOL.md").read_text()
+    assert text.count(BEGIN) == 1 and text.count(END) == 1
+    table = text[text.index(BEGIN) : text.index(END)]
+    rows = re.findall(r"^\| `([a-z0-9_.\-]+)` \|", table, re.M)
+    assert rows == [op.name for op in opcatalogue.load()]
 
 
-def test_driver_registers_exactly_the_documented_ops() -> None:
-    documented, registered = documented_ops(), driver_ops()
-    assert len(registered) > 100
-    assert sorted(registered - documented) == [], "ops the driver has but PROTOCOL.md does not describe"
-    assert sorted(documented - registered) == [], "ops PROTOCOL.md describes but the driver lacks"
-
-
-def test_oracle_implements_only_documented_ops() -> None:
-    load_areas()
-    oracle = {name.removeprefix("op:") for name in STEPS if name.startswith("op:")}
-    assert len(oracle) > 100
-    assert sorted(oracle - documented_ops()) == []
+def test_no_op_rows_outside_the_generated_table() -> None:
+    text = (ROOT / "PROTOCOL.md").read_text()
+    outside = text[: text.index(BEGIN)] + text[text.index(END) :]
+    names = opcatalogue.load().names()
+    stray = {m for m in re.findall(r"^\| `([a-z0-9_.\-]+)` \|", outside, re.M) if m in names}
+    assert stray == set()

@@ -4,7 +4,8 @@ import "math"
 
 // argList holds a call's positional arguments (args[0] is a method's
 // receiver). Its getters resolve references and convert, and complain
-// through badArgs, which makes the step "unsupported" with the reason.
+// through badArgs, which reports the step with a "bad arguments: " reason
+// (an error of the case, not a skip).
 type argList struct {
 	r    *runner
 	what string

@@ -89,3 +89,25 @@ func (w *withArgs) strs(k string) []string {
 	}
 	return out
 }
+
+// strMap reads an object of strings (an environment to add); absent means
+// nil. Anything else is the case's mistake, reported as bad arguments
+// rather than ignored.
+func (w *withArgs) strMap(k string) map[string]string {
+	if !w.has(k) {
+		return nil
+	}
+	m, ok := w.get(k).(map[string]interface{})
+	if !ok {
+		badArgs("%s: with.%s must be an object of strings", w.what, k)
+	}
+	out := make(map[string]string, len(m))
+	for name, v := range m {
+		s, ok := w.r.resolve(v).(string)
+		if !ok {
+			badArgs("%s: with.%s.%s must be a string", w.what, k, name)
+		}
+		out[name] = s
+	}
+	return out
+}

@@ -25,10 +25,18 @@ type observer struct {
 // the program opened as fd 3 later.
 var keepFiles []*os.File
 
-// openObservations opens the descriptor named by RTHOOKS_OBS_FD (default 3).
+// openObservations opens the file named by RTHOOKS_OBS_PATH, or else the descriptor named by
+// RTHOOKS_OBS_FD (default 3).
 // When that descriptor is not open (the driver was started by hand) the
 // observations go to stderr, one bare JSON object per line.
 func openObservations() *observer {
+	// A WASI module inherits no descriptors but 0-2: its runner (harness/wasirun.py) names a
+	// file in a preopened folder instead and forwards each line to the real channel.
+	if p := os.Getenv("RTHOOKS_OBS_PATH"); p != "" {
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+			return &observer{f: f}
+		}
+	}
 	fd := defaultObsFD
 	if s := os.Getenv("RTHOOKS_OBS_FD"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {

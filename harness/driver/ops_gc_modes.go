@@ -78,7 +78,7 @@ func opGCCycleProbe(r *runner, w *withArgs) (interface{}, error) {
 		gogc = w.int("gogc", 100)
 	}
 	if gogc < 0 {
-		unsupported("op gc.cycle.probe: GOGC is off and with.gogc is not given")
+		badArgs("op gc.cycle.probe: GOGC is off and with.gogc is not given")
 	}
 	for i := 0; i < n; i++ {
 		cycleGarbage = &cycleNode{next: cycleGarbage}

@@ -89,11 +89,8 @@ func opBuildRun(r *runner, w *withArgs) (interface{}, error) {
 		return nil, err
 	}
 	env := append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=", "GOPATH="+filepath.Join(dir, "gopath"))
-	if m, ok := w.m["env"].(map[string]interface{}); ok {
-		for k, v := range m {
-			s, _ := v.(string)
-			env = append(env, k+"="+s)
-		}
+	for k, v := range w.strMap("env") {
+		env = append(env, k+"="+v)
 	}
 	gopath := w.bool("gopath", false)
 	if gopath {
@@ -134,11 +131,8 @@ func opBuildRun(r *runner, w *withArgs) (interface{}, error) {
 	}
 	run := exec.Command(exe)
 	run.Env = append(os.Environ(), "RTHOOKS_PROBE_KEY="+w.str("key", ""))
-	if m, ok := w.m["run_env"].(map[string]interface{}); ok {
-		for k, v := range m {
-			s, _ := v.(string)
-			run.Env = append(run.Env, k+"="+s)
-		}
+	for k, v := range w.strMap("run_env") {
+		run.Env = append(run.Env, k+"="+v)
 	}
 	var out []byte
 	if w.has("cgroup") {

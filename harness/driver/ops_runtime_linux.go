@@ -106,11 +106,8 @@ func opCgroupChild(r *runner, w *withArgs) (interface{}, error) {
 		return nil, err
 	}
 	env := append(os.Environ(), "RTHOOKS_GOMAXPROCS_CHILD=1")
-	if m, ok := w.m["env"].(map[string]interface{}); ok {
-		for k, v := range m {
-			s, _ := v.(string)
-			env = append(env, k+"="+s)
-		}
+	for k, v := range w.strMap("env") {
+		env = append(env, k+"="+v)
 	}
 	out, err := outputInCPUCgroup(w.int("quota_us", 100000), w.int("period_us", 100000), self, env)
 	if err != nil {

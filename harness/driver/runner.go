@@ -170,7 +170,7 @@ func (r *runner) protect(fn func() outcome) (out outcome) {
 func panicOutcome(v interface{}) outcome {
 	switch x := v.(type) {
 	case *argError:
-		return outcome{status: statusUnsupported, reason: "bad arguments: " + x.msg}
+		return outcome{status: statusUnsupported, reason: badArgumentsPrefix + x.msg}
 	case *unsupportedError:
 		return outcome{status: statusUnsupported, reason: x.reason}
 	case recoveredElsewhere:
@@ -233,9 +233,16 @@ func (r *runner) performOp(st *step) outcome {
 	return outcome{status: statusOK, values: []interface{}{v}}
 }
 
-// argError is panicked by argument decoding; the step becomes "unsupported"
-// with the message, since the driver could not perform what was asked.
+// argError is panicked by argument decoding. The step is reported as
+// "unsupported" with a reason starting with badArgumentsPrefix, which
+// PROTOCOL.md reserves for arguments that do not decode: the harness records
+// the case as an error (the case asked for something no implementation can
+// do), not as a skip (this implementation lacks the step).
 type argError struct{ msg string }
+
+// badArgumentsPrefix marks an "unsupported" reason as an argument-decoding
+// failure (PROTOCOL.md, "Observations").
+const badArgumentsPrefix = "bad arguments: "
 
 func badArgs(format string, a ...interface{}) {
 	panic(&argError{msg: fmt.Sprintf(format, a...)})

