@@ -12,6 +12,7 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.spec.lint import lint_paths
 from rthooks.spec.lint.engine import cases_root
 from rthooks.yamlsrc import Node, display_name, load
 
@@ -79,8 +80,6 @@ def load_cases(root: Path | None = None, *, validate: bool = True) -> list[Case]
         raise RthooksError("no cases/ folder found (run from an rthooks checkout or set RTHOOKS_CASES)")
     paths = sorted(root.rglob("*.yaml"))
     if validate:
-        from rthooks.spec.lint import lint_paths
-
         findings = lint_paths(paths) if paths else []
         if findings:
             raise RthooksError(f"{findings[0]}" + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""))

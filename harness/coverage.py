@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rthooks.harness.cases import Case
+from rthooks.protocol.record import read
 from rthooks.spec.load import Spec
 
 
@@ -22,11 +23,9 @@ def passing_cases(records: list[Path]) -> set[str]:
 
     Reads .json, .json.xz and .json.gz records; a broken record is a one-line error.
     """
-    from rthooks.reports.model import read_record
-
     out: set[str] = set()
     for path in records:
-        for r in read_record(path).get("results", []):
+        for r in read(path).get("results", []):
             if r.get("status") in ("pass", "xfail"):
                 out.add(str(r["case"]))
     return out

@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,15 +66,29 @@ def source_hash() -> str:
 
 def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
     """The driver binary for this toolchain and configuration, built if not cached."""
+    port = "" if cfg.target == targets.HOST else "-" + cfg.target.replace("/", "-")
+    extra = (["cgo"] if cfg.cgo else []) + ([cfg.target] if cfg.target != targets.HOST else [])
+
+    def go_build(work: Path, out: Path) -> None:
+        env = tc.env(**{**targets.build_env(targets.parse(cfg.target)), **({"CGO_ENABLED": "1"} if cfg.cgo else {})})
+        tc.run("build", "-trimpath", *cfg.flags, "-o", str(out), ".", cwd=work, timeout=600, env=env)
+
+    return cached_build([tc.identity, str(tc.version)], extra, f"go{tc.version}{port}", cfg, go_build)
+
+
+def cached_build(
+    identity: list[str], extra: list[str], label: str, cfg: BuildConfig, go_build: Callable[[Path, Path], None]
+) -> Path:
+    """The driver built by ``go_build(work, out)`` from a copy of its sources with the case's go.mod
+    and ``//go:debug`` lines, once per key: the compiler's ``identity``, the driver sources, the build
+    configuration and ``extra``; cached under ``driver/<label>-<key>``. Every compiler (gc, gccgo)
+    builds through here, so none can reuse a stale binary."""
     key = hashlib.sha256(
         json.dumps(
-            [tc.identity, str(tc.version), source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags]
-            + (["cgo"] if cfg.cgo else [])
-            + ([cfg.target] if cfg.target != targets.HOST else [])
+            [*identity, source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags, *extra]
         ).encode()
     ).hexdigest()[:20]
-    port = "" if cfg.target == targets.HOST else "-" + cfg.target.replace("/", "-")
-    out = cache_dir() / "driver" / f"go{tc.version}{port}-{key}" / "rthooks-driver"
+    out = cache_dir() / "driver" / f"{label}-{key}" / "rthooks-driver"
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
@@ -92,7 +107,6 @@ def build_driver(tc: Toolchain, cfg: BuildConfig) -> Path:
                 lines = "".join(f"//go:debug {k}={v}\n" for k, v in cfg.directives)
                 (work / "zz_directives.go").write_text(lines + "\npackage main\n")
             tmp = out.with_name(out.name + ".tmp")
-            env = tc.env(**{**targets.build_env(targets.parse(cfg.target)), **({"CGO_ENABLED": "1"} if cfg.cgo else {})})
-            tc.run("build", "-trimpath", *cfg.flags, "-o", str(tmp), ".", cwd=work, timeout=600, env=env)
+            go_build(work, tmp)
             tmp.rename(out)
     return out

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -68,8 +69,6 @@ def _escape_setsid() -> None:
 
 def _fork_at_once() -> None:
     """A child forked before anything else reports the limits it runs under (they must already hold)."""
-    import resource
-
     r, w = os.pipe()
     if os.fork() == 0:
         limits = [resource.getrlimit(x)[0] for x in (resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_CPU)]

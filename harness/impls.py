@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,15 +21,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rthooks import toolchain
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.harness import targets
+from rthooks.harness import targets, wasirun
 from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, build_driver
 from rthooks.harness.expectations import Known, load_known
-from rthooks.harness.process import RawRun, run_process
+from rthooks.harness.process import run_process
 from rthooks.harness.program import Compiled
 from rthooks.harness.targets import Target
+from rthooks.protocol.results import RawRun
+from rthooks.spec.load import default_spec
 from rthooks.toolchain import Toolchain
 
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")
@@ -86,7 +90,82 @@ class Implementation(ABC):
         return f"{tool} is not available for {self.name}"
 
 
-class GoImpl(Implementation):
+class DriverImpl(Implementation):
+    """The Go driver built by some compiler, one process per case: what gc (GoImpl) and gccgo
+    (harness/gccgo_impl.py) share. Subclasses say how a case's build is configured and made, which
+    go command the toolchain ops run, and where its build cache is."""
+
+    target: Target
+    _launcher: list[str]
+
+    def __init__(self, expectations: str | None = None) -> None:
+        self._builds: dict[BuildConfig, Path | RthooksError] = {}
+        super().__init__(expectations)
+
+    @abstractmethod
+    def build_config(self, case: Case) -> BuildConfig: ...
+
+    @abstractmethod
+    def build(self, cfg: BuildConfig) -> Path: ...
+
+    @abstractmethod
+    def go_command(self) -> Path: ...
+
+    @abstractmethod
+    def gocache(self) -> Path: ...
+
+    def finish(self, built: Path) -> Path:
+        """What runs, given the built driver (the binary itself, unless a port must prepare it)."""
+        return built
+
+    def binary(self, case: Case) -> Path:
+        """The driver for this case's build configuration (one build per configuration, cached)."""
+        cfg = self.build_config(case)
+        if cfg not in self._builds:
+            try:
+                self._builds[cfg] = self.build(cfg)
+            except RthooksError as e:
+                self._builds[cfg] = e
+        got = self._builds[cfg]
+        if isinstance(got, RthooksError):
+            raise got
+        return self.finish(got)
+
+    def prepare(self, cases: list[Case]) -> None:
+        # The shared build first, so parallel workers do not all wait on it; per-case builds follow lazily.
+        for case in cases[:1]:
+            with contextlib.suppress(RthooksError):  # reported per case when it runs
+                self.binary(case)
+
+    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        try:
+            binary = self.binary(case)
+        except RthooksError as e:
+            if case.expects_build_failure():
+                return RawRun(build_error=e.output or e.message)
+            return RawRun(start_error=f"driver build failed: {e}")
+        self._last_binary = binary
+        env = base_env(case, workdir)
+        env["RTHOOKS_GO"] = str(self.go_command())  # for ops that must run the toolchain (cmd/go GODEBUG keys)
+        # Ops that run the toolchain write its build cache, the one folder outside the case's
+        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
+        gocache = self.gocache()
+        gocache.mkdir(parents=True, exist_ok=True)
+        env["GOCACHE"] = str(gocache)
+        env["GOTELEMETRY"] = "off"
+        writable = [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
+        return run_process(
+            [*self._launcher, str(binary)],
+            compiled.program,
+            env=env,
+            cwd=workdir,
+            timeout_s=case.timeout_s * self.target.timeout_scale,
+            launch=case.setup.get("launch"),
+            writable=writable,
+        )
+
+
+class GoImpl(DriverImpl):
     """A real gc toolchain: builds the Go driver with it, runs one process per case."""
 
     kind = "go"
@@ -98,7 +177,6 @@ class GoImpl(Implementation):
         self.goos, self.goarch = self.target.goos, self.target.goarch
         self.name = f"go{tc.release}{self.target.suffix}"
         self.release = tc.release
-        self._builds: dict[BuildConfig, Path | RthooksError] = {}
         # Built, and (off the host) run through the port's emulator, which must exist: checked now,
         # so a missing one is one line before any case runs.
         self._launcher = self.target.launcher()
@@ -120,55 +198,23 @@ class GoImpl(Implementation):
             "exec": self.target.emulator or self.target.runner,
         }
 
-    def binary(self, case: Case) -> Path:
-        cfg = BuildConfig.for_case(case.setup, self.tc, case.data.get("requires"), self.target.name)
-        if cfg not in self._builds:
-            try:
-                self._builds[cfg] = build_driver(self.tc, cfg)
-            except RthooksError as e:
-                self._builds[cfg] = e
-        got = self._builds[cfg]
-        if isinstance(got, RthooksError):
-            raise got
+    def build_config(self, case: Case) -> BuildConfig:
+        return BuildConfig.for_case(case.setup, self.tc, case.data.get("requires"), self.target.name)
+
+    def build(self, cfg: BuildConfig) -> Path:
+        return build_driver(self.tc, cfg)
+
+    def go_command(self) -> Path:
+        return Path(self.tc.go)
+
+    def gocache(self) -> Path:
+        return Path(self.tc.env()["GOCACHE"])
+
+    def finish(self, built: Path) -> Path:
         if self.target.runner == "wasmtime":  # compiled for this machine once per build, not per case
-            from rthooks.harness import wasirun
-
             with _PRECOMPILE_LOCK:
-                return wasirun.precompile(got)
-        return got
-
-    def prepare(self, cases: list[Case]) -> None:
-        # The shared build first, so parallel workers do not all wait on it; per-case builds follow lazily.
-        for case in cases[:1]:
-            with contextlib.suppress(RthooksError):  # reported per case when it runs
-                self.binary(case)
-
-    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        try:
-            binary = self.binary(case)
-        except RthooksError as e:
-            if case.expects_build_failure():
-                return RawRun(build_error=e.output or e.message)
-            return RawRun(start_error=f"driver build failed: {e}")
-        self._last_binary = binary
-        env = base_env(case, workdir)
-        env["RTHOOKS_GO"] = str(self.tc.go)  # for ops that must run the toolchain (cmd/go GODEBUG keys)
-        # Ops that run the toolchain write its build cache, the one folder outside the case's
-        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
-        gocache = Path(self.tc.env()["GOCACHE"])
-        gocache.mkdir(parents=True, exist_ok=True)
-        env["GOCACHE"] = str(gocache)
-        env["GOTELEMETRY"] = "off"
-        writable = [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
-        return run_process(
-            [*self._launcher, str(binary)],
-            compiled.program,
-            env=env,
-            cwd=workdir,
-            timeout_s=case.timeout_s * self.target.timeout_scale,
-            launch=case.setup.get("launch"),
-            writable=writable,
-        )
+                return wasirun.precompile(built)
+        return built
 
     def check_file(self, path: Path, tool: str) -> str | None:
         """Have the toolchain's own `go tool pprof` / `go tool trace` read a file the driver wrote."""
@@ -194,8 +240,6 @@ class GoImpl(Implementation):
 
 def _c_compiler(tc: Toolchain) -> bool:
     """Whether cgo builds can work: `go env CC` names an executable (checked once per toolchain)."""
-    import shutil
-
     key = str(tc.go)
     if key not in _CC_OK:
         try:
@@ -257,6 +301,7 @@ class OracleImpl(Implementation):
         super().__init__(self.name)
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        # deferred for start-up speed: the oracle loads the spec and every area model; a go-only run never needs it
         from rthooks.oracle.process import run_program
 
         return run_program(
@@ -274,8 +319,6 @@ def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersi
 
     ``modelled`` (the spec's releases) bounds what `oracle=1.N` may ask for.
     """
-    from rthooks import toolchain
-
     kind, _, arg = text.partition("=")
     kind, _, label = kind.partition(":")
     if kind == "oracle":
@@ -301,6 +344,13 @@ def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersi
         else:
             tc = toolchain.from_path(arg)
         return GoImpl(tc, target)
+    if kind == "gccgo":
+        # GCC's Go (harness/gccgo_impl.py): go-N on PATH, or the go command or gccgo compiler named.
+        # start-up (and a cycle: gccgo_impl builds on this module): only when gccgo is asked for
+        from rthooks import gccgo
+        from rthooks.harness.gccgo_impl import GccgoImpl
+
+        return GccgoImpl(gccgo.find(arg or None))
     if kind == "cmd":
         return CmdImpl(arg, default_release, name=label or "cmd")
     raise RthooksError(
@@ -309,8 +359,6 @@ def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersi
 
 
 def _modelled_releases() -> Sequence[GoVersion]:
-    from rthooks.spec.load import default_spec
-
     return list(default_spec().releases)
 
 

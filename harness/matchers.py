@@ -13,7 +13,6 @@ import errno
 import itertools
 import math
 import os
-import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rthooks import regex
+from rthooks.protocol.refs import parse_ref
 
 _MISSING = object()
 
@@ -49,15 +49,15 @@ class Observed:
             return self.exit_status
         if ref == "signal":
             return self.signal
-        m = re.match(r"^\$([a-z_][a-z0-9_]*)(.*)$", ref)
-        if not m:
+        parsed = parse_ref(ref)
+        if parsed is None or parsed.name not in self.values:
             return _MISSING
-        name, rest = m.groups()
-        if name not in self.values:
-            return _MISSING
+        name = parsed.name
         cur = self.values[name]
-        for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", rest):
-            if key:
+        for seg in parsed.path:
+            i = seg.index
+            if i is None:
+                key = seg.text
                 if isinstance(cur, list) and cur and all(isinstance(x, dict) and key in x for x in cur):
                     cur = [x[key] for x in cur]  # a repeated step: project the field over its samples
                 elif isinstance(cur, dict) and key in cur:
@@ -70,12 +70,10 @@ class Observed:
                     cur = self.statuses[name].get(key)
                 else:
                     return _MISSING
+            elif isinstance(cur, list) and i < len(cur):
+                cur = cur[i]
             else:
-                i = int(idx)
-                if isinstance(cur, list) and i < len(cur):
-                    cur = cur[i]
-                else:
-                    return _MISSING
+                return _MISSING
         return cur
 
 

@@ -18,34 +18,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.harness import sandbox
+from rthooks.protocol.results import OBS_CAP, OUTPUT_CAP, RawRun
 
-OUTPUT_CAP = 1 << 20  # bytes kept of stdout and of stderr
-OBS_CAP = 8 << 20  # bytes accepted on the observation channel
 SETUP_CAP = 4096  # bytes of a sandbox setup failure kept
-
-
-@dataclass
-class RawRun:
-    """What one process did: observations, output, how it ended, how long it took."""
-
-    observations: list[dict[str, Any]] = field(default_factory=list)
-    protocol_errors: list[str] = field(default_factory=list)
-    stdout: str = ""
-    stderr: str = ""
-    stdout_truncated: bool = False
-    stderr_truncated: bool = False
-    exit_status: int | None = None
-    signal: str | None = None
-    timed_out: bool = False
-    duration_s: float = 0.0
-    start_error: str | None = None
-    build_error: str | None = None  # the program's build failed (for cases that expect it): the toolchain's output
 
 
 def run_process(

@@ -8,12 +8,12 @@ an ``until`` on the step that binds the value it examines.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
+from rthooks.protocol.refs import parse_ref
 
 
 @dataclass
@@ -31,18 +31,18 @@ def _until_for(case: Case) -> dict[str, dict[str, Any]]:
         ev = exp.get("eventually")
         if not ev or not isinstance(exp.get("of"), str):
             continue
-        m = re.match(r"^\$([a-z_][a-z0-9_]*)(?:\.(.+))?$", exp["of"])
-        if not m:
-            continue
+        ref = parse_ref(exp["of"])
+        if ref is None or (ref.path and ref.path[0].bracket):
+            continue  # an until path starts with a field: "$x[0]" is judged on its last value only, as always
         until: dict[str, Any] = {"within_s": ev["within_s"], "gc": ev.get("poll") == "gc"}
-        if m.group(2):
-            until["path"] = m.group(2).replace("[", ".").replace("]", "")
+        if ref.path:
+            until["path"] = ref.dotted
         for key in ("equals", "contains"):
             if key in exp:
                 until[key] = exp[key]
         if "range" in exp and exp["range"][0] is not None:
             until["at_least"] = exp["range"][0]
-        out[m.group(1)] = until
+        out[ref.name] = until
     return out
 
 

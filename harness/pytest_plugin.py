@@ -33,6 +33,7 @@ _IMPLS = pytest.StashKey[list[Any]]()
 def _impls(config: pytest.Config) -> list[Any]:
     cached = config.stash.get(_IMPLS, None)
     if cached is None:
+        # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
         from rthooks.harness.impls import parse_impl
         from rthooks.spec.load import default_spec
 
@@ -51,6 +52,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not parent.config.getoption("--impl") or file_path.suffix != ".yaml":
         return None
     try:
+        # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
         from rthooks.yamlsrc import load
 
         data = load(file_path)
@@ -63,6 +65,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class CaseFile(pytest.File):
     def collect(self) -> Any:
+        # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
         from rthooks.harness.cases import cases_in_file
         from rthooks.spec.lint import lint_paths
 
@@ -86,6 +89,7 @@ class CaseItem(pytest.Item):
         self.case, self.impl = case, impl
 
     def runtest(self) -> None:
+        # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
         from rthooks.harness.runner import run_one
         from rthooks.spec.load import default_spec
 
@@ -101,6 +105,7 @@ class CaseItem(pytest.Item):
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailure):  # the file as the user names it, not a machine path
+            # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
             from rthooks.yamlsrc import display_name
 
             return f"{display_name(Path(self.case.file))}:{self.case.line}: {excinfo.value}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -24,15 +25,28 @@ from typing import Any
 
 from rthooks import casepolicy
 from rthooks.goversion import GoVersion
-from rthooks.harness import record as rec
 from rthooks.harness.cases import Case, skip_reason
 from rthooks.harness.expectations import apply
 from rthooks.harness.impls import Implementation
 from rthooks.harness.process import kill_all
 from rthooks.harness.program import compile_case
 from rthooks.harness.verdict import judge
-from rthooks.spec.load import Spec
+from rthooks.protocol import record as rec
+from rthooks.spec.lint.engine import cases_root
+from rthooks.spec.load import Spec, spec_paths, spec_root
 from rthooks.ui import phase
+
+
+def spec_revision() -> str:
+    """A content hash of the spec and case files the run used (the record's ``spec_revision``)."""
+    h = hashlib.sha256()
+    files = spec_paths(spec_root())
+    croot = cases_root()
+    if croot:
+        files += sorted(croot.rglob("*.yaml"))
+    for p in files:
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def spec_gate(case: Case, spec: Spec, go: GoVersion) -> str | None:
@@ -215,7 +229,7 @@ def run(
     ``interrupted: true`` and every finished result, before KeyboardInterrupt
     propagates to the caller.
     """
-    record = rec.new_record([i.describe() for i in impls], shard)
+    record = rec.new_record([i.describe() for i in impls], spec_revision(), shard)
     with _signals_interrupt():
         return _run(impls, cases, spec, record, out, jobs, on_result)
 

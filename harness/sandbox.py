@@ -36,6 +36,7 @@ with the machine's C compiler.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import functools
@@ -47,6 +48,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,8 +200,6 @@ def _pids_cgroup_root() -> str | None:
         except OSError:
             continue
         if ok:
-            import atexit
-
             atexit.register(_remove_tree, root)
             return str(root)
         with contextlib.suppress(OSError):
@@ -323,8 +323,6 @@ def overhead_ms(n: int = 200) -> tuple[float, float]:
     Measured interleaved in one run (``rthooks bench`` prints it), so machine load
     weighs on both alike; the difference is what containment costs each case.
     """
-    import time
-
     true = shutil.which("true") or "/bin/true"
     direct = contained = 0.0
     with tempfile.TemporaryDirectory(prefix="rthooks-bench-") as tmp:

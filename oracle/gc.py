@@ -44,8 +44,16 @@ def _rfc3339(ns: int) -> str:
 @step("runtime/debug.SetGCPercent")
 def set_gc_percent(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> int:
     prev = rt.gcpercent
-    rt.gcpercent = -1 if int(args[0]) < 0 else int(args[0])
+    # debug.SetGCPercent passes int32(percent) to the runtime (runtime/debug/garbage.go), so a value
+    # past the int32 range wraps first; any negative result is stored as -1 (mgcpacer.go).
+    pct = _int32(int(args[0]))
+    rt.gcpercent = -1 if pct < 0 else pct
     return prev
+
+
+def _int32(v: int) -> int:
+    """Go's int32(v) of an int: the low 32 bits, signed."""
+    return (v + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
 @step("runtime/debug.SetMemoryLimit")
@@ -64,7 +72,9 @@ def set_max_stack(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> int:
 
 @step("runtime/debug.SetMaxThreads")
 def set_max_threads(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> int:
-    prev, rt.maxthreads = rt.maxthreads, int(args[0])
+    # runtime.setMaxThreads (proc.go): above MaxInt32 the limit is MaxInt32, else int32(in).
+    n = int(args[0])
+    prev, rt.maxthreads = rt.maxthreads, 0x7FFFFFFF if n > 0x7FFFFFFF else _int32(n)
     return prev
 
 

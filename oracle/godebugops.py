@@ -34,10 +34,14 @@ from rthooks.spec.load import default_spec
 def startup_checks(rt: OracleRuntime) -> None:
     """What parseRuntimeDebugVars refuses before main runs."""
     if startup_int(rt, "cgocheck") > 1:
+        early = rt.release >= cutoff("debugvars-before-mallocinit")
         raise Exited(
             2,
             "fatal error: cgocheck > 1 mode is no longer supported at runtime. "
-            "Use GOEXPERIMENT=cgocheck2 at build time instead.\n",
+            "Use GOEXPERIMENT=cgocheck2 at build time instead.\n"
+            + ("runtime: panic before malloc heap initialized\n" if early else "")
+            + "\nruntime stack:\nruntime.throw({0x0?, 0x0?})\n\truntime/panic.go:1 +0x0\n"
+            "runtime.parsegodebug({0x0?, 0x0?}, 0x0)\n\truntime/runtime1.go:1 +0x0\n",
         )
 
 

@@ -30,6 +30,7 @@ from rthooks.oracle import callers, metricsmodel, proc
 from rthooks.oracle.registry import contributions, step
 from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, PanicError, Unsupported
+from rthooks.protocol.refs import parse_ref
 
 MAX_INT64 = (1 << 63) - 1
 
@@ -70,7 +71,8 @@ def gcs(rt: OracleRuntime) -> int:
 
 def _name(v: Any) -> str:
     if isinstance(v, str):
-        return v[1:] if v.startswith("$") else v
+        ref = parse_ref(v)
+        return ref.name if ref is not None and not ref.path else v
     raise Unsupported(f"bad arguments: expected an object name, got {v!r}")
 
 

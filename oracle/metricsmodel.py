@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +28,7 @@ from rthooks.oracle import gc, godebugops, heap, sched
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import in_spec
 from rthooks.oracle.state import OracleRuntime, PanicError, Unsupported
+from rthooks.protocol.refs import parse_ref
 from rthooks.spec.load import default_spec
 
 MAX_UINT64 = (1 << 64) - 1
@@ -456,7 +456,14 @@ def read_call(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[st
     return read(rt, [str(n) for n in names])
 
 
-_SELECT = re.compile(r"^\$([a-z_][a-z0-9_]*)\[(.+)\]$")
+def _selected(rt: OracleRuntime, arg: str) -> tuple[str, dict[str, Any]] | None:
+    """For "$m[/name:unit]" with $m a metrics.Read result: the metric name and that result; else None."""
+    ref = parse_ref(arg)
+    key = ref.single_key if ref is not None else None
+    if ref is None or key is None:
+        return None
+    read = rt.bound.get(ref.name)
+    return (key, read) if isinstance(read, dict) else None
 
 
 def _receiver(rt: OracleRuntime, arg: Any) -> tuple[str, Any]:
@@ -464,10 +471,10 @@ def _receiver(rt: OracleRuntime, arg: Any) -> tuple[str, Any]:
     if arg is None:
         return "bad", None
     if isinstance(arg, str):
-        m = _SELECT.match(arg)
-        if m and isinstance(rt.bound.get(m.group(1)), dict):
-            name = m.group(2)
-            value = rt.bound[m.group(1)].get(name, {"kind": "bad"})
+        sel = _selected(rt, arg)
+        if sel is not None:
+            name = sel[0]
+            value = sel[1].get(name, {"kind": "bad"})
         else:
             name = arg
             value = read(rt, [name])[name]
@@ -660,9 +667,9 @@ def _bound_float(b: Any) -> float:
 
 def _histogram_arg(rt: OracleRuntime, arg: Any) -> dict[str, Any]:
     if isinstance(arg, str):
-        m = _SELECT.match(arg)
-        if m and isinstance(rt.bound.get(m.group(1)), dict):
-            arg = rt.bound[m.group(1)].get(m.group(2))
+        sel = _selected(rt, arg)
+        if sel is not None:
+            arg = sel[1].get(sel[0])
     if not isinstance(arg, dict) or "counts" not in arg:
         raise Unsupported('bad arguments: op metrics.histogram.sum: with.histogram must be "$m[/name]" of a histogram')
     return arg

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.harness.process import OBS_CAP, OUTPUT_CAP, RawRun
 from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit, removed_godebug_fatal
 from rthooks.oracle.godebugmodel import build_error
+from rthooks.oracle.godebugops import startup_checks
 from rthooks.oracle.state import (
     DeadlineExceeded,
     Exited,
@@ -34,6 +34,7 @@ from rthooks.oracle.state import (
     StepError,
     Unsupported,
 )
+from rthooks.protocol.results import OBS_CAP, OUTPUT_CAP, RawRun
 
 
 def run_program(
@@ -61,6 +62,11 @@ def run_program(
     except FatalStartup as e:
         out.stderr = str(e) + "\n"
         out.exit_status = 2
+        return out
+    try:
+        startup_checks(rt)  # parsedebugvars refuses cgocheck > 1 before main, whatever the steps
+    except Exited as e:
+        out.stderr, out.exit_status = e.stderr, e.status
         return out
     fatal = removed_godebug_fatal(env.get("GODEBUG") or "", release)
     if fatal:  # runtime.main checks this before any user code runs

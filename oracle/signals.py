@@ -9,6 +9,7 @@ from rthooks.oracle import proc
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import TERMINATING, Exited, OracleRuntime, PanicError, Unsupported, resolve
+from rthooks.protocol.refs import parse_ref
 
 # Asynchronous signals whose default action prints a goroutine dump and exits with status 2
 # (os/signal package doc, "Default behavior of signals in Go programs").
@@ -130,7 +131,8 @@ def _new_chan(rt: OracleRuntime, buffer: int) -> tuple[str, Chan]:
 def _chan(rt: OracleRuntime, ref: Any) -> Chan | None:
     if ref is None:
         return None
-    handle = ref.get("handle") if isinstance(ref, dict) else str(ref).lstrip("$")
+    parsed = parse_ref(ref)
+    handle = ref.get("handle") if isinstance(ref, dict) else parsed.name if parsed and not parsed.path else str(ref)
     c = sigs(rt).chans.get(str(handle))
     if c is None:
         c = sigs(rt).chans.get(
@@ -247,9 +249,9 @@ def signal_raise(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
 @step("op:signal.recv")
 def signal_recv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
     ref = w.get("channel")
-    if isinstance(ref, str) and "[" in ref:  # "$ctx[0]": a NotifyContext's context
-        name, _, idx = ref.lstrip("$").partition("[")
-        ref = (rt.bound.get(name) or [None])[int(idx.rstrip("]"))]
+    parsed = parse_ref(ref)
+    if parsed is not None and parsed.single_index is not None:  # "$ctx[0]": a NotifyContext's context
+        ref = (rt.bound.get(parsed.name) or [None])[parsed.single_index]
     c = _chan(rt, ref)
     if c is None:
         raise Unsupported("bad arguments: op signal.recv needs a channel")

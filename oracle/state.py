@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -11,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rthooks.goversion import GoVersion
-from rthooks.harness.process import OBS_CAP as OBS_CAP  # re-exported: the limits the oracle keeps itself
-from rthooks.harness.process import OUTPUT_CAP as OUTPUT_CAP
 from rthooks.oracle import casefiles  # casefiles imports this module too: names are read at call time
+from rthooks.oracle.callargs import call_problem, with_problem
 from rthooks.oracle.registry import STEPS, load_areas
+from rthooks.protocol.refs import parse_ref
+from rthooks.protocol.results import OBS_CAP as OBS_CAP  # re-exported: the limits the oracle keeps itself
+from rthooks.protocol.results import OUTPUT_CAP as OUTPUT_CAP
 from rthooks.spec.load import default_spec, godebug_default
 
 if TYPE_CHECKING:
@@ -187,9 +188,18 @@ class OracleRuntime:
 
     def step(self, step: dict[str, Any]) -> Any:
         def ref(a: Any) -> Any:
-            return self.bound.get(a[1:], a) if isinstance(a, str) and a.startswith("$") else a
+            # A plain "$name" is resolved here; a reference with a path reaches the step as written,
+            # for the steps that select inside a value themselves (resolve(), "$m[/metric:unit]").
+            r = parse_ref(a)
+            return self.bound.get(r.name, a) if r is not None and not r.path else a
 
         self.check_deadline()
+        # Arguments the driver would not decode: the same "bad arguments" the driver reports (callargs.py).
+        bad = call_problem(step["call"], list(step.get("args") or [])) if "call" in step else None
+        if bad is None and "op" in step:
+            bad = with_problem(str(step["op"]), step.get("with"))
+        if bad is not None:
+            raise Unsupported(bad)
         args = [ref(a) for a in step.get("args") or []]
         with_ = {k: ref(v) for k, v in (step.get("with") or {}).items()}
         name = step.get("call") or f"op:{step.get('op')}"
@@ -223,17 +233,16 @@ class OracleRuntime:
 
 def resolve(rt: OracleRuntime, v: Any) -> Any:
     """Resolve a "$name[1].Field" reference to a bound value; other values, and references that do not resolve, pass through."""
-    if not isinstance(v, str) or not v.startswith("$") or v.startswith("$$"):
+    r = parse_ref(v)
+    if r is None or r.name not in rt.bound:
         return v
-    m = re.match(r"^\$([a-z_][a-z0-9_]*)(.*)$", v)
-    if not m or m.group(1) not in rt.bound:
-        return v
-    cur = rt.bound[m.group(1)]
-    for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", m.group(2)):
-        if key and isinstance(cur, dict):
-            cur = cur.get(key)
-        elif idx and isinstance(cur, list) and int(idx) < len(cur):
-            cur = cur[int(idx)]
+    cur = rt.bound[r.name]
+    for seg in r.path:
+        i = seg.index
+        if i is None and isinstance(cur, dict):
+            cur = cur.get(seg.text)
+        elif i is not None and isinstance(cur, list) and i < len(cur):
+            cur = cur[i]
         else:
             return v
     return cur

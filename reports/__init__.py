@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from rthooks.errors import RthooksError
+from rthooks.text import printable
+
 #: Each format and the file it writes in the output folder.
 FILES = {"html": "index.html", "md": "report.md", "junit": "junit.xml", "json": "report.json"}
 #: Default length of the stdout / stderr / reason excerpts in a report.
@@ -17,6 +20,7 @@ EXCERPT = 2000
 
 def render(view: object, fmt: str, limit: int = EXCERPT) -> str:
     """One format of the report of ``view`` (a rthooks.reports.model.View), as text."""
+    # deferred for start-up speed: this package's __init__ runs for every reports module
     from rthooks.reports import html, jsonout, junit, markdown
     from rthooks.reports.model import View
 
@@ -27,9 +31,8 @@ def render(view: object, fmt: str, limit: int = EXCERPT) -> str:
 
 def write_reports(paths: Sequence[Path | str], formats: Sequence[str], out: Path, limit: int = EXCERPT) -> list[Path]:
     """Render the records at ``paths`` in every format into the folder ``out``; the files written."""
-    from rthooks.errors import RthooksError
+    # deferred for start-up speed: this package's __init__ runs for every reports module
     from rthooks.reports.model import load_view
-    from rthooks.text import printable
 
     view = load_view(paths)
     written = []

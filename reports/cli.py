@@ -17,14 +17,13 @@ from pathlib import Path
 
 from rthooks.cli import Parser
 from rthooks.errors import RthooksError
+from rthooks.reports import EXCERPT, FILES, write_reports
 from rthooks.text import json_for_console, printable
 
 SUBCOMMANDS = ("diff", "merge", "trend")
 
 
 def _render_parser() -> argparse.ArgumentParser:
-    from rthooks.reports import EXCERPT, FILES
-
     p = Parser(
         prog="rthooks report",
         description="Render run records (implementations x Go versions) as reports. Also: "
@@ -102,8 +101,6 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from rthooks.reports import write_reports
-
     if args.excerpt < 100:
         raise RthooksError("--excerpt must be at least 100")
     _check_folder(args.out)
@@ -133,6 +130,7 @@ def _console(text: str, fmt: str) -> str:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each subcommand imports only what it uses
     from rthooks.reports import diff
     from rthooks.reports.model import load_runs
 
@@ -144,7 +142,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from rthooks.harness.record import check_out, write
+    # deferred for start-up speed: each subcommand imports only what it uses
+    from rthooks.protocol.record import check_out, write
     from rthooks.reports.merge import merge
     from rthooks.reports.model import load_runs
 
@@ -160,6 +159,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _trend(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each subcommand imports only what it uses
     from rthooks.reports import trend
     from rthooks.reports.model import load_view
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.errors import RthooksError
-from rthooks.reports.model import FAILING, GOOD, STATUSES, Change, Run, observed_changes, summarize_changes
+from rthooks.protocol.statuses import FAILING, GOOD, STATUSES
+from rthooks.reports.model import Change, Run, observed_changes, summarize_changes
 from rthooks.reports.stability import OBSERVED_NOTE, STABLE_NOTE, Stability
 
 CLASSES = ("regression", "fix", "changed", "new", "removed", "unchanged")

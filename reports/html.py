@@ -18,13 +18,12 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from rthooks.protocol.statuses import FAILING, STATUSES
 from rthooks.reports.model import (
     ABSENT,
-    FAILING,
     NO_CASE,
     SHOWN,
     SHOWN_CASES,
-    STATUSES,
     ItemRow,
     View,
     expected_lines,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rthooks.reports.model import STATUSES, View, stderr_messages
+from rthooks.protocol.statuses import STATUSES
+from rthooks.reports.model import View, stderr_messages
 
 FORMAT = "rthooks-report"
 VERSION = 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, STATUSES, View, expected_lines, span, who
+from rthooks.protocol.statuses import STATUSES
+from rthooks.reports.model import ABSENT, NO_CASE, SHOWN, View, expected_lines, span, who
 from rthooks.text import printable
 
 MARK = {

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from rthooks.errors import RthooksError
-from rthooks.harness.record import MAX_IMPLS, MAX_RESULTS, MAX_SHARDS, SCHEMA_VERSION
+from rthooks.protocol.record import MAX_IMPLS, MAX_RESULTS, MAX_SHARDS, SCHEMA_VERSION
 from rthooks.reports.model import Run
 from rthooks.reports.paths import relativise, relativiser
 

@@ -1,7 +1,7 @@
 """Run records plus the spec, turned into the one view model every report format renders.
 
 Reports read nothing but run records (harness/schema/result.schema.json, validated by
-``rthooks.harness.record.read``) and the spec. Records may come from several runs
+``rthooks.protocol.record.read``) and the spec. Records may come from several runs
 (implementations x Go versions); each implementation gets a unique *key*: its name, or its
 name and the record's file name when two records hold an implementation of the same name.
 """
@@ -19,21 +19,17 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.harness import record as record_mod
-from rthooks.harness.record import read, read_sized
-from rthooks.spec.load import Spec
+from rthooks.protocol import record as record_mod
+from rthooks.protocol.record import read_sized
+from rthooks.protocol.statuses import FAILING, STATUSES
+from rthooks.spec.errata import errata
+from rthooks.spec.load import Spec, default_spec
 from rthooks.text import printable
 
-#: Every status, in the order reports list them.
-STATUSES = ("pass", "fail", "xfail", "skip", "error", "timeout", "crash", "xpass")
 #: How bad a status is: an item's status on an implementation is the worst of its cases'. A skip
 #: (not applicable to that release, or unsupported) says nothing, so it ranks below pass: an item
 #: is "skip" only when every case covering it was skipped.
 SEVERITY = {"skip": 0, "pass": 1, "xfail": 2, "xpass": 3, "fail": 4, "timeout": 5, "error": 6, "crash": 7}
-#: Statuses that make a run fail (as `rthooks run` counts them).
-FAILING = frozenset({"fail", "error", "timeout", "crash", "xpass"})
-#: Statuses a healthy result has (a diff from these to FAILING is a regression).
-GOOD = frozenset({"pass", "xfail"})
 #: The cell of an item no case covers on that implementation; ABSENT: nor does the item exist there.
 NO_CASE = "none"
 ABSENT = "n/a"
@@ -323,13 +319,9 @@ MAX_VIEW_IMPLS = 256
 MAX_CELLS = 1_000_000
 MAX_WORK = 5_000_000
 
-#: Kept for ``rthooks.harness.coverage`` (which should import rthooks.harness.record.read): the one
-#: reader of records, compressed or not.
-read_record = read
-
 
 def load_runs(paths: Sequence[Path | str]) -> list[Run]:
-    """Read and validate every record (rthooks.harness.record.read); a problem is an RthooksError naming
+    """Read and validate every record (rthooks.protocol.record.read); a problem is an RthooksError naming
     the file. Together the records may hold MAX_RECORD_BYTES bytes (decompressed) and MAX_VIEW_IMPLS
     implementations."""
     runs = []
@@ -650,8 +642,6 @@ class View:
     # ---- errata
     @cached_property
     def errata(self) -> list[dict[str, Any]]:
-        from rthooks.spec.errata import errata
-
         return errata(self.spec)
 
     def title(self) -> str:
@@ -659,8 +649,6 @@ class View:
 
 
 def load_view(paths: Sequence[Path | str], spec: Spec | None = None) -> View:
-    from rthooks.spec.load import default_spec
-
     return View(load_runs(paths), spec or default_spec())
 
 

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rthooks.locations import cache_dir
+
 #: The placeholders, in the order they are tried (the most specific folder first).
 CACHE, GOCACHE, TMP, HOME = "$RTHOOKS_CACHE", "$GOCACHE", "$TMPDIR", "~"
 
@@ -52,8 +54,6 @@ MACHINE_ROOTS = ("/root/", "/home/", "/tmp/", "/var/tmp/", "/dev/shm/", "/Users/
 
 def _local_folders() -> list[tuple[str, str]]:
     """This machine's own folders and their placeholders, longest first (a cache inside home first)."""
-    from rthooks.toolchain import cache_dir
-
     found: list[tuple[str, str]] = []
 
     def add(path: str | os.PathLike[str] | None, placeholder: str) -> None:

@@ -29,9 +29,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
-from rthooks.harness.cases import Case
+from rthooks.harness import matchers
+from rthooks.harness.cases import Case, cases_in_file
+from rthooks.harness.matchers import Observed
+from rthooks.harness.program import Compiled, bind_values, compile_case
+from rthooks.protocol.refs import parse_ref
 from rthooks.reports.model import ABSENT_VALUE, Change, observed_changes
+from rthooks.spec.lint.engine import cases_root
 
 #: What a default diff or trend compares, and what ``--observed`` does, in the words the commands print.
 STABLE_NOTE = "statuses and stable values (exit status, signal, step outcomes, values matched by `equals`)"
@@ -61,8 +67,8 @@ def stable_refs(expected: list[Any], nondeterminism: Any = None) -> list[str]:
         if exp.get("nondeterminism"):
             continue
         ref = exp["of"]
-        m = re.match(r"^\$([a-z_][a-z0-9_]*)", ref)
-        if m and re.search(r"\$" + re.escape(m.group(1)) + r"\b", note):
+        parsed = parse_ref(ref)
+        if parsed and re.search(r"\$" + re.escape(parsed.name) + r"\b", note):
             continue
         if ref not in out:
             out.append(ref)
@@ -94,8 +100,6 @@ class Stability:
             case = self._all_cases().get(case_id)
             plan = None
             if case is not None:
-                from rthooks.harness.program import compile_case
-
                 plan = _Plan(
                     _canonical(case.expect),
                     tuple(stable_refs(case.expect, case.data.get("nondeterminism"))),
@@ -106,9 +110,6 @@ class Stability:
 
     def values(self, case_id: str, expected: list[Any], observed: dict[str, Any]) -> dict[str, Any]:
         """The stable values of one result, ``path -> value`` (empty when nothing was observed: a skip)."""
-        from rthooks.harness.matchers import Observed
-        from rthooks.harness.program import Compiled, bind_values
-
         out: dict[str, Any] = {}
         if not isinstance(observed, dict) or not observed:
             return out
@@ -165,18 +166,12 @@ class Stability:
 
 
 def _present(value: Any) -> bool:
-    from rthooks.harness import matchers
-
     return value is not matchers._MISSING
 
 
 def _load_cases() -> dict[str, Case]:
     """Every case of the checkout by id; none (statuses only) when there is no cases/ folder, and a
     file that does not load (one being edited) leaves only its own cases to statuses."""
-    from rthooks.errors import RthooksError
-    from rthooks.harness.cases import cases_in_file
-    from rthooks.spec.lint.engine import cases_root
-
     root = cases_root()
     if root is None or not root.is_dir():
         return {}

@@ -7,7 +7,6 @@ GODEBUG defaults from the table fields, exactly as cmd/go does.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,24 +15,10 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.locations import spec_root as spec_root  # re-exported: where the spec is, found by the core
 from rthooks.yamlsrc import Node, display_name, load
 
 SPEC_FILES = ("api/*.yaml", "metrics.yaml", "godebug.yaml", "env.yaml", "process.yaml")
-
-
-def spec_root() -> Path:
-    """The spec folder: RTHOOKS_SPEC, else ./spec of an rthooks checkout, else the installed copy.
-
-    A contributor editing YAML in a checkout must see their edits even when rthooks
-    is installed as a wheel (as tox does), so the checkout wins over the package.
-    """
-    env = os.environ.get("RTHOOKS_SPEC")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "spec"
-    if (here / "releases.yaml").is_file() and (here / "schema" / "spec.schema.json").is_file():
-        return here
-    return Path(__file__).parent
 
 
 @dataclass

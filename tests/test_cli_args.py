@@ -112,7 +112,7 @@ def test_bad_numbers_are_one_line(argv: list[str], needle: str) -> None:
 def test_good_shard_and_jobs_still_run(tmp_path: Path) -> None:
     o = rthooks("run", "--impl", "oracle", "--jobs", "1", "--shard", "01/1", *CASE, "--out", str(tmp_path / "r.json"))
     assert o.status == 0, o.stderr
-    from rthooks.harness.record import read
+    from rthooks.protocol.record import read
 
     assert read(tmp_path / "r.json")["shard"] == "1/1"  # normalised
 

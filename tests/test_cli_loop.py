@@ -23,8 +23,8 @@ import pytest
 
 from rthooks.cli import _describe_result, main
 from rthooks.harness.impls import python_command
-from rthooks.harness.record import read
 from rthooks.harness.runner import Progress
+from rthooks.protocol.record import read
 from rthooks.spec.lint import RULES
 from rthooks.ui import did_you_mean, phase
 from tests.conftest import ROOT, run_cli

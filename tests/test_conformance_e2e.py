@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rthooks.harness.record import read
+from rthooks.protocol.record import read
 from rthooks.spec.load import Spec
 from tests.conftest import ROOT
 

@@ -16,8 +16,8 @@ from rthooks.goversion import GoVersion
 from rthooks.harness.impls import python_command
 from rthooks.harness.matchers import Observed, evaluate
 from rthooks.harness.process import run_process
-from rthooks.harness.record import read
 from rthooks.oracle.godebugmodel import build_error
+from rthooks.protocol.record import read
 from tests.conftest import run_cli
 
 BUILD_CASES = """

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rthooks.harness.impls import python_command
-from rthooks.harness.record import read
+from rthooks.protocol.record import read
 from tests.conftest import processes, run_cli
 
 CASES = """

@@ -22,7 +22,7 @@ import pytest
 from rthooks.harness import sandbox
 from rthooks.harness.impls import python_command
 from rthooks.harness.process import run_process
-from rthooks.harness.record import read
+from rthooks.protocol.record import read
 from tests.conftest import processes, run_cli
 
 CASES = """

@@ -236,9 +236,9 @@ def test_protocol_md_op_table_is_generated_from_the_catalogue(tmp_path: Path) ->
 def _judge_unsupported(steps: list[dict[str, Any]], reason: str, impl: str) -> Any:
     """The verdict for a run whose last step came back `unsupported` with that reason."""
     from rthooks.harness.cases import Case
-    from rthooks.harness.process import RawRun
     from rthooks.harness.program import Compiled
     from rthooks.harness.verdict import judge
+    from rthooks.protocol.results import RawRun
     from rthooks.yamlsrc import loads
 
     data = loads("{id: t, covers: [], steps: [], expect: [{exit_status: 0}]}")

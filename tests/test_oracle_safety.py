@@ -20,12 +20,12 @@ import pytest
 from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case, cases_in_file
 from rthooks.harness.impls import base_env
-from rthooks.harness.process import OBS_CAP, OUTPUT_CAP, RawRun
 from rthooks.harness.program import compile_case
 from rthooks.harness.verdict import Verdict, judge
 from rthooks.oracle import casefiles
 from rthooks.oracle.process import run_program
 from rthooks.oracle.state import OracleRuntime, StepError
+from rthooks.protocol.results import OBS_CAP, OUTPUT_CAP, RawRun
 
 RELEASE = GoVersion.parse("1.27")
 HOST_TEXT = b"the host's own file\n"

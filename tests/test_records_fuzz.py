@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 
 from rthooks.cli import main
 from rthooks.errors import RthooksError
-from rthooks.harness import record as rec
-from rthooks.harness.schemas import schema
+from rthooks.protocol import record as rec
+from rthooks.protocol.schemas import harness_schema, load
 from rthooks.text import json_for_console, printable, xml_safe
 
 FIXTURE = Path(__file__).parent / "fixtures" / "record-small.json"
@@ -306,7 +306,7 @@ def schema_positions(
 
 
 def wrong_records() -> list[tuple[str, Any]]:
-    full = schema("result.schema.json")
+    full = load(harness_schema("result.schema.json"))
     out: list[tuple[str, Any]] = []
     for path, sub in schema_positions(full, BASE):
         check = jsonschema.Draft202012Validator({**sub, "$defs": full.get("$defs", {})})
@@ -627,7 +627,7 @@ def test_clean_result_always_gives_strict_json(observed: Any, expected: Any) -> 
     json.dumps(clean, allow_nan=False).encode("utf-8")
     jsonschema.validate(
         {**BASE, "results": [clean]},
-        schema("result.schema.json"),
+        load(harness_schema("result.schema.json")),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rthooks.harness.record import read
+from rthooks.protocol.record import read
 from tests.conftest import run_cli
 
 #: A few cases across every hook package (the whole suite takes minutes on three implementations);
@@ -310,9 +310,7 @@ def test_merged_shards_equal_the_unsharded_run(runs: dict[str, Path], tmp_path: 
 
     packed = tmp_path / "merged.json.xz"  # a compressed record reads back the same
     assert run_cli("report", "merge", *shards, "--out", str(packed)).returncode == 0
-    from rthooks.reports.model import read_record
-
-    assert read_record(packed) == merged
+    assert read(packed) == merged
 
 
 def test_merge_conflicts_are_one_clear_line(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ def published_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def published_record() -> dict[str, Any]:
-    from rthooks.harness.record import read
+    from rthooks.protocol.record import read
 
     return read(PUBLISHED)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from rthooks.harness.record import read, write
+from rthooks.protocol.record import read, write
 from rthooks.reports.paths import MACHINE_ROOTS, machine_paths, relativise
 from tests.conftest import ROOT, run_cli
 

@@ -288,7 +288,8 @@ def test_commands_share_one_parse_and_leave_it_unmodified(monkeypatch: pytest.Mo
     from rthooks.harness.coverage import coverage
     from rthooks.harness.impls import OracleImpl
     from rthooks.harness.runner import run_one
-    from rthooks.spec.lint.engine import lint_paths, project_paths
+    from rthooks.spec.lint import lint_paths
+    from rthooks.spec.lint.engine import project_paths
     from rthooks.spec.load import default_spec, load_spec
 
     monkeypatch.chdir(ROOT)

@@ -69,3 +69,13 @@ func (a *argList) pinner(i int) *runtime.Pinner {
 	badArgs("%s: the receiver must be a Pinner name, a *runtime.Pinner or null", a.what)
 	return nil
 }
+
+// typeName names the dynamic type godebug.panicnil recovered: only
+// *runtime.PanicNilError (Go 1.21) is told apart (typename_old.go before it).
+func typeName(v interface{}) string {
+	switch v.(type) {
+	case *runtime.PanicNilError:
+		return "*runtime.PanicNilError"
+	}
+	return "other"
+}

@@ -95,14 +95,6 @@ func opGodebugPanicNil(r *runner, w *withArgs) (v interface{}, err error) {
 	return v, nil
 }
 
-func typeName(v interface{}) string {
-	switch v.(type) {
-	case *runtime.PanicNilError:
-		return "*runtime.PanicNilError"
-	}
-	return "other"
-}
-
 // godebug.timer: a time.NewTimer(1ms) is allowed to fire, then Reset to an
 // hour. Reports cap(t.C) and whether a stale value from the first firing
 // was still in the channel after Reset (the asynchronous, pre-Go 1.23

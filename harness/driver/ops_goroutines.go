@@ -76,11 +76,18 @@ func opGoexit(r *runner, w *withArgs) (interface{}, error) {
 	if w.bool("main", false) {
 		runtime.Goexit()
 	}
+	before := runtime.NumGoroutine()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.Goexit()
 	}()
 	<-done
+	// The deferred close runs before Goexit has finished tearing the goroutine down: wait until it
+	// is no longer counted, so a NumGoroutine right after the step sees it gone (on a slow machine,
+	// qemu say, the teardown was seen still under way).
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	return nil, nil
 }

@@ -114,8 +114,13 @@ func (r *runner) encodeOutcome(out *outcome) interface{} {
 }
 
 // panicText is how a recovered value is reported: fmt.Sprint, which
-// prints an error's Error() (and survives a panicking Error method).
+// prints an error's Error() (and survives a panicking Error method). A nil
+// value (panic(nil) under GODEBUG=panicnil=1) is "nil", as PROTOCOL.md says,
+// not fmt's "<nil>".
 func panicText(v interface{}) string {
+	if v == nil {
+		return "nil"
+	}
 	return fmt.Sprint(v)
 }
 

@@ -8,7 +8,14 @@ runs, and each finding is one line ``file:line: RULE-ID message``.
 
 from __future__ import annotations
 
-from rthooks.spec.lint.engine import Finding, LintContext, SourceFile, lint_paths
+from pathlib import Path
+
+from rthooks.spec.lint.engine import Finding, LintContext, SourceFile, lint_files
 from rthooks.spec.lint.rules import RULES
 
 __all__ = ["RULES", "Finding", "LintContext", "SourceFile", "lint_paths"]
+
+
+def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
+    """Validate files (default: the project's spec and cases) with every rule; every finding, sorted."""
+    return lint_files(paths, RULES)

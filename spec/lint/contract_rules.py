@@ -18,6 +18,7 @@ from typing import Any
 
 from rthooks import opcatalogue
 from rthooks.errors import RthooksError
+from rthooks.protocol.refs import parse_ref
 from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile
 from rthooks.yamlsrc import Node, line_of
 
@@ -293,9 +294,6 @@ class CallArguments(Rule):
 
 # --- expectations against result types ----------------------------------------------------------
 
-_REF = re.compile(r"^\$([a-z_][a-z0-9_]*)(?:\[(\d+)\])?$")
-
-
 def _fits(value: Any, types: list[str]) -> bool:
     if isinstance(value, float) and not math.isfinite(value):
         return True  # RTH063 refuses NaN and infinities in a case already: one finding per problem
@@ -332,11 +330,13 @@ class MatcherType(_CatalogueRule):
         cat: opcatalogue.Catalogue,
         sigs: dict[str, Signature],
     ) -> Iterator[Finding]:
-        m = _REF.match(str(exp.get("of")))
-        st = bound.get(m.group(1)) if m else None
-        if m is None or st is None or st.get("repeat"):
+        ref = parse_ref(exp.get("of"))
+        if ref is None or (ref.path and ref.single_index is None):
+            return  # only "$name" and "$name[N]": deeper paths reach parts the catalogue does not type
+        st = bound.get(ref.name)
+        if st is None or st.get("repeat"):
             return
-        types = self._result_types(st, None if m.group(2) is None else int(m.group(2)), cat, sigs)
+        types = self._result_types(st, ref.single_index, cat, sigs)
         if not types:
             return
         for key in ("equals", "not_equals", "one_of"):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
+from types import CodeType
 from typing import Any, ClassVar
 
+import rthooks
 from rthooks.errors import RthooksError
+from rthooks.locations import cache_dir, data_dir
+from rthooks.protocol.schemas import spec_schema
 from rthooks.spec.load import SPEC_FILES, spec_root
 from rthooks.yamlsrc import Node, display_name, load
 
@@ -143,11 +149,9 @@ SCHEMAS = {
 }
 
 
-@cache
-def schema(role: str) -> dict[str, Any]:
-    path = Path(__file__).resolve().parent.parent / "schema" / SCHEMAS[role]
-    out: dict[str, Any] = json.loads(path.read_text())
-    return out
+def schema_path(role: str) -> Path:
+    """The JSON Schema a file of ``role`` is checked against (loaded by rthooks.protocol.schemas)."""
+    return spec_schema(SCHEMAS[role])
 
 
 def project_paths() -> list[Path]:
@@ -165,8 +169,6 @@ def project_paths() -> list[Path]:
 
 def cases_root() -> Path | None:
     """cases/ beside spec/ in a checkout (RTHOOKS_CASES overrides)."""
-    import os
-
     env = os.environ.get("RTHOOKS_CASES")
     if env:
         return Path(env)
@@ -186,11 +188,23 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
-    """Validate files (default: the project's spec and cases); return every finding, sorted."""
-    from rthooks.spec.lint.rules import RULES
+def lint_files(paths: list[Path] | None, rules: Sequence[Rule]) -> list[Finding]:
+    """Validate files (default: the project's spec and cases) with ``rules``; return every finding, sorted.
 
+    The rules are a parameter because they import this module (rthooks.spec.lint.lint_paths passes
+    the registered RULES).
+    """
     targets = expand(paths) if paths else project_paths()
+    key = _cache_key(targets, rules)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
+    found = _lint_files(targets, rules)
+    _cache_put(key, found)
+    return found
+
+
+def _lint_files(targets: list[Path], rules: Sequence[Rule]) -> list[Finding]:
     files: list[SourceFile] = []
     findings: list[Finding] = []
     for p in targets:
@@ -213,7 +227,7 @@ def lint_paths(paths: list[Path] | None = None) -> list[Finding]:
         files.append(sf)
     ctx = LintContext(files=files)
     _add_references(ctx, {f.path.resolve() for f in files})
-    findings.extend(run_rules(ctx, RULES))
+    findings.extend(run_rules(ctx, rules))
     return sorted(set(findings))
 
 
@@ -267,3 +281,112 @@ def _add_references(ctx: LintContext, validating: set[Path]) -> None:
                             ctx.reference_clauses.add(f"{item['id']}#{c['id']}")
                             if c.get("untestable"):
                                 ctx.reference_untestable.add(f"{item['id']}#{c['id']}")
+
+
+# ---- the findings cache ------------------------------------------------------------------------
+# Findings are a function of the files linted, the files rules read beside them (the spec, the
+# schemas, the op catalogue, the driver sources), and the code of the engine and the rules. All of
+# those are hashed into the key, so a hit returns exactly what linting again would; a contributor's
+# edit to one case file misses once and is cached again. RTHOOKS_LINT_CACHE=0 turns it off.
+_CACHE_VERSION = "1"
+_CACHE_KEEP = 64  # entries kept (the newest); each is a few KiB of findings
+
+
+def _inputs_digest() -> str:
+    """One digest of the code and data every rule may read, whatever files are being linted.
+
+    Recomputed per call (the spec folder may be another one, a file may have been edited since),
+    but each file's content hash is remembered by its size and modification time.
+    """
+    h = hashlib.sha256(_CACHE_VERSION.encode())
+    core = Path(rthooks.__file__).resolve().parent
+    lint_pkg = Path(__file__).resolve().parent.parent  # rthooks.spec
+    harness = data_dir("harness", "ops.yaml")
+    groups = [
+        sorted(core.glob("*.py")) + sorted((core / "protocol").glob("*.py")),
+        sorted(lint_pkg.rglob("*.py")),
+        sorted(p for p in spec_root().rglob("*") if p.suffix in (".yaml", ".json")),
+        [harness / "ops.yaml", *sorted((harness / "schema").glob("*.json")), *sorted((harness / "driver").glob("*.go"))],
+    ]
+    for group in groups:
+        for p in group:
+            h.update(str(p).encode() + b"\0" + _file_digest(p) + b"\0")
+    return h.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int], bytes] = {}
+
+
+def _file_digest(p: Path) -> bytes:
+    try:
+        st = p.stat()
+        key = (str(p), st.st_size, st.st_mtime_ns)
+        got = _FILE_DIGESTS.get(key)
+        if got is None:
+            got = _FILE_DIGESTS[key] = hashlib.sha256(p.read_bytes()).digest()
+        return got
+    except OSError as e:
+        return f"unreadable {e.errno}".encode()
+
+
+def _cache_key(targets: list[Path], rules: Sequence[Rule]) -> str | None:
+    if os.environ.get("RTHOOKS_LINT_CACHE") == "0":
+        return None
+    h = hashlib.sha256(_inputs_digest().encode())
+    for r in rules:  # a rule's id and the code of its check (a test may swap one in)
+        h.update(f"{r.id}\0{type(r).__qualname__}\0".encode())
+        _hash_code(h, type(r).check.__code__)
+    for p in targets:
+        h.update(str(p).encode() + b"\0")
+        try:
+            if p.is_file():
+                h.update(p.read_bytes())  # the content itself: an edit within a second still misses
+            else:
+                h.update(b"\1not a regular file")
+        except OSError as e:
+            h.update(f"\1{e.errno}".encode())
+    return h.hexdigest()[:32]
+
+
+def _hash_code(h: Any, code: CodeType) -> None:
+    """The bytecode and constants of ``code`` and its nested functions (reprs of code objects carry
+    addresses, which differ in every process)."""
+    h.update(code.co_code)
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            _hash_code(h, c)
+        elif isinstance(c, frozenset):  # its repr's order follows string hashing, which varies by process
+            h.update(repr(sorted(repr(x) for x in c)).encode())
+        else:
+            h.update(repr(c).encode())
+
+
+def _cache_dir() -> Path:
+    return cache_dir() / "lint"
+
+
+def _cache_get(key: str | None) -> list[Finding] | None:
+    if key is None:
+        return None
+    try:
+        rows = json.loads((_cache_dir() / f"{key}.json").read_text())
+        return [Finding(str(a), int(b), str(c), str(d)) for a, b, c, d in rows]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _cache_put(key: str | None, findings: list[Finding]) -> None:
+    if key is None:
+        return
+    d = _cache_dir()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".lint-", dir=d)
+        with os.fdopen(fd, "w") as f:
+            json.dump([[x.file, x.line, x.rule, x.message] for x in findings], f)
+        os.replace(tmp, d / f"{key}.json")
+        entries = sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[_CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written is only slower

@@ -19,7 +19,10 @@ import jsonschema
 
 from rthooks import casepolicy
 from rthooks.goversion import GoVersion, is_version
-from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema
+from rthooks.protocol import schemas
+from rthooks.protocol.refs import Ref, parse_ref
+from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema_path
+from rthooks.ui import did_you_mean
 from rthooks.yamlsrc import Node, line_of
 
 
@@ -53,7 +56,7 @@ class SchemaViolation(Rule):
                     yield self.at(f, 1, "empty file")
                 continue
             try:
-                errors = list(jsonschema.Draft202012Validator(schema(f.role)).iter_errors(f.data))
+                errors = list(schemas.validator(schema_path(f.role)).iter_errors(f.data))
             except (RecursionError, MemoryError, TypeError, ValueError) as e:
                 # A hostile document (thousands of nesting levels, odd key types) must still end in a finding.
                 yield self.at(
@@ -149,8 +152,6 @@ def _type_of(value: Any) -> str:
 
 def _describe(err: jsonschema.ValidationError, path: list[Any], clause_ids: Iterable[str] = ()) -> str:
     """The schema error in words: what is wrong, where, what is wanted, and a close name when there is one."""
-    from rthooks.ui import did_you_mean
-
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
     v: Any = err.validator
     want: Any = err.validator_value
@@ -485,17 +486,17 @@ class UnboundName(Rule):
                     if not isinstance(exp, Node):
                         continue
                     for ref in _refs(exp):
-                        name = re.match(r"\$([a-z_][a-z0-9_]*)", ref)
-                        if name and name.group(1) not in bound:
-                            yield self.at(f, exp.line, f"case {case.get('id')}: ${name.group(1)} is never bound")
+                        if ref.name not in bound:
+                            yield self.at(f, exp.line, f"case {case.get('id')}: ${ref.name} is never bound")
 
 
-def _refs(exp: Node) -> Iterator[str]:
+def _refs(exp: Node) -> Iterator[Ref]:
+    """The references an expectation reads: its ``of`` and its relation's operands."""
     for v in (exp.get("of"), *(exp.get("relation") or {}).values()):
-        if isinstance(v, str) and v.startswith("$"):
-            yield v
-        elif isinstance(v, list):
-            yield from (x for x in v if isinstance(x, str) and x.startswith("$"))
+        for x in v if isinstance(v, list) else [v]:
+            ref = parse_ref(x)
+            if ref is not None:
+                yield ref
 
 
 class CoversUntestable(Rule):

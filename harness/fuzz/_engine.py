@@ -1,0 +1,342 @@
+"""The search: Hypothesis generates programs, both implementations run each, divergences are shrunk.
+
+Hypothesis reports one failure per run, so the search runs in rounds of a few dozen examples, each with
+a seed derived from the user's: a divergence ends its round (after Hypothesis has shrunk it to a minimal
+program), is recorded under its signature, and later rounds treat programs with a known signature as
+agreeing, so the next round looks for a different divergence. The budget (seconds, or examples) is
+checked inside the test: once it is spent, examples return at once, except while a failure is being
+shrunk, which always finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
+from hypothesis.stateful import run_state_machine_as_test
+
+from rthooks.harness.cases import Case
+from rthooks.harness.fuzz import _save
+from rthooks.harness.fuzz._compare import Comparison, compare, summary
+from rthooks.harness.fuzz._strategies import Program, env_programs, setter_machine
+from rthooks.harness.impls import Implementation
+from rthooks.harness.program import Compiled
+from rthooks.harness.runner import run_one
+from rthooks.protocol.results import RawRun
+from rthooks.spec.load import Spec
+
+AREAS: dict[str, str] = {
+    "env": "GOGC, GOMEMLIMIT, GOMAXPROCS, GOTRACEBACK and GODEBUG at start-up (one process per program)",
+    "debug": "a state machine over the setters that keep state (SetGCPercent, SetMemoryLimit, SetMaxStack, "
+    "SetMaxThreads, SetTraceback, GOMAXPROCS, the profile rates)",
+}
+
+ROUND = 25  # examples per Hypothesis run (a round ends early at a divergence)
+SLOW_S = 2.0  # a program that takes longer than this on both implementations together is listed
+
+
+@dataclass
+class Divergence:
+    """A minimal program on which the two implementations disagree, with both runs."""
+
+    program: Program
+    results: tuple[dict[str, Any], dict[str, Any]]
+    comparison: Comparison
+    flaky: bool = False
+    saved: Path | None = None
+
+    def why(self) -> list[str]:
+        """One line per failing fact: whose fact, and why the other run breaks it."""
+        return [f"{side}: {why}" for side, _fact, why in self.comparison.failing]
+
+
+@dataclass
+class Summary:
+    """What a fuzz run did."""
+
+    programs: int = 0
+    seconds: float = 0.0
+    divergences: list[Divergence] = field(default_factory=list)
+    skipped: int = 0
+    invalid: int = 0
+    notes: list[str] = field(default_factory=list)
+    slow: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.programs / self.seconds if self.seconds > 0 else 0.0
+
+    def final_line(self) -> str:
+        return (
+            f"fuzz: {self.programs} programs in {self.seconds:.1f} s ({self.rate:.1f} programs/s), "
+            f"{len(self.divergences)} divergences"
+        )
+
+
+class _Diverged(Exception):
+    """Raised inside the Hypothesis test to mark a program as failing (a divergence)."""
+
+
+def database(directory: Path) -> ExampleDatabase:
+    """The example database in the rthooks cache, so a rerun starts from what earlier runs found."""
+    return DirectoryBasedExampleDatabase(str(directory))
+
+
+class _Recording:
+    """An implementation that keeps the last raw run it made (everything else is the wrapped one's)."""
+
+    def __init__(self, impl: Implementation) -> None:
+        self._impl = impl
+        self.last: RawRun | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._impl, name)
+
+    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        self.last = self._impl.run(case, compiled, workdir)
+        return self.last
+
+
+class Fuzzer:
+    """One fuzz run: two implementations, an area, a budget."""
+
+    def __init__(
+        self,
+        impls: tuple[Implementation, Implementation],
+        spec: Spec,
+        *,
+        area: str,
+        seconds: float | None = None,
+        examples: int | None = None,
+        seed: int | None = None,
+        save: Path | None = None,
+        db: ExampleDatabase | None = None,
+        stream: TextIO = sys.stderr,
+        every: float = 5.0,
+    ) -> None:
+        if area not in AREAS:
+            raise ValueError(f"unknown area {area!r}")
+        self.impls, self.spec, self.area = impls, spec, area
+        self.seconds, self.examples, self.seed, self.save_dir = seconds, examples, seed, save
+        self.db, self.stream, self.every = db, stream, every
+        self.names = (impls[0].name, impls[1].name)
+        self.recorders = (_Recording(impls[0]), _Recording(impls[1]))
+        self.go = min(impls[0].release, impls[1].release)
+        self.summary = Summary()
+        self.known: set[frozenset[str]] = set()
+        self.searched = 0
+        self._failing: list[tuple[Program, tuple[dict[str, Any], dict[str, Any]], Comparison]] = []
+        self._start = 0.0
+        self._last_progress = 0.0
+
+    # -- budget ---------------------------------------------------------------------------------------
+
+    def _spent(self) -> bool:
+        if self.seconds is not None and time.monotonic() - self._start >= self.seconds:
+            return True
+        return self.examples is not None and self.searched >= self.examples
+
+    # -- one program ----------------------------------------------------------------------------------
+
+    def run_program(self, program: Program) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run ``program`` on both implementations (the harness's own run_one: sandbox, judge, record)."""
+        data = program.case_data(_save.case_id(program), covers=[])  # no covers: nothing gates the run
+        case = Case(id=data["id"], data=data, file="<fuzz>", line=0)  # type: ignore[arg-type]
+        t0 = time.monotonic()
+        a = self._run_one(self.recorders[0], case)
+        b = self._run_one(self.recorders[1], case)
+        self.summary.programs += 1
+        took = time.monotonic() - t0
+        if took > SLOW_S and len(self.summary.slow) < 5:  # what eats the throughput, for the user to see
+            self.summary.slow.append(
+                f"{took:.1f} s: env {program.env}, steps {[s.get('call') or s.get('op') for s in program.steps]}"
+            )
+        return a, b
+
+    def _run_one(self, rec: _Recording, case: Case) -> dict[str, Any]:
+        """run_one, with the whole stderr put back: the record keeps only its last 4000 characters, and a
+        system-level traceback is longer, so its first line (``panic: ...``) would look missing."""
+        rec.last = None
+        result = run_one(cast(Implementation, rec), case, self.spec)
+        if rec.last is not None and isinstance(result.get("observed"), dict):
+            result["observed"]["stderr"] = rec.last.stderr
+        return result
+
+    def check(self, program: Program) -> None:
+        """The Hypothesis test body: run, compare, and raise on a divergence not seen before."""
+        shrinking = bool(self._failing)
+        if not shrinking and self._spent():
+            return
+        if not shrinking:
+            self.searched += 1
+        results = self.run_program(program)
+        cmp = compare(program, results[0], results[1], self.names)
+        self._progress()
+        if cmp.kind == "skip":
+            self.summary.skipped += 1
+            return
+        if cmp.kind == "invalid":
+            self.summary.invalid += 1
+            if len(self.summary.notes) < 5:
+                self.summary.notes.append(f"invalid program ({cmp.note})")
+            return
+        if cmp.kind == "diverged" and not cmp.signature <= self._known_labels():
+            self._failing.append((program, results, cmp))
+            raise _Diverged(", ".join(sorted(cmp.signature)))
+
+    def _known_labels(self) -> frozenset[str]:
+        """Every label of every divergence recorded: a program that only combines known divergences (a known
+        value divergence in a program that also crashes with a known traceback difference) is not new."""
+        return frozenset().union(*self.known)
+
+    def _progress(self) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < self.every:
+            return
+        self._last_progress = now
+        s = self.summary
+        state = " (shrinking)" if self._failing else ""
+        self._say(
+            f"fuzz: [{self.area}] {s.programs} programs in {now - self._start:.0f} s, "
+            f"{len(s.divergences)} divergences, {s.skipped} skipped{state}"
+        )
+
+    def _say(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    # -- the search -----------------------------------------------------------------------------------
+
+    def _round_test(self, n: int, round_seed: int, first: bool) -> Callable[[], None]:
+        phases = (
+            [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink] if first else [Phase.generate, Phase.shrink]
+        )
+        cfg = settings(
+            max_examples=n,
+            database=self.db,
+            deadline=None,
+            phases=phases,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            stateful_step_count=6,
+            print_blob=False,
+        )
+        if self.area == "env":
+            strategy = env_programs(self.spec, self.go)
+
+            @seed(round_seed)
+            @cfg
+            @given(strategy)
+            def env_area(program: Program) -> None:
+                self.check(program)
+
+            return env_area
+        machine = seed(round_seed)(setter_machine(self.spec, self.go, self.check))
+        return lambda: run_state_machine_as_test(machine, settings=cfg)
+
+    def run(self) -> Summary:
+        """Search until the budget is spent; shrink, record (and save) each new divergence."""
+        self._start = self._last_progress = time.monotonic()
+        base = self.seed if self.seed is not None else int.from_bytes(os.urandom(4), "big")
+        if self.seed is None:
+            self._say(f"fuzz: seed {base} (rerun with --seed {base})")
+        for impl in self.impls:
+            impl.prepare([])
+        k = 0
+        while not self._spent():
+            n = ROUND if self.examples is None else max(1, min(ROUND, self.examples - self.searched))
+            before = self.searched
+            self._failing = []
+            test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
+            flaky = False
+            try:
+                with warnings.catch_warnings():  # Hypothesis's notes on large reprs are not the user's business
+                    warnings.simplefilter("ignore", HypothesisWarning)
+                    test()
+            except _Diverged:
+                pass
+            except Flaky:
+                flaky = True
+            except Unsatisfiable:
+                pass
+            if self._failing:
+                self._record(*self._failing[-1] if not flaky else self._failing[0], flaky=flaky)
+            elif self.searched == before and k > 0 and self.examples is not None:
+                break  # nothing new was generated: the examples budget cannot be reached
+            k += 1
+        self.summary.seconds = time.monotonic() - self._start
+        return self.summary
+
+    def _record(
+        self,
+        program: Program,
+        results: tuple[dict[str, Any], dict[str, Any]],
+        cmp: Comparison,
+        *,
+        flaky: bool,
+    ) -> None:
+        self.known.add(cmp.signature)
+        if not flaky:
+            program, results, cmp = self._drop_steps(program, results, cmp)
+        div = Divergence(program, results, cmp, flaky=flaky)
+        if self.save_dir is not None:
+            div.saved, findings = _save.save(self.save_dir, program, results, self.names, why=div.why(), seed=self.seed)
+            self.summary.notes += [f"saved case does not validate: {f}" for f in findings]
+        self.summary.divergences.append(div)
+        self._say(report(div, self.names))
+
+    def _drop_steps(
+        self, program: Program, results: tuple[dict[str, Any], dict[str, Any]], cmp: Comparison
+    ) -> tuple[Program, tuple[dict[str, Any], dict[str, Any]], Comparison]:
+        """Delete steps one at a time while the same divergence remains. Hypothesis shrinks values well
+        but leaves a state machine's leading steps in place (ending a run earlier needs two choices to
+        change at once), so the minimal program is finished here."""
+        i = 0
+        while i < len(program.steps) and len(program.steps) > 1:
+            cand = Program(area=program.area, env=dict(program.env))
+            for j, (step, label) in enumerate(zip(program.steps, program.labels, strict=True)):
+                if j != i:
+                    cand.add({k: v for k, v in step.items() if k != "bind"}, label)
+            items = {str(s.get("call") or s.get("op")) for s in cand.steps}
+            if "runtime.memprofilerate" in items:
+                items.add("runtime.MemProfileRate")
+            cand.covers = [c for c in program.covers if c.startswith("env:") or c.partition("#")[0] in items]
+            if not cand.covers:
+                i += 1
+                continue
+            got = self.run_program(cand)
+            again = compare(cand, got[0], got[1], self.names)
+            if again.kind == "diverged" and again.signature == cmp.signature:
+                program, results, cmp = cand, got, again
+            else:
+                i += 1
+        return program, results, cmp
+
+
+def report(div: Divergence, names: tuple[str, str]) -> str:
+    """A divergence for the terminal: the program, both observations, why, and where it was saved."""
+    p = div.program
+    lines = [f"fuzz: divergence {', '.join(sorted(div.comparison.signature))}" + (" (flaky)" if div.flaky else "")]
+    if p.env:
+        lines.append(f"    env: {p.env}")
+    lines += [f"    step {i}: {s}" for i, s in enumerate(p.steps)]
+    for name, r in zip(names, div.results, strict=True):
+        lines.append(f"    {name}: {summary(r)}")
+    lines += [f"    {w}" for w in div.why()[:6]]
+    if div.saved:
+        lines.append(f"    saved: {div.saved}")
+    from rthooks.text import printable
+
+    return "\n".join(printable(line, 2000) for line in lines)

@@ -1,0 +1,188 @@
+"""`rthooks fuzz`: the engine finds a planted divergence, shrinks it and saves a case that validates; an
+implementation compared with itself shows none; bad usage is one line and exit 2.
+
+The planted divergence comes from a tiny in-test implementation (the oracle, lying about one setter's
+result in a narrow input region), so the minimal program is known exactly and the shrinking is checked,
+not merely that something was found. Budgets are a few dozen examples: seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import find
+
+from rthooks import cli
+from rthooks.goversion import GoVersion
+from rthooks.harness.cases import Case
+from rthooks.harness.fuzz import Fuzzer
+from rthooks.harness.fuzz._compare import compare
+from rthooks.harness.fuzz._strategies import Program, env_clause, integers, parameters
+from rthooks.harness.impls import OracleImpl, python_command
+from rthooks.harness.program import Compiled
+from rthooks.protocol.results import RawRun
+from rthooks.spec.lint import lint_paths
+from rthooks.spec.load import Spec
+
+FINAL = re.compile(r"^fuzz: (\d+) programs in [0-9.]+ s \([0-9.]+ programs/s\), (\d+) divergences$")
+
+
+class Liar(OracleImpl):
+    """The oracle, except that SetGCPercent reports a previous percentage of 500 or more one too high.
+
+    The smallest program that shows it is two calls: SetGCPercent(500), then SetGCPercent(0) (which
+    returns 500, reported as 501); Hypothesis shrinks integers towards 0, so 500 is where it must stop.
+    """
+
+    def __init__(self, release: GoVersion) -> None:
+        super().__init__(release)
+        self.name = "liar"
+
+    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        raw = super().run(case, compiled, workdir)
+        steps = compiled.program["steps"]
+        for obs in raw.observations:
+            i = obs.get("step")
+            if not isinstance(i, int) or steps[i].get("call") != "runtime/debug.SetGCPercent":
+                continue
+            v = obs.get("value")
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 500:
+                obs["value"] = v + 1
+        return raw
+
+
+def _newest(spec: Spec) -> GoVersion:
+    return spec.releases[-1]
+
+
+def test_parameters_come_from_signatures() -> None:
+    assert parameters("func SetGCPercent(percent int) int") == [("percent", "int")]
+    assert parameters("func (p *Profile) Add(value any, skip int)") == [("value", "any"), ("skip", "int")]
+    assert parameters("func F(a, b int32, s string)") == [("a", "int32"), ("b", "int32"), ("s", "string")]
+    assert parameters("func GC()") == []
+
+
+@pytest.mark.parametrize("target", [0, 1, -1, -(1 << 31), (1 << 31) - 1])
+def test_integer_domains_reach_every_boundary(target: int) -> None:
+    """The boundaries are drawn directly (Hypothesis finds each within its default budget)."""
+    assert find(integers("int32"), lambda x: x == target) == target
+
+
+def test_env_values_are_classified_by_the_spec_grammar(spec: Spec) -> None:
+    """The clause a value exercises: it names the saved case's `covers` and tells divergences apart."""
+    assert env_clause("GOGC", "off", spec) == "env:GOGC#off-disables"
+    assert env_clause("GOGC", "2147483648", spec) == "env:GOGC#invalid-silently-100"
+    assert env_clause("GOMEMLIMIT", "8388608TiB", spec) == "env:GOMEMLIMIT#malformed-is-fatal"
+    assert env_clause("GOMEMLIMIT", "8388607TiB", spec) == "env:GOMEMLIMIT#bytes-with-suffix"
+    assert env_clause("GOTRACEBACK", "2", spec) == "env:GOTRACEBACK#system"
+    assert env_clause("GODEBUG", "panicnil=1,panicnil=0", spec) == "env:GODEBUG#last-wins-runtime"
+
+
+def test_comparison_uses_the_matchers_and_groups_by_label() -> None:
+    """A differing value is a divergence labelled by the step; a value that agrees is not."""
+    p = Program(area="debug")
+    p.add({"call": "runtime/debug.SetGCPercent", "args": [1]}, "runtime/debug.SetGCPercent")
+
+    def result(value: Any) -> dict[str, Any]:
+        steps = [{"step": 0, "status": "ok", "value": value}]
+        return {"status": "pass", "observed": {"exit_status": 0, "signal": None, "stderr": "", "steps": steps}}
+
+    assert compare(p, result(100), result(100), ("a", "b")).kind == "same"
+    diff = compare(p, result(100), result(101), ("a", "b"))
+    assert diff.kind == "diverged"
+    assert diff.signature == frozenset({"debug:runtime/debug.SetGCPercent"})
+    assert {side for side, _, _ in diff.failing} == {"a", "b"}
+
+
+def test_planted_divergence_is_found_shrunk_and_saved(spec: Spec, tmp_path: Path) -> None:
+    rel = _newest(spec)
+    fz = Fuzzer((OracleImpl(rel), Liar(rel)), spec, area="debug", examples=150, seed=5, save=tmp_path, every=1e9)
+    result = fz.run()
+    assert result.divergences, "the planted lie was not found"
+    div = result.divergences[0]
+    calls = [(s.get("call"), s.get("args")) for s in div.program.steps]
+    assert calls == [("runtime/debug.SetGCPercent", [500]), ("runtime/debug.SetGCPercent", [0])]
+    assert div.saved is not None and div.saved.is_file()
+    assert lint_paths([div.saved]) == []
+    text = div.saved.read_text()
+    assert "# oracle-go1.27 observed:" in text and "# liar observed:" in text
+    assert "runtime/debug.SetGCPercent#returns-previous" in text
+    assert re.search(r"of: \$s1\n\s+equals: 501", text), "the case expects what the reference observed"
+
+
+def test_oracle_against_itself_finds_nothing(spec: Spec) -> None:
+    rel = _newest(spec)
+    for area in ("env", "debug"):
+        fz = Fuzzer((OracleImpl(rel), OracleImpl(rel)), spec, area=area, examples=25, seed=7, every=1e9)
+        result = fz.run()
+        assert result.programs >= 25
+        assert [d.comparison.signature for d in result.divergences] == []
+
+
+def _no_database(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Keep the tests' examples out of the user's rthooks cache, remembering where main put the database."""
+    import rthooks.harness.fuzz as fuzz
+
+    asked: list[Path] = []
+
+    def fake(directory: Path) -> None:
+        asked.append(directory)
+
+    monkeypatch.setattr(fuzz, "database", fake)
+    return asked
+
+
+def test_cli_clean_run_exits_0_with_the_final_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked = _no_database(monkeypatch)
+    status = cli.main(["fuzz", "--impl", "oracle", "--impl", "oracle", "--examples", "5", "--seed", "1"])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 0
+    m = FINAL.match(err[-1])
+    assert m and int(m.group(1)) >= 5 and m.group(2) == "0", err[-1]
+    from rthooks.toolchain import cache_dir
+
+    assert asked == [cache_dir() / "fuzz"]
+
+
+def test_cli_divergence_exits_1_and_saves_a_valid_case(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The fake in lie mode answers null (or the lie) where the oracle answers the runtime's values."""
+    _no_database(monkeypatch)
+    fake = python_command("rthooks.harness.fake", "--mode", "lie")
+    argv = ["fuzz", "--impl", "oracle", "--impl", f"cmd:fake={fake}", "--examples", "2", "--seed", "1"]
+    status = cli.main([*argv, "--area", "env", "--save", str(tmp_path / "saved")])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 1
+    m = FINAL.match(err[-1])
+    assert m and int(m.group(2)) >= 1, err[-1]
+    saved = sorted((tmp_path / "saved").glob("*.yaml"))
+    assert saved and lint_paths(saved) == []
+    text = saved[0].read_text()
+    assert "# oracle-go1.27 observed:" in text and "# fake observed:" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--impl", "oracle"],
+        ["--impl", "oracle", "--impl", "oracle", "--seconds", "-1"],
+        ["--impl", "oracle", "--impl", "oracle", "--seconds", "1", "--examples", "3"],
+        ["--impl", "oracle", "--impl", "oracle", "--area", "nope"],
+        ["--impl", "go=1.27", "--impl", "go=1.21"],
+        ["--impl", "oracle", "--impl", "oracle", "--seed", "x"],
+        ["--impl", "oracle", "--impl", "oracle", "--bogus"],
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["fuzz", *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("rthooks fuzz: "), err
+    assert "Traceback" not in err
