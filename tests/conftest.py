@@ -7,8 +7,10 @@ dependency of the tests env, and 1.21.13 is installed by rthooks itself.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,18 @@ def processes(marker: str) -> list[str]:
         if marker in cmdline and state != "Z":
             found.append(f"{entry.name}: {cmdline.strip()}")
     return found
+
+
+def signal_default(*signums: int) -> Callable[[], None]:
+    """A preexec_fn giving a child the default disposition of ``signums``.
+
+    A user's foreground process gets SIGINT and SIGHUP at their defaults; a test run started in the
+    background or under nohup (as CI may start it) has them ignored, the child would inherit that,
+    and rthooks rightly keeps a signal its parent chose to ignore. The signal tests play the user.
+    """
+
+    def reset() -> None:
+        for s in signums:
+            signal.signal(s, signal.SIG_DFL)
+
+    return reset

@@ -18,7 +18,7 @@ import pytest
 
 from rthooks.harness.impls import python_command
 from rthooks.protocol.record import read
-from tests.conftest import processes, run_cli
+from tests.conftest import processes, run_cli, signal_default
 
 CASES = """
 cases:
@@ -123,14 +123,20 @@ def test_ctrl_c_kills_children_and_keeps_results(case_dir: Path, tmp_path: Path)
         stderr=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),
+        preexec_fn=signal_default(signal.SIGINT),  # as from a terminal, even when pytest runs in the background
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(processes("time.sleep(3600)")) < 2:
-        time.sleep(0.1)
-    assert processes("time.sleep(3600)"), "the hanging fake never started"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _stdout, stderr = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(processes("time.sleep(3600)")) < 2:
+            time.sleep(0.1)
+        assert processes("time.sleep(3600)"), "the hanging fake never started"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave the run behind for later tests
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     time.sleep(0.2)

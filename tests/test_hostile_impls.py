@@ -23,7 +23,7 @@ from rthooks.harness import sandbox
 from rthooks.harness.impls import python_command
 from rthooks.harness.process import run_process
 from rthooks.protocol.record import read
-from tests.conftest import processes, run_cli
+from tests.conftest import processes, run_cli, signal_default
 
 CASES = """
 cases:
@@ -223,16 +223,22 @@ def test_signals_to_the_harness_end_the_run_cleanly(sig: signal.Signals, tmp_pat
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "RTHOOKS_TMP": str(scratch)},
+        preexec_fn=signal_default(sig),  # as from a terminal, even when pytest runs in the background or under nohup
     )
-    # The record exists once the first result (fake-ok) is in: the run, and its signal handling, is
-    # under way. (A sleeping process alone could be another test's, not yet reaped.)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out.exists() and processes("time.sleep(3600)")):
-        time.sleep(0.1)
-    assert out.exists() and processes("time.sleep(3600)"), "the run never got under way"
-    time.sleep(0.5)
-    proc.send_signal(sig)
-    _stdout, stderr = proc.communicate(timeout=60)
+    try:
+        # The record exists once the first result (fake-ok) is in: the run, and its signal handling, is
+        # under way. (A sleeping process alone could be another test's, not yet reaped.)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and processes("time.sleep(3600)")):
+            time.sleep(0.1)
+        assert out.exists() and processes("time.sleep(3600)"), "the run never got under way"
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        _stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failed assertion must not leave the run behind for later tests
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     time.sleep(0.3)

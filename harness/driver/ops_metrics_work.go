@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -362,14 +363,25 @@ func opMetricsRunnable(r *runner, w *withArgs) (interface{}, error) {
 	for i, s := range names {
 		samples[i].Name = s
 	}
+	// Each goroutine yields until the read is over, so it is runnable (not finished) when the read
+	// happens even if the caller was preempted after the go statements and they ran a while
+	// (slow emulation took longer than sysmon's 10 ms time slice). With GOMAXPROCS=1 the caller,
+	// reading, is the one running goroutine.
+	var stop int32
 	var done sync.WaitGroup
 	done.Add(n)
 	for i := 0; i < n; i++ {
-		go done.Done()
+		go func() {
+			defer done.Done()
+			for atomic.LoadInt32(&stop) == 0 {
+				runtime.Gosched()
+			}
+		}()
 	}
 	if len(samples) > 0 {
 		metrics.Read(samples)
 	}
+	atomic.StoreInt32(&stop, 1)
 	done.Wait()
 	out := make(map[string]metrics.Value, len(samples))
 	for _, s := range samples {
