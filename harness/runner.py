@@ -122,6 +122,13 @@ class Progress:
         if self._beat is not None:
             self._beat.join(timeout=2)
 
+    def __enter__(self) -> Progress:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def _heartbeat(self) -> None:
         while not self._stop.wait(min(1.0, self.every)):
             with self.lock:
@@ -283,56 +290,38 @@ def _run_pairs(
     futures: list[cf.Future[dict[str, Any]]],
     pool_box: list[cf.ThreadPoolExecutor],
 ) -> dict[str, Any]:
-    progress = Progress(len(pairs))
-    progress.start()
-    try:
-        return _run_all(pairs, spec, record, out, jobs, on_result, futures, pool_box, progress)
-    finally:
-        progress.stop()
+    with Progress(len(pairs)) as progress:
+        lock = threading.Lock()
+        last_write = [0.0]
 
+        def keep(result: dict[str, Any]) -> None:
+            result = rec.clean_result(result)
+            with lock:
+                record["results"].append(result)
+                if out and time.monotonic() - last_write[0] > 1.0:
+                    rec.write(_sorted(record), out)
+                    last_write[0] = time.monotonic()
+            progress.update(result)
+            if on_result:
+                on_result(result)
 
-def _run_all(
-    pairs: list[tuple[Implementation, Case]],
-    spec: Spec,
-    record: dict[str, Any],
-    out: Path | None,
-    jobs: int | None,
-    on_result: Callable[[dict[str, Any]], None] | None,
-    futures: list[cf.Future[dict[str, Any]]],
-    pool_box: list[cf.ThreadPoolExecutor],
-    progress: Progress,
-) -> dict[str, Any]:
-    lock = threading.Lock()
-    last_write = [0.0]
+        workers = jobs or os.cpu_count() or 2
+        pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
+        pool_box.append(pool)
 
-    def keep(result: dict[str, Any]) -> None:
-        result = rec.clean_result(result)
-        with lock:
-            record["results"].append(result)
-            if out and time.monotonic() - last_write[0] > 1.0:
-                rec.write(_sorted(record), out)
-                last_write[0] = time.monotonic()
-        progress.update(result)
-        if on_result:
-            on_result(result)
+        def one(impl: Implementation, case: Case) -> dict[str, Any]:
+            progress.started(impl.name, case.id)
+            return run_one(impl, case, spec)
 
-    workers = jobs or os.cpu_count() or 2
-    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
-    pool_box.append(pool)
-
-    def one(impl: Implementation, case: Case) -> dict[str, Any]:
-        progress.started(impl.name, case.id)
-        return run_one(impl, case, spec)
-
-    futures.extend(pool.submit(one, impl, case) for impl, case in pairs)
-    for fut in cf.as_completed(futures):
-        keep(fut.result())
-    pool.shutdown(wait=True)
-    record["finished"] = rec.now()
-    record = _sorted(record)
-    if out:
-        rec.write(record, out)
-    return record
+        futures.extend(pool.submit(one, impl, case) for impl, case in pairs)
+        for fut in cf.as_completed(futures):
+            keep(fut.result())
+        pool.shutdown(wait=True)
+        record["finished"] = rec.now()
+        record = _sorted(record)
+        if out:
+            rec.write(record, out)
+        return record
 
 
 @contextlib.contextmanager

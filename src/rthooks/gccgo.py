@@ -29,7 +29,7 @@ from pathlib import Path
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.text import printable
-from rthooks.toolchain import cache_dir
+from rthooks.toolchain import cache_dir, pinned_env, run_go
 
 #: The Debian package that provides gccgo and its go command (named in every "not found" line).
 DEBIAN_PACKAGE = "gccgo-12"
@@ -69,20 +69,7 @@ class Gccgo:
         GOROOT is left to the go command (gccgo's is /usr on Debian, with no GOROOT/VERSION);
         its build cache is its own, apart from the gc toolchains'.
         """
-        env = dict(os.environ)
-        for k in ("GOFLAGS", "GOOS", "GOARCH", "GOEXPERIMENT", "GODEBUG", "GOROOT", "GOPATH", "GCCGO"):
-            env.pop(k, None)
-        env.update(
-            GOTOOLCHAIN="local",
-            GOPROXY="off",
-            GOSUMDB="off",
-            GO111MODULE="on",
-            GOENV="off",
-            GOTELEMETRY="off",
-            CGO_ENABLED="0",
-            GOCACHE=str(cache_dir() / "gccgo-build"),
-            GOPATH=str(cache_dir() / "gopath"),
-        )
+        env = pinned_env(drop=("GCCGO",), GOCACHE=str(cache_dir() / "gccgo-build"))
         env.update(extra)
         return env
 
@@ -90,28 +77,7 @@ class Gccgo:
         self, *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run a go subcommand; a failure is an RthooksError whose ``output`` holds everything it printed."""
-        try:
-            return subprocess.run(
-                [str(self.go), *args],
-                cwd=cwd,
-                env=env or self.env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.CalledProcessError as e:
-            msg = (e.stderr or e.stdout or "").strip().splitlines()
-            err = RthooksError(
-                f"'{self.go.name} {' '.join(args)}' failed: {msg[0] if msg else f'exit {e.returncode}'}",
-                where=str(self.go),
-            )
-            err.output = ((e.stdout or "") + (e.stderr or "")).strip()
-            raise err from None
-        except subprocess.TimeoutExpired:
-            raise RthooksError(f"'{self.go.name} {' '.join(args)}' timed out", where=str(self.go)) from None
+        return run_go(self.go, args, cwd=cwd, timeout=timeout, env=env or self.env())
 
 
 def find(path: str | None = None) -> Gccgo:

@@ -45,21 +45,7 @@ class Toolchain:
 
     def env(self, **extra: str) -> dict[str, str]:
         """An environment that pins this toolchain and forbids downloads."""
-        env = dict(os.environ)
-        for k in ("GOFLAGS", "GOOS", "GOARCH", "GOEXPERIMENT", "GODEBUG", "GOROOT", "GOPATH"):
-            env.pop(k, None)
-        env.update(
-            GOROOT=str(self.goroot),
-            GOTOOLCHAIN="local",
-            GOPROXY="off",
-            GOSUMDB="off",
-            GO111MODULE="on",
-            GOENV="off",
-            GOTELEMETRY="off",
-            CGO_ENABLED="0",
-            GOCACHE=env.get("GOCACHE") or str(cache_dir() / "go-build"),
-            GOPATH=str(cache_dir() / "gopath"),
-        )
+        env = pinned_env(GOROOT=str(self.goroot), GOCACHE=os.environ.get("GOCACHE") or str(cache_dir() / "go-build"))
         env.update(extra)
         return env
 
@@ -67,33 +53,61 @@ class Toolchain:
         self, *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run a go subcommand; failures become RthooksError naming the toolchain."""
-        try:
-            return subprocess.run(
-                [str(self.go), *args],
-                cwd=cwd,
-                env=env or self.env(),
-                capture_output=True,
-                text=True,
-                errors="replace",  # a toolchain may print anything; a message must not fail to decode
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.CalledProcessError as e:
-            msg = (e.stderr or e.stdout or "").strip().splitlines()
-            err = RthooksError(
-                f"'go {' '.join(args)}' failed: {msg[0] if msg else f'exit {e.returncode}'}",
-                where=str(self.go),
-            )
-            err.output = ((e.stdout or "") + (e.stderr or "")).strip()
-            raise err from None
-        except subprocess.TimeoutExpired:
-            raise RthooksError(f"'go {' '.join(args)}' timed out", where=str(self.go)) from None
+        return run_go(self.go, args, cwd=cwd, timeout=timeout, env=env or self.env())
 
     @property
     def identity(self) -> str:
         """A short hash that changes when the toolchain changes (for build caches)."""
         st = (self.goroot / "bin" / "go").stat()
         return hashlib.sha256(f"{self.goroot}|{self.version}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def pinned_env(*, drop: tuple[str, ...] = (), **values: str) -> dict[str, str]:
+    """The environment every go command of ours runs in (gc's and gccgo's): this process's, without
+    what would pick another toolchain, port or configuration, and with downloads and telemetry off.
+    ``values`` (GOROOT, GOCACHE) are the caller's own."""
+    env = dict(os.environ)
+    for k in ("GOFLAGS", "GOOS", "GOARCH", "GOEXPERIMENT", "GODEBUG", "GOROOT", "GOPATH", *drop):
+        env.pop(k, None)
+    env.update(
+        GOTOOLCHAIN="local",
+        GOPROXY="off",
+        GOSUMDB="off",
+        GO111MODULE="on",
+        GOENV="off",
+        GOTELEMETRY="off",
+        CGO_ENABLED="0",
+        GOPATH=str(cache_dir() / "gopath"),
+    )
+    env.update(values)
+    return env
+
+
+def run_go(
+    go: Path, args: tuple[str, ...], *, cwd: Path | None, timeout: float, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run ``go ARGS``; a failure is an RthooksError naming the command, whose ``output`` holds
+    everything it printed (build cases match on it), and a hang past ``timeout`` is one line."""
+    shown = f"{go.name} {' '.join(args)}"
+    try:
+        return subprocess.run(
+            [str(go), *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",  # a toolchain may print anything; a message must not fail to decode
+            timeout=timeout,
+            check=True,
+        )
+    except subprocess.CalledProcessError as e:
+        msg = (e.stderr or e.stdout or "").strip().splitlines()
+        err = RthooksError(f"'{shown}' failed: {msg[0] if msg else f'exit {e.returncode}'}", where=str(go))
+        err.output = ((e.stdout or "") + (e.stderr or "")).strip()
+        raise err from None
+    except subprocess.TimeoutExpired:
+        raise RthooksError(f"'{shown}' timed out", where=str(go)) from None
 
 
 @cache
