@@ -9,12 +9,13 @@ toolchains can never reuse a stale binary.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from rthooks.toolchain import Toolchain, cache_dir
 
 DRIVER_DIR = Path(__file__).parent / "driver"
 _locks: dict[str, threading.Lock] = {}
+# Where built drivers go instead of the rthooks cache (builds_under): a mutant's builds are
+# thrown away with it rather than kept forever.
+_root: list[Path] = []
 _locks_guard = threading.Lock()
 
 
@@ -51,6 +55,16 @@ class BuildConfig:
         flags = tuple(str(f) for f in (setup.get("build_flags") or []))  # type: ignore[attr-defined]
         cgo = "cgo" in ((requires or {}).get("capabilities") or [])  # type: ignore[operator]
         return cls(goline, godebug, directives, flags, cgo, target)
+
+
+@contextlib.contextmanager
+def builds_under(folder: Path) -> Iterator[None]:
+    """Within the block, drivers are built and cached under ``folder`` (which the caller removes)."""
+    _root.append(folder)
+    try:
+        yield
+    finally:
+        _root.remove(folder)
 
 
 def _sources() -> list[Path]:
@@ -88,7 +102,7 @@ def cached_build(
             [*identity, source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags, *extra]
         ).encode()
     ).hexdigest()[:20]
-    out = cache_dir() / "driver" / f"{label}-{key}" / "rthooks-driver"
+    out = (_root[-1] if _root else cache_dir() / "driver") / f"{label}-{key}" / "rthooks-driver"
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:

@@ -91,6 +91,7 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         # deferred for start-up speed: pytest loads this plugin in every session, rthooks's or not
         from rthooks.harness.runner import run_one
+        from rthooks.harness.verdict import located
         from rthooks.spec.load import default_spec
 
         result = run_one(self.impl, self.case, default_spec())
@@ -101,7 +102,7 @@ class CaseItem(pytest.Item):
             pytest.skip("; ".join(reasons))
         if status == "xfail":
             pytest.xfail(result.get("known") or "known deviation")
-        raise CaseFailure(f"{status}: " + "; ".join(reasons))
+        raise CaseFailure(f"{status}: " + "; ".join(located(str(r), self.case) for r in reasons))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailure):  # the file as the user names it, not a machine path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def _judge_build(case: Case, run: RawRun, observed: ObservedRecord) -> Verdict:
     if run.build_error is None and run.observations and "build_error" in run.observations[0]:
         observed["build"] = run.build_error = str(run.observations[0]["build_error"])
     facts = Observed(values={}, statuses={}, build=run.build_error)
-    reasons = [why for exp in case.expect if (why := evaluate(exp, facts))]
+    reasons = [f"expect[{i}]: {why}" for i, exp in enumerate(case.expect) if (why := evaluate(exp, facts))]
     if run.build_error is None:
         reasons = [r + " (the program built and ran)" for r in reasons]
     return Verdict("fail" if reasons else "pass", reasons, observed)
@@ -188,5 +189,21 @@ def judge(
         signal=run.signal,
         workdir=workdir,
     )
-    reasons = [why for exp in case.expect if (why := evaluate(exp, facts, check_file))]
+    # "expect[N]: " names the expectation that failed; the CLI turns it into the case file's line
+    reasons = [f"expect[{i}]: {why}" for i, exp in enumerate(case.expect) if (why := evaluate(exp, facts, check_file))]
     return Verdict("fail" if reasons else "pass", reasons, observed, hello)
+
+
+_EXPECT = re.compile(r"^expect\[(\d+)\]: ")
+
+
+def located(reason: str, case: Case | None) -> str:
+    """``expect[N]: why`` as ``line L, expect[N]: why``, L being that expectation's line in the case
+    file, so the eye (or an editor) goes straight to the matcher that failed; other reasons as given."""
+    m = _EXPECT.match(reason)
+    if m is None or case is None:
+        return reason
+    i = int(m.group(1))
+    expect = case.expect
+    line = getattr(expect[i], "line", None) if i < len(expect) else None
+    return f"line {line}, {reason}" if line else reason

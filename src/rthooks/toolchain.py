@@ -38,6 +38,9 @@ class Toolchain:
     go: Path
     goroot: Path
     version: GoVersion  # with patch, e.g. 1.27.3
+    # A build cache of its own (a mutated copy's compiled runtime must not fill the shared cache);
+    # None: GOCACHE, else rthooks's cache.
+    gocache: Path | None = None
 
     @property
     def release(self) -> GoVersion:
@@ -45,7 +48,8 @@ class Toolchain:
 
     def env(self, **extra: str) -> dict[str, str]:
         """An environment that pins this toolchain and forbids downloads."""
-        env = pinned_env(GOROOT=str(self.goroot), GOCACHE=os.environ.get("GOCACHE") or str(cache_dir() / "go-build"))
+        cache = str(self.gocache) if self.gocache else os.environ.get("GOCACHE") or str(cache_dir() / "go-build")
+        env = pinned_env(GOROOT=str(self.goroot), GOCACHE=cache)
         env.update(extra)
         return env
 

@@ -1,0 +1,238 @@
+"""The mutation kit (`rthooks mutate`, harness/mutants/): the catalogue is checked data, mutants
+never touch the real toolchain, and a kill is a case that passes unmutated and fails mutated.
+
+The end-to-end test mutates go1.27 for real (three mutants: one the suite kills, one that changes
+nothing observable and must be reported as a survivor, one that does not compile)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from rthooks import toolchain
+from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
+from rthooks.harness import mutate
+from rthooks.harness.cases import load_cases
+from rthooks.harness.mutate.catalogue import Edit, Mutant
+from rthooks.harness.mutate.goroot import apply, linked_copy
+from rthooks.harness.mutate.kills import failed, related_cases, run_mutants, summary
+from rthooks.spec.load import Spec
+from tests.conftest import run_cli
+
+#: The releases the kill matrix is taken on; every mutant that applies to them must match there.
+MATRIX = ("1.26", "1.27")
+
+
+def _mutant(mid: str, edits: list[Edit], breaks: tuple[str, ...], **kw: object) -> Mutant:
+    return Mutant(
+        id=mid,
+        title=f"{mid} (a test mutant)",
+        edits=tuple(edits),
+        breaks=breaks,
+        since=None,
+        until=None,
+        equivalent=kw.get("equivalent"),
+        cases=(),
+        where="test:1",
+        file="test",  # type: ignore[arg-type]
+    )
+
+
+def test_the_catalogue_is_valid_and_names_real_clauses(spec: Spec) -> None:
+    mutants = mutate.load_catalogue(clauses=spec.clauses())
+    assert len({m.id for m in mutants}) == len(mutants)
+    for m in mutants:
+        assert m.applies_to(spec.releases[-1]) or m.until is not None, m.id
+
+
+@pytest.mark.parametrize("release", MATRIX)
+def test_every_mutant_applies_exactly_once_to_the_matrix_releases(spec: Spec, release: str) -> None:
+    tc = toolchain.for_release(release)
+    problems = [
+        f"{m.where} {m.id}: {p}"
+        for m in mutate.load_catalogue(clauses=spec.clauses())
+        if m.applies_to(GoVersion.parse(release))
+        for p in mutate.problems_in(tc.goroot, m)
+    ]
+    assert problems == []
+
+
+BAD = [
+    ("mutants: []\n", "mutants: [] should be non-empty", 1),
+    (
+        "mutants:\n  - id: a-b\n    title: a title long enough\n    edits: [{file: src/x.go, find: a, replace: a}]\n"
+        "    breaks: [runtime.GC#x]\n",
+        "replaces its text by itself",
+        2,
+    ),
+    (
+        "mutants:\n  - id: a-b\n    title: a title long enough\n    edits: [{file: src/x.go, find: a, replace: b}]\n"
+        "    breaks: [runtime.GC#no-such-clause]\n",
+        "not a clause of the spec",
+        2,
+    ),
+    (
+        "mutants:\n  - id: a-b\n    title: a title long enough\n    since: '1.25'\n    until: '1.23'\n"
+        "    edits: [{file: src/x.go, find: a, replace: b}]\n    breaks: [runtime.GC#x]\n",
+        "until 1.23 is before since 1.25",
+        2,
+    ),
+    (
+        "mutants:\n  - id: a-b\n    title: a title long enough\n    edits: [{file: ../etc/passwd.go, find: a, replace: b}]\n"
+        "    breaks: [runtime.GC#x]\n",
+        "mutants/0/edits/0/file",
+        4,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "line"), BAD, ids=["empty", "same", "clause", "order", "escape"])
+def test_a_bad_catalogue_is_one_error_naming_file_and_line(tmp_path: Path, text: str, message: str, line: int) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(RthooksError) as e:
+        mutate.load_catalogue(tmp_path, clauses={"runtime.GC#x"})
+    assert message in str(e.value)
+    assert str(e.value.where).endswith(f"/bad.yaml:{line}")
+
+
+def test_a_duplicate_id_names_the_first_definition(tmp_path: Path) -> None:
+    one = "  - id: dup\n    title: a title long enough\n    edits: [{file: src/x.go, find: a, replace: b}]\n    breaks: [runtime.GC#x]\n"
+    (tmp_path / "a.yaml").write_text("mutants:\n" + one)
+    (tmp_path / "b.yaml").write_text("mutants:\n" + one)
+    with pytest.raises(RthooksError, match=r"already defined at .*a\.yaml:2"):
+        mutate.load_catalogue(tmp_path)
+
+
+def test_a_mutant_edits_a_linked_copy_and_never_the_original(tmp_path: Path) -> None:
+    real = tmp_path / "go"
+    (real / "src" / "runtime").mkdir(parents=True)
+    original = real / "src" / "runtime" / "debug.go"
+    original.write_text("func NumGoroutine() int {\n\treturn int(gcount())\n}\n")
+    copy = linked_copy(real, tmp_path / "copy")
+    m = _mutant(
+        "n",
+        [Edit("src/runtime/debug.go", "\treturn int(gcount())\n", "\treturn int(gcount()) + 1\n")],
+        ("runtime.NumGoroutine#counts-existing",),
+    )
+    apply(copy, m)
+    assert "gcount()) + 1" in (copy / "src/runtime/debug.go").read_text()
+    assert original.read_text() == "func NumGoroutine() int {\n\treturn int(gcount())\n}\n"
+    assert (copy / "src/runtime/debug.go").stat().st_ino != original.stat().st_ino
+    # applied twice, the text no longer matches: one line naming the mutant, nothing written
+    with pytest.raises(
+        RthooksError, match=r"mutant n does not apply: src/runtime/debug.go: the text .* occurs 0 times"
+    ):
+        apply(copy, m)
+
+
+def test_related_cases_are_those_covering_the_broken_items(spec: Spec) -> None:
+    cases = load_cases()
+    m = _mutant("x", [Edit("src/a.go", "a", "b")], ("runtime/debug.SetGCPercent#returns-previous",))
+    related = related_cases(m, cases, "related")
+    assert related and all(any(c.startswith("runtime/debug.SetGCPercent#") for c in r.covers) for r in related)
+    assert len(related_cases(m, cases, "all")) == len(cases)
+
+
+def test_kills_survivors_and_stillborn_mutants_on_real_go(
+    spec: Spec, newest: toolchain.Toolchain, tmp_path: Path
+) -> None:
+    cases = [
+        c for c in load_cases() if c.id in ("debug-setgcpercent-negative-is-minus-one", "runtime-numgoroutine-counts")
+    ]
+    assert len(cases) == 2
+    killed = _mutant(
+        "kept",
+        [
+            Edit(
+                "src/runtime/mgcpacer.go",
+                "\tif in < 0 {\n\t\tin = -1\n\t}\n\tc.heapMinimum",
+                "\tif in < -1000 {\n\t\tin = -1\n\t}\n\tc.heapMinimum",
+            )
+        ],
+        ("runtime/debug.SetGCPercent#negative-stored-as-minus-one",),
+    )
+    # a comment changes no behaviour: the suite must not claim a kill, and the run must say so
+    survivor = _mutant(
+        "comment",
+        [Edit("src/runtime/debug.go", "func NumGoroutine() int {\n", "func NumGoroutine() int { // mutated\n")],
+        ("runtime.NumGoroutine#counts-existing",),
+    )
+    stillborn = _mutant(
+        "broken",
+        [Edit("src/runtime/debug.go", "func NumGoroutine() int {\n", "func NumGoroutine() int {\n\tvar unused int\n")],
+        ("runtime.NumGoroutine#counts-existing",),
+    )
+    before = (newest.goroot / "src/runtime/mgcpacer.go").read_bytes()
+    out = tmp_path / "kills.json"
+    record = run_mutants([killed, survivor, stillborn], newest, spec, cases, out=out, stream=io.StringIO())
+    assert (newest.goroot / "src/runtime/mgcpacer.go").read_bytes() == before
+    by = {m["id"]: m for m in record["mutants"]}
+    assert by["kept"]["status"] == "killed"
+    assert by["kept"]["killed_by"] == ["debug-setgcpercent-negative-is-minus-one"]
+    assert by["comment"]["status"] == "survived" and by["comment"]["cases_run"] == 1
+    assert by["broken"]["status"] == "stillborn"
+    assert "declared and not used" in by["broken"]["detail"] and "/tmp" not in by["broken"]["detail"]
+    assert failed(record)
+    assert "1 killed, 1 survived, 0 equivalent, 1 stillborn" in summary(record)
+    # the record on disk is the returned one, valid against its schema, and coverage reads it
+    assert mutate.read(out) == json.loads(json.dumps(record))
+    k = mutate.clause_kills(spec, [mutate.read(out)])
+    assert k["clauses"]["runtime/debug.SetGCPercent#negative-stored-as-minus-one"]["verdict"] == "caught"
+    assert k["clauses"]["runtime.NumGoroutine#counts-existing"]["verdict"] == "survived"
+    assert k["clauses"]["runtime/debug.SetGCPercent#returns-previous"]["verdict"] == "unreached"
+    # an equivalent mutant that survives is explained, not a failure
+    equivalent = _mutant(
+        survivor.id, list(survivor.edits), survivor.breaks, equivalent="a comment changes no behaviour at all"
+    )
+    again = run_mutants([equivalent], newest, spec, cases, stream=io.StringIO())
+    assert again["mutants"][0]["status"] == "equivalent" and not failed(again)
+
+
+def test_coverage_kills_folds_records_into_clause_verdicts(tmp_path: Path) -> None:
+    rec = {
+        "kind": "rthooks-kills",
+        "version": 1,
+        "release": "1.27",
+        "go_version": "1.27.3",
+        "cases_mode": "related",
+        "shard": None,
+        "started": "x",
+        "finished": "y",
+        "interrupted": False,
+        "mutants": [
+            {
+                "id": "a",
+                "status": "killed",
+                "breaks": ["runtime/debug.SetGCPercent#returns-previous"],
+                "killed_by": ["c1"],
+            },
+            {"id": "b", "status": "equivalent", "breaks": ["runtime.NumGoroutine#counts-existing"], "killed_by": []},
+        ],
+    }
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps(rec))
+    p = run_cli("coverage", "--kills", str(path))
+    assert p.returncode == 0, p.stderr
+    assert "1 killed" in p.stdout and "1 equivalent" in p.stdout
+    assert "(1 caught, 0 survived, 1 only by equivalent mutants, 0 unjudged)" in p.stdout
+    j = json.loads(run_cli("coverage", "--kills", str(path), "--format", "json").stdout)
+    assert j["clauses"]["runtime/debug.SetGCPercent#returns-previous"]["verdict"] == "caught"
+    assert j["clauses"]["runtime.NumGoroutine#counts-existing"]["verdict"] == "equivalent"
+    path.write_text(json.dumps({**rec, "mutants": [{"id": "a", "status": "dead"}]}))
+    p = run_cli("coverage", "--kills", str(path))
+    assert p.returncode != 0 and p.stderr.count("\n") == 1 and "not a kill record" in p.stderr
+
+
+def test_list_and_check_commands(tmp_path: Path) -> None:
+    p = run_cli("mutate", "--list", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    listed = json.loads(p.stdout)
+    assert listed and all(m["breaks"] for m in listed)
+    p = run_cli("mutate", "--only", "no-such-mutant")
+    assert p.returncode != 0 and p.stderr.startswith("rthooks: --only no-such-mutant: no mutant has this id")
+    p = run_cli("mutate", "--in", "no-such-file")
+    assert p.returncode != 0 and "--in no-such-file: no harness/mutants/no-such-file.yaml" in p.stderr
