@@ -1,6 +1,6 @@
 """Run the Go driver built for wasip1/wasm as a protocol implementation, in the wasmtime runtime.
 
-``python -m rthooks.harness.wasirun MODULE.cwasm`` is what the harness starts (in the sandbox, like
+``python -m rthooks.harness.wasirun MODULE.cwasm [ARG...]`` is what the harness starts (in the sandbox, like
 any implementation) for ``--impl go=1.27@wasip1/wasm``. A WASI module inherits descriptors 0, 1
 and 2 only, so the observation channel cannot be descriptor 3 as PROTOCOL.md says for native
 programs: this runner preopens a folder of its own as ``/rthooks-obs``, tells the module to write
@@ -77,8 +77,8 @@ def _forward(path: Path, fd: int, done: threading.Event) -> None:
 def main(argv: list[str]) -> int:
     import wasmtime  # start-up: an optional, heavy dependency, imported only when a wasip1 module runs
 
-    if len(argv) != 2:
-        print("usage: python -m rthooks.harness.wasirun MODULE.cwasm", file=sys.stderr)
+    if len(argv) < 2:
+        print("usage: python -m rthooks.harness.wasirun MODULE.cwasm [ARG...]", file=sys.stderr)
         return 2
     module_path = Path(argv[1])
     obs_fd = int(os.environ.get("RTHOOKS_OBS_FD", "3"))
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     linker.define_wasi()
     store = wasmtime.Store(engine)
     wasi = wasmtime.WasiConfig()
-    wasi.argv = ["rthooks-driver"]
+    wasi.argv = ["rthooks-driver", *argv[2:]]  # the driver takes none; the spec probe takes its command
     env = {k: v for k, v in os.environ.items() if k != "RTHOOKS_OBS_FD"}
     env.update(RTHOOKS_OBS_PATH=f"/rthooks-obs/{obs_file.name}", PWD="/work")
     wasi.env = list(env.items())

@@ -47,10 +47,17 @@ def _key(i: dict[str, Any]) -> str:
     return f"{i['package']}.{i['receiver']}.{i['name']}" if i.get("receiver") else f"{i['package']}.{i['name']}"
 
 
-def check(spec: Spec, tc: Toolchain) -> list[Drift]:
-    """Every drift between ``spec`` and the toolchain ``tc``."""
+def check(spec: Spec, tc: Toolchain, port: facts.Port = facts.HOST) -> list[Drift]:
+    """Every drift between ``spec`` and the toolchain ``tc``; for another ``port`` than the host, what
+    differs per port: the API as its build constraints select the files, and ``metrics.All()`` of a
+    probe built for it and run there (emulated or in wasmtime). The GODEBUG tables, DefaultGODEBUG,
+    quotes and evidence are read from the same source files whatever the port: checked on the host."""
     r = tc.release
     out: list[Drift] = []
+    if port != facts.HOST:
+        out += _api(spec, tc, r, port)
+        out += _metrics(spec, tc, r, port)
+        return out
     out += _api(spec, tc, r)
     out += _metrics(spec, tc, r)
     out += _godebug(spec, tc, r)
@@ -60,8 +67,8 @@ def check(spec: Spec, tc: Toolchain) -> list[Drift]:
     return out
 
 
-def _api(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
-    real = {_key(i): i for i in facts.api(tc)}
+def _api(spec: Spec, tc: Toolchain, r: GoVersion, port: facts.Port = facts.HOST) -> Iterator[Drift]:
+    real = {_key(i): i for i in facts.api(tc, port)}
     mine = {i.id: i for i in spec.in_release(r, API_KINDS)}
     for k in sorted(real.keys() - mine.keys()):
         yield Drift("api", k, f"in go{tc.version} but not in the spec for {r} ({real[k]['signature']})")
@@ -84,8 +91,8 @@ def _api(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
             yield Drift("api", k, f"source: spec {f['source']} != go {g['file']}")
 
 
-def _metrics(spec: Spec, tc: Toolchain, r: GoVersion) -> Iterator[Drift]:
-    real = {m["name"]: m for m in facts.metrics(tc)}
+def _metrics(spec: Spec, tc: Toolchain, r: GoVersion, port: facts.Port = facts.HOST) -> Iterator[Drift]:
+    real = {m["name"]: m for m in facts.metrics(tc, port)}
     mine = {i.data["name"]: i for i in spec.in_release(r, ["metric"])}
     for k in sorted(real.keys() - mine.keys()):
         yield Drift("metric", k, f"reported by go{tc.version}'s metrics.All() but not in the spec for {r}")

@@ -16,6 +16,8 @@ import json
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,42 +37,90 @@ def _probe_hash() -> str:
     return h.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Port:
+    """A GOOS/GOARCH whose facts are read by running the probe built for it: ``launcher`` is the argv
+    prefix that runs one of its binaries here (empty when native), ``prepare`` turns the built file
+    into what the launcher runs (a precompiled wasm module). The harness's ports table describes
+    the ports; the command line hands one over as this plain data (the spec layer sits below)."""
+
+    goos: str
+    goarch: str
+    launcher: tuple[str, ...] = ()
+    prepare: Callable[[Path], Path] | None = None
+    timeout_scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.goos}/{self.goarch}"
+
+
+HOST = Port("linux", "amd64")
+
+
 @cache
-def probe(tc: Toolchain) -> Path:
-    """Build (or reuse) the probe binary for this toolchain."""
-    out = cache_dir() / "probe" / f"{tc.version}-{tc.identity}-{_probe_hash()}"
+def probe(tc: Toolchain, port: Port = HOST) -> Path:
+    """Build (or reuse) the probe binary for this toolchain and port."""
+    suffix = "" if port == HOST else f"-{port.goos}-{port.goarch}"
+    out = cache_dir() / "probe" / f"{tc.version}-{tc.identity}-{_probe_hash()}{suffix}"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
-        tc.run("build", "-trimpath", "-o", str(tmp), ".", cwd=PROBE_DIR)
+        env = tc.env(GOOS=port.goos, GOARCH=port.goarch) if port != HOST else tc.env()
+        tc.run("build", "-trimpath", "-o", str(tmp), ".", cwd=PROBE_DIR, env=env)
         tmp.rename(out)
-    return out
+    return port.prepare(out) if port.prepare else out
 
 
-def _run_probe(tc: Toolchain, *args: str) -> Any:
+def _run_probe(tc: Toolchain, *args: str, port: Port = HOST) -> Any:
+    argv = [*port.launcher, str(probe(tc, port)), *args]
     try:
-        proc = subprocess.run(
-            [str(probe(tc)), *args], capture_output=True, text=True, timeout=120, env=tc.env(), check=True
-        )
+        with tempfile.TemporaryDirectory(prefix="rthooks-probe-") as work:  # a runner may use its folder
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=120 * port.timeout_scale,
+                env=tc.env(),
+                check=True,
+                cwd=work,
+            )
     except subprocess.CalledProcessError as e:
-        raise RthooksError(f"probe {args[0]} failed: {e.stderr.strip()}", where=str(tc.go)) from None
+        raise RthooksError(
+            f"probe {args[0]} on {port.name} failed: {e.stderr.strip()[:500]}", where=str(tc.go)
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise RthooksError(f"probe {args[0]} on {port.name} did not finish", where=str(tc.go)) from None
     return json.loads(proc.stdout)
 
 
 @cache
-def api(tc: Toolchain) -> list[dict[str, Any]]:
-    """Exported functions, methods, types, consts and vars of the hook packages (linux/amd64).
+def api(tc: Toolchain, port: Port = HOST) -> list[dict[str, Any]]:
+    """Exported functions, methods, types, consts and vars of the hook packages, as the port's build
+    constraints select the files (the probe parses GOROOT for that GOOS/GOARCH, natively).
 
     ``os`` is reduced to ``os.Exit``, the only item of it that the spec covers.
     """
-    items: list[dict[str, Any]] = _run_probe(tc, "api", str(tc.goroot), *PACKAGES)
+    env = {**tc.env(), "RTHOOKS_PROBE_GOOS": port.goos, "RTHOOKS_PROBE_GOARCH": port.goarch}
+    try:
+        proc = subprocess.run(
+            [str(probe(tc)), "api", str(tc.goroot), *PACKAGES],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=True,
+        )
+    except subprocess.CalledProcessError as e:
+        raise RthooksError(f"probe api failed: {e.stderr.strip()[:500]}", where=str(tc.go)) from None
+    items: list[dict[str, Any]] = json.loads(proc.stdout)
     return [i for i in items if i["package"] != "os" or (i["name"] == "Exit" and not i.get("receiver"))]
 
 
 @cache
-def metrics(tc: Toolchain) -> list[dict[str, Any]]:
-    """``metrics.All()`` as reported by a binary built with this toolchain."""
-    out: list[dict[str, Any]] = _run_probe(tc, "metrics")
+def metrics(tc: Toolchain, port: Port = HOST) -> list[dict[str, Any]]:
+    """``metrics.All()`` as reported by a binary built with this toolchain for ``port``, run there."""
+    out: list[dict[str, Any]] = _run_probe(tc, "metrics", port=port)
     return out
 
 

