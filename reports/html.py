@@ -192,7 +192,11 @@ class Page:
         for s in shown:
             self.w(f"<th class=num>{e(s)}</th>")
         self.w("<th>spec items (worst status of their cases)</th></tr></thead>\n<tbody>\n")
+        grouped = len(v.impl_groups) > 1
         for i in v.impls:
+            if grouped and any(g[0] is i for _, g in v.impl_groups):
+                label = next(lab for lab, g in v.impl_groups if g[0] is i)
+                self.w(f"<tr class=grp><th colspan='{len(shown) + 2}'>{e(label)}</th></tr>\n")
             self.w(f"<tr><th>{e(i.key)}<br><span class=kind>{e(i.kind)} {e(i.go_version)}</span></th>")
             for s in shown:
                 n = totals[i.key][s]
@@ -201,7 +205,9 @@ class Page:
             self.w("<td>", " ".join(chip(s, f"{n} {LABEL.get(s, s)}") for s, n in items.items()), "</td></tr>\n")
         self.w("</tbody></table></div>\n")
         self.w("<h3>By package</h3>\n<p class=muted>Cases per status; a case covering clauses of two packages ")
-        self.w("counts in both.</p>\n<div class=scroll><table class=bypackage><thead><tr><th>package</th>")
+        self.w("counts in both.</p>\n<div class=scroll><table class=bypackage><thead>")
+        self.group_row(1)
+        self.w("<tr><th>package</th>")
         for i in v.impls:
             self.w(f"<th>{e(i.key)}</th>")
         self.w("</tr></thead>\n<tbody>\n")
@@ -313,7 +319,9 @@ class Page:
             "nothing, so an item shows skip only when every case covering it was skipped). ",
             "<span class='chip s-none'>—</span> no case, <span class='chip s-na'>n/a</span> not in that release.</p>\n",
         )
-        self.w("<div class=scroll><table class=matrix><thead><tr><th>spec item</th><th>cases</th>")
+        self.w("<div class=scroll><table class=matrix><thead>")
+        self.group_row(2)
+        self.w("<tr><th>spec item</th><th>cases</th>")
         for i in v.impls:
             self.w(f"<th title='{a(i.kind)} {a(i.go_version)}'>{e(i.key)}</th>")
         self.w("</tr></thead>\n")
@@ -342,6 +350,18 @@ class Page:
         if current is not None:
             self.w("</tbody>\n")
         self.w("</table></div>\n</section>\n")
+
+    def group_row(self, before: int) -> None:
+        """A header row over the implementation columns naming their groups (the oracle's releases, gc
+        on this machine's port, gc on the other ports, gccgo), when there is more than one group."""
+        groups = self.v.impl_groups
+        if len(groups) < 2:
+            return
+        self.w(f"<tr class=grp><th colspan='{before}'></th>")
+        for label, impls in groups:
+            span = len(impls)
+            self.w(f"<th colspan='{span}' title='{a(', '.join(i.key for i in impls))}'>{e(label)}</th>")
+        self.w("</tr>\n")
 
     def cell(self, row: ItemRow, impl: str) -> str:
         """One matrix cell: its status, a tooltip (what it means, the counts behind it, the worst case),

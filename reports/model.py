@@ -41,7 +41,9 @@ CORE_PACKAGES = ("runtime", "runtime/debug", "runtime/metrics", "runtime/pprof",
 #: runtime, ``godebug:tlsrsakex`` under crypto/tls), which would hide them among that package's API.
 AREAS = ("env", "godebug", "process")
 UNKNOWN_PACKAGE = "(not in spec)"
-KIND_ORDER = {"oracle": 0, "go": 1, "cmd": 2}
+KIND_ORDER = {"oracle": 0, "go": 1, "gccgo": 2, "cmd": 3}
+#: The port reports show first: the one every release runs on.
+HOST_PORT = "linux/amd64"
 #: A report shows at most MAX_LINES expectations, steps or reasons per result, each cut to STEP_CHARS;
 #: at most SHOWN clause ids a case covers, and SHOWN_CASES cases of a clause or item (with a count of the rest).
 MAX_LINES = 4
@@ -273,9 +275,22 @@ class Impl:
     def version(self) -> GoVersion | None:
         return version_of(self.go_version)
 
+    @property
+    def port(self) -> str:
+        """GOOS/GOARCH it ran on (records before ports existed were all linux/amd64)."""
+        return f"{self.info.get('goos') or 'linux'}/{self.info.get('goarch') or 'amd64'}"
+
+    @property
+    def group(self) -> str:
+        """The column group a report puts it in: the oracle's releases, a compiler on this machine's
+        port, the same compiler on the other ports, and so on (consecutive in sort order)."""
+        if self.kind == "go":
+            return "gc on linux/amd64" if self.port == HOST_PORT else "gc on other ports"
+        return {"oracle": "oracle", "gccgo": "gccgo", "cmd": "other implementations"}.get(self.kind, self.kind)
+
     def sort_key(self) -> tuple[Any, ...]:
         v = self.version
-        return (KIND_ORDER.get(self.kind, 9), v is None, v or GoVersion(0), self.key)
+        return (KIND_ORDER.get(self.kind, 9), self.port != HOST_PORT, v is None, v or GoVersion(0), self.key)
 
 
 @dataclass
@@ -403,6 +418,12 @@ class View:
         self.spec = spec
         self.impls, self.results = impls_and_results(self.runs)
         self.by_key: dict[tuple[str, str], Result] = {(r.case, r.impl): r for r in self.results}
+        self.impl_groups: list[tuple[str, list[Impl]]] = []  # (label, its implementations), in column order
+        for i in self.impls:
+            if self.impl_groups and self.impl_groups[-1][0] == i.group:
+                self.impl_groups[-1][1].append(i)
+            else:
+                self.impl_groups.append((i.group, [i]))
         self.by_impl: dict[str, list[Result]] = {i.key: [] for i in self.impls}
         for r in self.results:
             self.by_impl[r.impl].append(r)

@@ -302,3 +302,22 @@ def test_items_are_grouped_by_their_own_area(published_page: Path) -> None:
     runtime = re.findall(r"<td class=item><code>([^<]+)</code>", dict(groups)["runtime"])
     assert not [i for i in runtime if i.split(":")[0] in ("env", "godebug", "process")]
     assert text.count("<style>") == 1 and text.count("<script>") == 1 and "<link" not in text
+
+
+def test_implementation_columns_are_grouped_by_compiler_and_port(
+    published_page: Path, published_record: dict[str, Any]
+) -> None:
+    """The matrix's columns sit under group headers (oracle, gc on linux/amd64, gc on the other ports,
+    gccgo) whose spans cover exactly the implementations of each group, in column order."""
+    text = published_page.read_text()
+    matrix = text[text.index("<table class=matrix>") : text.index("</thead>", text.index("<table class=matrix>"))]
+    groups = re.findall(r"<th colspan='(\d+)' title='([^']*)'>([^<]+)</th>", matrix)
+    assert [g[2] for g in groups] == ["oracle", "gc on linux/amd64", "gc on other ports", "gccgo"], groups
+    columns = re.findall(r"<th title='[^']*'>([^<]+)</th>", matrix)
+    assert sum(int(n) for n, _, _ in groups) == len(columns) == len({r["impl"] for r in published_record["results"]})
+    at = 0
+    for n, members, label in groups:
+        assert members.split(", ") == columns[at : at + int(n)], label
+        at += int(n)
+    ports = dict((g[2], g[1]) for g in groups)["gc on other ports"].split(", ")
+    assert ports == ["go1.27-linux-386", "go1.27-linux-arm64", "go1.27-linux-riscv64", "go1.27-wasip1-wasm"]
