@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import os
 import re
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +15,9 @@ from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.locations import cache_dir
 from rthooks.spec.lint import lint_paths
-from rthooks.spec.lint.engine import cases_root
+from rthooks.spec.lint.engine import cases_root, file_digest
 from rthooks.yamlsrc import Node, display_name, load
 
 
@@ -69,11 +73,19 @@ class Case:
         return False
 
 
-def load_cases(root: Path | None = None, *, validate: bool = True) -> list[Case]:
+def load_cases(
+    root: Path | None = None, *, validate: bool = True, wanted: Callable[[str, list[str]], bool] | None = None
+) -> list[Case]:
     """Every case under ``root`` (default: the project's cases/), sorted by id.
 
     With ``validate``, any lint finding in the case files is an error: the harness
-    does not run cases that the linter rejects.
+    does not run cases that the linter rejects (every file is linted, whatever is selected).
+
+    With ``wanted(id, covers)``, the selection a command will make, only the files holding a wanted
+    case are parsed when an index of the same files (by content) says which they are: the
+    contributor's ``--id`` rerun parses one file, not twenty. The other cases of those files come
+    too (the caller selects); when nothing in the index is wanted, everything loads, so a selection
+    that matches nothing gets the usual error with its suggestions.
     """
     root = root or cases_root()
     if root is None or not root.is_dir():
@@ -83,7 +95,56 @@ def load_cases(root: Path | None = None, *, validate: bool = True) -> list[Case]
         findings = lint_paths(paths) if paths else []
         if findings:
             raise RthooksError(f"{findings[0]}" + (f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""))
-    return sorted((c for p in paths for c in cases_in_file(p)), key=lambda c: c.id)
+    key = _index_key(root, paths) if wanted else None
+    index = _index_get(key) if key else None
+    if wanted and index is not None:
+        files = {entry["file"] for cid, entry in index.items() if wanted(cid, entry["covers"])}
+        if files:
+            chosen = (c for p in paths if str(p.relative_to(root)) in files for c in cases_in_file(p))
+            return sorted(chosen, key=lambda c: c.id)
+    cases = sorted((c for p in paths for c in cases_in_file(p)), key=lambda c: c.id)
+    if key:
+        _index_put(key, {c.id: {"file": str(Path(c.file).relative_to(root)), "covers": c.covers} for c in cases})
+    return cases
+
+
+def _index_key(root: Path, paths: list[Path]) -> str | None:
+    """A digest of the case files' names and contents (each file's digest is remembered by size and
+    modification time, as the lint cache does): an index is valid for exactly those files."""
+    if os.environ.get("RTHOOKS_LINT_CACHE") == "0":
+        return None
+    h = hashlib.sha256(b"case-index-1\0")
+    for p in paths:
+        h.update(str(p.relative_to(root)).encode() + b"\0" + file_digest(p) + b"\0")
+    return h.hexdigest()
+
+
+def _index_get(key: str) -> dict[str, dict[str, Any]] | None:
+    try:
+        data = json.loads((cache_dir() / "case-index" / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and all(
+        isinstance(v, dict)
+        and isinstance(v.get("file"), str)
+        and isinstance(v.get("covers"), list)
+        and all(isinstance(c, str) for c in v["covers"])
+        for v in data.values()
+    )
+    return data if ok else None  # a damaged entry is a miss, never a wrong file
+
+
+def _index_put(key: str, index: dict[str, dict[str, Any]]) -> None:
+    d = cache_dir() / "case-index"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f"{key}.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(index))
+        tmp.replace(d / f"{key}.json")
+        for old in sorted(d.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-8]:
+            old.unlink(missing_ok=True)  # the newest few are enough: one per checkout state in use
+    except OSError:
+        pass  # a cache that cannot be written is only slower
 
 
 def cases_in_file(path: Path) -> list[Case]:

