@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
@@ -206,3 +208,41 @@ def test_a_wrongly_typed_argument_is_an_error_on_the_oracle(tmp_path: Path) -> N
     verdict = judge(case, compiled, raw, tmp_path)
     assert verdict.status == "error"
     assert any("argument 0 must be an integer" in r for r in verdict.reasons)
+
+
+def test_the_case_schema_spells_the_reference_grammar_of_refs() -> None:
+    """One grammar: the case schema's ``ref`` pattern is the one refs.py builds from its own parser's parts."""
+    import json
+
+    from rthooks.protocol.refs import schema_pattern
+    from rthooks.protocol.schemas import spec_schema
+
+    schema = json.loads(spec_schema("case.schema.json").read_text())
+    assert schema["$defs"]["ref"]["pattern"] == schema_pattern()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="$abz_09.[]/: -x\n", max_size=16),
+        st.builds(
+            lambda n, p: f"${n}{p}",
+            st.from_regex(r"[a-z_][a-z0-9_]{0,4}", fullmatch=True),
+            st.text(".[]a0/:", max_size=8),
+        ),
+    )
+)
+def test_the_schema_pattern_accepts_what_parse_ref_parses(text: str) -> None:
+    """The pattern (as jsonschema applies it: re.search) accepts a reference exactly when parse_ref
+    parses it, except that a JSON Schema ``$`` also matches before a final newline, which parse_ref
+    refuses (the lint rules then report the name as unbound)."""
+    import re
+
+    from rthooks.protocol.refs import SPECIAL, parse_ref, schema_pattern
+
+    matched = re.search(schema_pattern(), text) is not None
+    parsed = parse_ref(text) is not None or text in SPECIAL
+    if text.endswith("\n"):
+        assert not parsed
+    else:
+        assert matched == parsed, text

@@ -22,9 +22,20 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+_NAME = r"[a-z_][a-z0-9_]*"
+_SEGMENT = r"\.([^.\[\]]+)|\[([^\]]+)\]"
 #: A bound name: what a step's ``bind`` may be (spec/schema/case.schema.json).
-NAME = re.compile(r"[a-z_][a-z0-9_]*")
-_PATH_SEGMENT = re.compile(r"\.([^.\[\]]+)|\[([^\]]+)\]")
+NAME = re.compile(_NAME)
+_PATH_SEGMENT = re.compile(_SEGMENT)
+#: What an expectation may observe besides a reference (``of: stdout``).
+SPECIAL = ("stdout", "stderr", "exit", "signal", "build")
+
+
+def schema_pattern() -> str:
+    """The case schema's ``$defs/ref`` pattern, built from the grammar above: the schema must say
+    exactly this (tests/test_protocol_module.py), so the two cannot drift apart."""
+    segment = _SEGMENT.replace("(", "(?:")
+    return f"^({'|'.join(SPECIAL)})$|^\\${_NAME}({segment})*$"
 
 
 @dataclass(frozen=True)
