@@ -173,6 +173,8 @@ def test_kills_survivors_and_stillborn_mutants_on_real_go(
     by = {m["id"]: m for m in record["mutants"]}
     assert by["kept"]["status"] == "killed"
     assert by["kept"]["killed_by"] == ["debug-setgcpercent-negative-is-minus-one"]
+    # the evidence is the failing expectation, expected against observed
+    assert by["kept"]["evidence"]["debug-setgcpercent-negative-is-minus-one"].startswith("fail: expect[")
     assert by["comment"]["status"] == "survived" and by["comment"]["cases_run"] == 1
     assert by["broken"]["status"] == "stillborn"
     assert "declared and not used" in by["broken"]["detail"] and "/tmp" not in by["broken"]["detail"]
