@@ -238,3 +238,25 @@ def test_list_and_check_commands(tmp_path: Path) -> None:
     assert p.returncode != 0 and p.stderr.startswith("rthooks: --only no-such-mutant: no mutant has this id")
     p = run_cli("mutate", "--in", "no-such-file")
     assert p.returncode != 0 and "--in no-such-file: no harness/mutants/no-such-file.yaml" in p.stderr
+
+
+def test_merge_keeps_the_latest_entry_and_refuses_other_releases(tmp_path: Path) -> None:
+    def rec(version: str, *mutants: tuple[str, str]) -> dict[str, object]:
+        return {
+            "kind": "rthooks-kills", "version": 1, "release": version.rpartition(".")[0], "go_version": version,
+            "cases_mode": "related", "shard": None, "started": "a", "finished": "b", "interrupted": False,
+            "mutants": [{"id": i, "status": s, "breaks": ["runtime.GC#x"], "killed_by": []} for i, s in mutants],
+        }  # fmt: skip
+
+    paths = []
+    for n, r in enumerate([rec("1.27.3", ("a", "survived"), ("b", "killed")), rec("1.27.3", ("a", "killed"))]):
+        paths.append(tmp_path / f"{n}.json")
+        paths[-1].write_text(json.dumps(r))
+    out = tmp_path / "merged.json"
+    p = run_cli("mutate", "--merge", *map(str, paths), "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert [(m["id"], m["status"]) for m in mutate.read(out)["mutants"]] == [("b", "killed"), ("a", "killed")]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(rec("1.26.6", ("a", "killed"))))
+    p = run_cli("mutate", "--merge", str(paths[0]), str(other), "--out", str(out))
+    assert p.returncode == 2 and p.stderr.strip() == "rthooks: cannot merge kill records of go1.27.3 and go1.26.6"

@@ -11,13 +11,20 @@ from rthooks import toolchain
 from rthooks.errors import RthooksError
 from rthooks.harness.cases import load_cases
 from rthooks.harness.mutate.catalogue import Mutant, load_catalogue, problems_in, select
-from rthooks.harness.mutate.kills import failed, run_mutants, say, summary
+from rthooks.harness.mutate.kills import failed, merge, read, run_mutants, say, summary, write
 from rthooks.spec.load import default_spec
 from rthooks.text import printable
 from rthooks.ui import phase
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.merge:
+        if not args.out:
+            raise RthooksError("--merge needs --out")
+        merged = merge([read(p) for p in args.merge])
+        write(merged, Path(args.out))
+        print(f"mutate: {summary(merged)}")
+        return 0
     with phase("loading the spec"):
         spec = default_spec()
     mutants = load_catalogue(clauses=spec.clauses())

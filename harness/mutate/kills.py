@@ -266,5 +266,33 @@ def failed(record: dict[str, Any]) -> bool:
     )
 
 
+def merge(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One kill record of one release from several (shards, reruns of some mutants): a mutant's
+    latest entry wins, in catalogue order of first appearance. Records of different releases or
+    toolchains are refused, since a kill on go1.26 says nothing of go1.27."""
+    if not records:
+        raise RthooksError("nothing to merge")
+    first = records[0]
+    for r in records[1:]:
+        if (r["release"], r["go_version"]) != (first["release"], first["go_version"]):
+            raise RthooksError(f"cannot merge kill records of go{first['go_version']} and go{r['go_version']}")
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in records:
+        for m in r["mutants"]:
+            by_id.pop(m["id"], None)
+            by_id[m["id"]] = m
+    modes = {r["cases_mode"] for r in records}
+    return {
+        **first,
+        "cases_mode": "all" if modes == {"all"} else "related",
+        "shard": None,
+        "started": min(r["started"] for r in records),
+        "finished": max((r["finished"] or "") for r in records) or None,
+        "interrupted": any(r["interrupted"] for r in records),
+        "baseline_passing": max(r.get("baseline_passing", 0) for r in records),
+        "mutants": list(by_id.values()),
+    }
+
+
 def release_of(record: dict[str, Any]) -> GoVersion:
     return GoVersion.parse(record["release"])

@@ -245,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that every mutant's edits match exactly once in each --release (repeatable with --all) and exit",
     )
     mu.add_argument("--all", action="store_true", help="with --check: every modelled release it applies to")
+    mu.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="KILLS",
+        help="merge kill records of one release (shards, reruns: a mutant's latest entry wins) into --out",
+    )
     mu.add_argument("--format", choices=["text", "json"], default="text", help="of --list")
 
     # `report` parses its own arguments (rthooks.reports.cli; see main): listed here for --help only.
