@@ -44,8 +44,11 @@ def default_godebug_text(rt: OracleRuntime) -> str:
 
 
 def effective(rt: OracleRuntime, key: str) -> str | None:
-    """The value the runtime and the standard library see for ``key`` (None: the key does not exist)."""
-    return rt.env_godebug(key)
+    """The value a standard-library package sees for ``key`` through internal/godebug (None: the key
+    does not exist): the text before a ``#pattern`` bisect suffix. The pattern itself is modelled
+    only as absent or unparsable (bisect.New's error leaves no matcher, so the value always applies)."""
+    v = rt.env_godebug(key)
+    return None if v is None else v.partition("#")[0]
 
 
 def build_info(rt: OracleRuntime) -> dict[str, Any]:

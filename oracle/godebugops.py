@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.oracle import driversrc
+from rthooks.oracle import driversrc, godebugmodel
 from rthooks.oracle.registry import StepFn, step
 from rthooks.oracle.releases import cutoff, in_spec, spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
@@ -149,13 +149,13 @@ def op_rand(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> list[int]:
     def init() -> None:
         if not st.rand_init:
             st.rand_init = True
-            if live_value(rt, "randautoseed") == "0":
+            if godebugmodel.effective(rt, "randautoseed") == "0":
                 _count(rt, "randautoseed")
                 st.rand_seed, st.rand_pos = 1, 0
 
     if w.get("seed") is not None:
         has_nop = in_spec(rt.release, "godebug:randseednop")
-        nop = has_nop and live_value(rt, "randseednop") != "0"
+        nop = has_nop and godebugmodel.effective(rt, "randseednop") != "0"
         if not nop:
             if has_nop:
                 _count(rt, "randseednop")

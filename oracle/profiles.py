@@ -363,12 +363,13 @@ def pprof_do(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     ctx = _ctx(rt, args[0])
     inner = _new_ctx(rt, {**ctx["labels"], **_labelset(rt, args[1])}, ctx["task"])
     st = _pp(rt)
-    saved = st.goroutine_labels
     st.goroutine_labels = dict(_ctx(rt, inner)["labels"])
     try:
         Callback(rt, resolve(rt, args[2])).fire(inner)
     finally:
-        st.goroutine_labels = saved  # restored after f, even when f panics
+        # defer SetGoroutineLabels(ctx): after f (even when f panics) the goroutine carries ctx's
+        # labels, not whatever it carried before Do (#restored-after-f)
+        st.goroutine_labels = dict(ctx["labels"])
 
 
 @step("runtime/pprof.SetGoroutineLabels")
