@@ -31,6 +31,78 @@ def _quote_value(v: str) -> bool:
     return any(c in v for c in ' \t\r\n"`')
 
 
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
+
+
+def _quoted_prefix(s: str) -> str | None:
+    """strconv.QuotedPrefix for the string forms a build line may use: `raw` or "interpreted"."""
+    if s[:1] == "`":
+        end = s.find("`", 1)
+        return s[: end + 1] if end > 0 else None
+    if s[:1] != '"':
+        return None
+    i = 1
+    while i < len(s):
+        c = s[i]
+        if c == '"':
+            return s[: i + 1]
+        if c == "\n":
+            return None
+        i += 2 if c == "\\" else 1
+    return None
+
+
+def _unquote(q: str) -> str | None:
+    """strconv.Unquote of exactly one quoted string (None where Go reports ErrSyntax)."""
+    if _quoted_prefix(q) != q:
+        return None
+    if q[0] == "`":
+        return q[1:-1].replace("\r", "")
+    body, out, i = q[1:-1], [], 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        e = body[i + 1 : i + 2]
+        if e in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[e])
+            i += 2
+            continue
+        width = {"x": 2, "u": 4, "U": 8}.get(e)
+        if width is not None:
+            digits = body[i + 2 : i + 2 + width]
+            if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
+                return None
+            n = int(digits, 16)
+            if e == "x" and n >= 0x80:
+                raise Unsupported("the oracle does not model \\x escapes of non-ASCII bytes in build info")
+            if n > 0x10FFFF or 0xD800 <= n < 0xE000:
+                return None
+            out.append(chr(n))
+            i += 2 + width
+            continue
+        if e and e in "01234567":
+            digits = body[i + 1 : i + 4]
+            if len(digits) != 3 or any(d not in "01234567" for d in digits) or int(digits, 8) > 255:
+                return None
+            if int(digits, 8) >= 0x80:
+                raise Unsupported("the oracle does not model octal escapes of non-ASCII bytes in build info")
+            out.append(chr(int(digits, 8)))
+            i += 4
+            continue
+        return None  # \' and unknown escapes are invalid in an interpreted string
+    return "".join(out)
+
+
+def _go_q_byte(c: str) -> str:
+    """fmt's %q of a byte, for the printable ASCII characters the model meets."""
+    if not (" " <= c <= "~"):
+        raise Unsupported(f"the oracle does not format the byte {c!r} with %q")
+    return "'\\''" if c == "'" else ("'\\\\'" if c == "\\" else f"'{c}'")
+
+
 def _module(m: Any) -> dict[str, Any]:
     m = m or {}
     return {
@@ -111,17 +183,30 @@ def parse(data: str) -> dict[str, Any]:
                 if kv[0] == "=":
                     raise _Malformed("build line with missing key")
                 if kv[0] in '`"':
-                    raise Unsupported("the oracle does not parse quoted build keys yet")
-                key, eq, raw = kv.partition("=")
-                if not eq:
-                    raise _Malformed("build line missing '=' after key")
-                if _quote_key(key):
-                    raise _Malformed(f"unquoted key {_quote(key)} must be quoted")
+                    raw_key = _quoted_prefix(kv)
+                    if raw_key is None or _unquote(raw_key) is None:  # QuotedPrefix checks the escapes too
+                        raise _Malformed("invalid quoted key in build line")
+                    if len(kv) == len(raw_key):
+                        raise _Malformed("build line missing '=' after quoted key")
+                    if kv[len(raw_key)] != "=":
+                        raise _Malformed(f"unexpected character after quoted key: {_go_q_byte(kv[len(raw_key)])}")
+                    key = _unquote(raw_key) or ""
+                    raw = kv[len(raw_key) + 1 :]
+                else:
+                    key, eq, raw = kv.partition("=")
+                    if not eq:
+                        raise _Malformed("build line missing '=' after key")
+                    if _quote_key(key):
+                        raise _Malformed(f"unquoted key {_quote(key)} must be quoted")
                 if raw[:1] in ("`", '"'):
-                    raise Unsupported("the oracle does not parse quoted build values yet")
-                if _quote_value(raw):
+                    value = _unquote(raw)
+                    if value is None:
+                        raise _Malformed("invalid quoted value in build line")
+                elif _quote_value(raw):
                     raise _Malformed(f"unquoted value {_quote(raw)} must be quoted")
-                bi["Settings"] = (bi["Settings"] or []) + [{"Key": key, "Value": raw}]
+                else:
+                    value = raw
+                bi["Settings"] = (bi["Settings"] or []) + [{"Key": key, "Value": value}]
             lineno += 1
     except _Malformed as e:
         raise StepError(f"could not parse Go build info: line {lineno}: {e}") from None
