@@ -102,3 +102,16 @@ def test_semantic_rules_skip_files_the_schema_rejected(tmp_path: Path) -> None:
     )
     got = {(Path(f.file).name, f.rule) for f in lint_paths([bad, good])}
     assert got == {("bad.yaml", "RTH002"), ("good.yaml", "RTH040")}
+
+
+def test_a_key_that_is_not_plain_text_is_quoted_in_one_line(tmp_path: Path) -> None:
+    """A finding is one line even when the offending key holds a newline (found by test_lint_fuzz)."""
+    bad = tmp_path / "cases" / "odd.yaml"
+    bad.parent.mkdir()
+    bad.write_text(
+        "cases:\n  - id: odd-env-key\n    covers: [runtime.GC#blocks-until-complete]\n"
+        '    setup: {env: {"\\n": null}}\n    steps: [{call: runtime.GC}]\n    expect: [{exit_status: 0}]\n'
+    )
+    found = [f for f in lint_paths([bad]) if f.rule == "RTH002"]
+    assert found and all("\n" not in f.message for f in found), found
+    assert "env['\\n']" in found[0].message, found[0].message

@@ -20,7 +20,7 @@ import jsonschema
 from rthooks import casepolicy
 from rthooks.goversion import GoVersion, is_version
 from rthooks.protocol import schemas
-from rthooks.protocol.refs import Ref, parse_ref
+from rthooks.protocol.refs import Ref, parse_ref, schema_pattern
 from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile, schema_path
 from rthooks.ui import did_you_mean
 from rthooks.yamlsrc import Node, line_of
@@ -102,8 +102,8 @@ _PATTERN_WORDS = {
     "^SIG[A-Z0-9]+$": "a signal name in capitals starting with SIG (like 'SIGINT')",
     "^(SIG)?[A-Z0-9]+$": "a signal name in capitals (like 'SIGINT' or 'INT')",
     "^-": "a flag starting with '-'",
-    "^(stdout|stderr|exit|signal|build)$|^\\$[a-z_][a-z0-9_]*(\\.[^.\\[\\]\\s]+|\\[[0-9]+\\])*$": "stdout, "
-    "stderr, exit, signal, build, or a bound name such as '$first' (then '.field' or '[N]' to reach inside it)",
+    schema_pattern(): "stdout, stderr, exit, signal, build, or a bound name such as '$first' (then '.field',"
+    " '[N]' or '[key]' to reach inside it)",
 }
 _TYPE_WORDS = {
     "array": "a list",
@@ -152,7 +152,14 @@ def _type_of(value: Any) -> str:
 
 def _describe(err: jsonschema.ValidationError, path: list[Any], clause_ids: Iterable[str] = ()) -> str:
     """The schema error in words: what is wrong, where, what is wanted, and a close name when there is one."""
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
+    # A key is shown as written unless it is not plain printable text (then quoted, escaped): a finding is one line.
+    where = (
+        "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" if str(p).isprintable() and str(p).strip() else f"[{str(p)!r}]"
+            for p in path
+        ).lstrip(".")
+        or "top level"
+    )
     v: Any = err.validator
     want: Any = err.validator_value
     inst: Any = err.instance
