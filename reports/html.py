@@ -193,17 +193,27 @@ class Page:
             self.w(f"<th class=num>{e(s)}</th>")
         self.w("<th>spec items (worst status of their cases)</th></tr></thead>\n<tbody>\n")
         grouped = len(v.impl_groups) > 1
-        for i in v.impls:
-            if grouped and any(g[0] is i for _, g in v.impl_groups):
-                label = next(lab for lab, g in v.impl_groups if g[0] is i)
+        for label, members in v.impl_groups:
+            if grouped:
                 self.w(f"<tr class=grp><th colspan='{len(shown) + 2}'>{e(label)}</th></tr>\n")
-            self.w(f"<tr><th>{e(i.key)}<br><span class=kind>{e(i.kind)} {e(i.go_version)}</span></th>")
-            for s in shown:
-                n = totals[i.key][s]
-                self.w(f"<td class='num {css_class(s) if n else 'zero'}'>{n}</td>")
-            items = v.items_by_status(i.key)
-            self.w("<td>", " ".join(chip(s, f"{n} {LABEL.get(s, s)}") for s, n in items.items()), "</td></tr>\n")
+            for i in members:
+                self.summary_row(i, shown, totals)
         self.w("</tbody></table></div>\n")
+        self.by_package()
+        self.implementations()
+        self.w("</section>\n")
+
+    def summary_row(self, i: Any, shown: list[str], totals: dict[str, Any]) -> None:
+        """One implementation's row: its count per shown status and its items by worst status."""
+        self.w(f"<tr><th>{e(i.key)}<br><span class=kind>{e(i.kind)} {e(i.go_version)}</span></th>")
+        for s in shown:
+            n = totals[i.key][s]
+            self.w(f"<td class='num {css_class(s) if n else 'zero'}'>{n}</td>")
+        items = self.v.items_by_status(i.key)
+        self.w("<td>", " ".join(chip(s, f"{n} {LABEL.get(s, s)}") for s, n in items.items()), "</td></tr>\n")
+
+    def by_package(self) -> None:
+        v = self.v
         self.w("<h3>By package</h3>\n<p class=muted>Cases per status; a case covering clauses of two packages ")
         self.w("counts in both.</p>\n<div class=scroll><table class=bypackage><thead>")
         self.group_row(1)
@@ -221,8 +231,6 @@ class Page:
                 self.w("<td>", " ".join(chip(s, f"{c[s]} {s}") for s in STATUSES if c.get(s)) or "—", "</td>")
             self.w("</tr>\n")
         self.w("</tbody></table></div>\n")
-        self.implementations()
-        self.w("</section>\n")
 
     def implementations(self) -> None:
         v = self.v

@@ -72,7 +72,8 @@ def probe(tc: Toolchain, port: Port = HOST) -> Path:
     return port.prepare(out) if port.prepare else out
 
 
-def _run_probe(tc: Toolchain, *args: str, port: Port = HOST) -> Any:
+def _run_probe(tc: Toolchain, *args: str, port: Port = HOST, env: dict[str, str] | None = None) -> Any:
+    """The probe's JSON answer to ``args``, built for and run on ``port``; ``env`` adds variables."""
     argv = [*port.launcher, str(probe(tc, port)), *args]
     try:
         with tempfile.TemporaryDirectory(prefix="rthooks-probe-") as work:  # a runner may use its folder
@@ -81,7 +82,7 @@ def _run_probe(tc: Toolchain, *args: str, port: Port = HOST) -> Any:
                 capture_output=True,
                 text=True,
                 timeout=120 * port.timeout_scale,
-                env=tc.env(),
+                env=tc.env(**(env or {})),
                 check=True,
                 cwd=work,
             )
@@ -101,19 +102,9 @@ def api(tc: Toolchain, port: Port = HOST) -> list[dict[str, Any]]:
 
     ``os`` is reduced to ``os.Exit``, the only item of it that the spec covers.
     """
-    env = {**tc.env(), "RTHOOKS_PROBE_GOOS": port.goos, "RTHOOKS_PROBE_GOARCH": port.goarch}
-    try:
-        proc = subprocess.run(
-            [str(probe(tc)), "api", str(tc.goroot), *PACKAGES],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=True,
-        )
-    except subprocess.CalledProcessError as e:
-        raise RthooksError(f"probe api failed: {e.stderr.strip()[:500]}", where=str(tc.go)) from None
-    items: list[dict[str, Any]] = json.loads(proc.stdout)
+    # The probe runs here, natively, and reads the port's files: only its build context is the port's.
+    where = {"RTHOOKS_PROBE_GOOS": port.goos, "RTHOOKS_PROBE_GOARCH": port.goarch}
+    items: list[dict[str, Any]] = _run_probe(tc, "api", str(tc.goroot), *PACKAGES, env=where)
     return [i for i in items if i["package"] != "os" or (i["name"] == "Exit" and not i.get("receiver"))]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rthooks import toolchain
 from rthooks.errors import RthooksError
+from rthooks.goversion import GoVersion
 from rthooks.harness.cases import load_cases
 from rthooks.harness.mutate.catalogue import Mutant, load_catalogue, problems_in, select
 from rthooks.harness.mutate.kills import failed, merge, read, run_mutants, say, summary, write
@@ -80,7 +81,7 @@ def _list(mutants: list[Mutant], fmt: str) -> int:
     return 0
 
 
-def _check(mutants: list[Mutant], releases: list) -> int:  # type: ignore[type-arg]
+def _check(mutants: list[Mutant], releases: list[GoVersion]) -> int:
     bad = 0
     for rel in releases:
         tc = toolchain.for_release(rel)
