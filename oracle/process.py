@@ -35,6 +35,7 @@ from rthooks.oracle.state import (
     Unsupported,
 )
 from rthooks.protocol.results import OBS_CAP, OUTPUT_CAP, RawRun
+from rthooks.protocol.until import has_target, met
 
 
 def run_program(
@@ -92,8 +93,10 @@ def _run_steps(rt: OracleRuntime, program: dict[str, Any], out: RawRun) -> None:
     for i, step in enumerate(program["steps"]):
         obs: dict[str, Any]
         try:
-            value = rt.step(step)
+            value, tries = _attempt(rt, step)
             obs = {"step": i, "status": "ok", "value": value}
+            if tries:
+                obs["tries"] = tries
         except Unsupported as e:
             obs = {"step": i, "status": "unsupported", "reason": str(e)}
         except StepError as e:
@@ -114,6 +117,34 @@ def _run_steps(rt: OracleRuntime, program: dict[str, Any], out: RawRun) -> None:
     _emit(rt, out, {"done": True})
     out.stdout, out.stderr = rt.stdout, rt.stderr
     out.exit_status = 0
+
+
+UNTIL_GCS = 16  # collections the model runs for an ``until`` step before it gives up (see _attempt)
+
+
+def _attempt(rt: OracleRuntime, step: dict[str, Any]) -> tuple[Any, int]:
+    """Run a step, repeating it as its ``until`` asks; the value and the tries (0 without until).
+
+    The model has no clock of its own: between tries only a collection (``gc: true``) can change
+    what a step sees (finalizers and cleanups run, weak pointers clear, cycles count). So a step
+    whose target is unmet is retried after a modelled GC, at most UNTIL_GCS times, and without
+    ``gc`` it runs once, as it would on a runtime where nothing else happens meanwhile.
+    """
+    until = step.get("until")
+    value = rt.step(step)
+    if not isinstance(until, dict):
+        return value, 0
+    tries = 1
+    while has_target(until) and until.get("gc") and tries <= UNTIL_GCS and not met(_encoded(value), until):
+        rt.step({"op": "gc"})
+        value = rt.step(step)
+        tries += 1
+    return value, tries
+
+
+def _encoded(value: Any) -> Any:
+    """The value as its JSON observation reads (tuples as lists, keys as strings), as the driver judges it."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _emit(rt: OracleRuntime, out: RawRun, obs: dict[str, Any]) -> None:

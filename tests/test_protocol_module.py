@@ -246,3 +246,55 @@ def test_the_schema_pattern_accepts_what_parse_ref_parses(text: str) -> None:
         assert not parsed
     else:
         assert matched == parsed, text
+
+
+@pytest.mark.parametrize(
+    ("value", "until", "want"),
+    [
+        (80, {"equals": 80.0}, True),
+        (True, {"equals": 1}, False),  # a boolean is no number, as in the driver's jsonNumber
+        (["a", "b"], {"contains": "b"}, True),
+        ("xabcx", {"contains": "abc"}, True),
+        ({"k": 1}, {"contains": "k"}, True),
+        ([{"name": "/gc/x", "kind": 1}], {"contains": {"name": "/gc/x"}}, True),
+        ([1, 2], {"at_least": 2}, True),
+        ([1], {"at_least": 2}, False),
+        ({"/gc/gogc:percent": 80}, {"path": "/gc/gogc:percent", "equals": 80}, True),
+        ({"Main": {"Path": "m"}}, {"path": "Main.Path", "equals": "m"}, True),
+        ([{"PC": 5}, {"PC": 6}], {"path": "[1].PC", "at_least": 6}, True),
+        ({"a": 1}, {"path": "b", "equals": 1}, False),
+        (5, {"equals": 5, "at_least": 6}, False),  # every target must hold
+    ],
+)
+def test_until_rules_match_the_driver(value: Any, until: dict[str, Any], want: bool) -> None:
+    """The oracle judges ``until`` by the rules of harness/driver/until.go (examples from its comments)."""
+    from rthooks.protocol.until import met
+
+    assert met(value, until) is want
+
+
+@pytest.mark.parametrize("gc", [True, False])
+def test_the_oracle_models_until_with_collections(tmp_path: Path, gc: bool) -> None:
+    """An ``until`` step is retried after a modelled GC: a dropped object's finalizer then runs.
+
+    Without ``gc`` nothing in the model changes between tries, so the step runs once and its value
+    stays what it was, as on a runtime where no collection happens meanwhile.
+    """
+    from rthooks.oracle.process import run_program
+
+    until = {"within_s": 5, "gc": gc, "contains": "fin"}
+    program = {
+        "steps": [
+            {"op": "alloc", "with": {"name": "a"}},
+            {"op": "finalizer", "with": {"name": "a", "tag": "fin"}},
+            {"op": "drop", "with": {"name": "a"}},
+            {"op": "ran", "bind": "r", "until": until},
+        ]
+    }
+    raw = run_program(program, env={}, release=GoVersion.parse("1.27"), workdir=tmp_path)
+    last = next(o for o in raw.observations if o.get("step") == 3)
+    assert last["status"] == "ok"
+    if gc:
+        assert last["value"] == ["fin"] and last["tries"] >= 2
+    else:
+        assert last["value"] == [] and last["tries"] == 1
