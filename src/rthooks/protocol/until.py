@@ -41,7 +41,8 @@ def json_contains(v: Any, want: Any) -> bool:
         return isinstance(want, str) and want in v
     if isinstance(v, list):
         return any(
-            json_equal(e, want) or (isinstance(e, dict) and isinstance(want, dict) and json_contains(e, want)) for e in v
+            json_equal(e, want) or (isinstance(e, dict) and isinstance(want, dict) and json_contains(e, want))
+            for e in v
         )
     if isinstance(v, dict):
         if isinstance(want, str):
