@@ -120,11 +120,14 @@ def test_wrapper_resolves_to_real_binary(newest: toolchain.Toolchain) -> None:
 
 def test_spec_check_on_ports_runs_the_probe_there(tmp_path: Path) -> None:
     """The per-port check builds the probe for the port and runs it the way the harness runs that port
-    (natively for 386, under qemu-user for arm64): both match the spec on go1.27."""
-    p = run_cli("spec", "check", "--release", "1.27", "--target", "linux/386", "--target", "linux/arm64")
+    (natively for 386, under qemu-user for arm64 and riscv64, in wasmtime for wasip1): every port the
+    published matrix has matches the spec on go1.27."""
+    ports = ("linux/386", "linux/arm64", "linux/riscv64", "wasip1/wasm")
+    p = run_cli("spec", "check", "--release", "1.27", *(a for port in ports for a in ("--target", port)))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
-    for port in ("linux/386", "linux/arm64"):
-        assert f"go1.27.3 on {port} (" in p.stderr and p.stderr.count(": ok") == 3
+    for port in ports:
+        assert f"go1.27.3 on {port} (" in p.stderr
+    assert p.stderr.count(": ok") == 1 + len(ports)
 
 
 def test_a_port_whose_metrics_differ_is_drift(spec: Spec, newest: toolchain.Toolchain, tmp_path: Path) -> None:
