@@ -237,7 +237,8 @@ def _accepts(want: str, got: str) -> bool:
     return got == want or (want == "number" and got == "integer")
 
 
-def _signatures(ctx: LintContext) -> dict[str, Signature]:
+def signatures(ctx: LintContext) -> dict[str, Signature]:
+    """Every function and method of the spec (and of the reference items) by id, with its parsed signature."""
     out: dict[str, Signature] = {}
     items = list(ctx.reference_items.items()) + [(str(i.get("id")), i) for _, i in ctx.items()]
     for iid, item in items:
@@ -254,7 +255,7 @@ class CallArguments(Rule):
     title = "a call passes a number or type of arguments its spec signature (receiver included) does not take"
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
-        sigs = _signatures(ctx)
+        sigs = signatures(ctx)
         for s in _steps(ctx):
             call = s.step.get("call")
             sig = sigs.get(str(call)) if isinstance(call, str) else None
@@ -308,7 +309,7 @@ class MatcherType(_CatalogueRule):
     title = "an expectation compares a bound result with a value of a type the result can never have"
 
     def check_ops(self, ctx: LintContext, cat: opcatalogue.Catalogue) -> Iterable[Finding]:
-        sigs = _signatures(ctx)
+        sigs = signatures(ctx)
         for f in ctx.of_role("cases"):
             for case in f.data.get("cases") or []:
                 if not isinstance(case, Node):
@@ -360,16 +361,24 @@ class MatcherType(_CatalogueRule):
             op = cat.op(str(st["op"]))
             t = (op.result or {}).get("type") if op and index is None else None
             return [t] if isinstance(t, str) else list(t) if isinstance(t, list) else []
-        sig = sigs.get(str(st.get("call")))
-        if sig is None or not sig.results or sig.results[-1] == "error":
-            return []  # an error result changes the value's shape (harness/driver/runner.go performCall)
-        if index is None and len(sig.results) == 1:
-            kind = _GO_JSON.get(sig.results[0])
-        elif index is not None and len(sig.results) > 1 and index < len(sig.results):
-            kind = _GO_JSON.get(sig.results[index])
-        else:
-            kind = None
+        gotype = go_result(st, index, sigs)
+        kind = _GO_JSON.get(gotype) if gotype else None
         return [kind] if kind else []
+
+
+def go_result(st: Node, index: int | None, sigs: dict[str, Signature]) -> str | None:
+    """The Go type of a call step's bound value (``index`` None) or of its result ``index`` (``$x[N]``
+    of a call with several results); None for an op, an unknown call, or a call with an error result,
+    which changes the value's shape (harness/driver/runner.go performCall). ``$x[N]`` of a call with
+    one result indexes into that result, so it has no Go type here either."""
+    if "call" not in st:
+        return None
+    sig = sigs.get(str(st.get("call")))
+    if sig is None or not sig.results or sig.results[-1] == "error":
+        return None
+    if index is None:
+        return sig.results[0] if len(sig.results) == 1 else None
+    return sig.results[index] if len(sig.results) > 1 and index < len(sig.results) else None
 
 
 CONTRACT_RULES: list[type[Rule]] = [

@@ -16,7 +16,7 @@ from typing import Any
 from rthooks import opcatalogue, regex
 from rthooks.errors import RthooksError
 from rthooks.protocol.refs import parse_ref
-from rthooks.spec.lint.contract_rules import _signatures
+from rthooks.spec.lint.contract_rules import go_result, signatures
 from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile
 from rthooks.yamlsrc import Node, line_of
 
@@ -56,14 +56,9 @@ def _go_result(ref_text: Any, bound: dict[str, Node], sigs: dict[str, Any]) -> s
     if ref is None or (ref.path and ref.single_index is None):
         return None
     st = bound.get(ref.name)
-    if st is None or st.get("repeat") or "call" not in st:
+    if st is None or st.get("repeat"):
         return None
-    sig = sigs.get(str(st.get("call")))
-    if sig is None or not sig.results or sig.results[-1] == "error":
-        return None
-    if ref.single_index is None:
-        return str(sig.results[0]) if len(sig.results) == 1 else None
-    return str(sig.results[ref.single_index]) if ref.single_index < len(sig.results) else None
+    return go_result(st, ref.single_index, sigs)
 
 
 def _op_result_type(ref_text: Any, bound: dict[str, Node], cat: opcatalogue.Catalogue | None) -> Any:
@@ -86,7 +81,7 @@ class AdmitsEveryValue(Rule):
     title = "an expectation admits every value its result can have (a range over the whole domain, both booleans)"
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
-        sigs = _signatures(ctx)
+        sigs = signatures(ctx)
         try:
             cat: opcatalogue.Catalogue | None = opcatalogue.load()
         except RthooksError:
@@ -164,7 +159,7 @@ class TypeBoundRelation(Rule):
     title = "a relation with a constant that every value of the result's Go type satisfies (a uint32 >= 0)"
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
-        sigs = _signatures(ctx)
+        sigs = signatures(ctx)
         for f, case, exp, bound in _expectations(ctx):
             rel = exp.get("relation")
             if not isinstance(rel, dict) or rel.get("each") or rel.get("tolerance"):
