@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rthooks import gosig
 from rthooks.goversion import GoVersion
 from rthooks.spec.load import Item, Spec, load_spec
 
@@ -76,90 +77,10 @@ class Signature:
         return "error" not in self.results[:-1]
 
 
-def _closing(text: str, start: int) -> int:
-    """Index of the bracket closing the one at ``start``."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] in pairs:
-            depth += 1
-        elif text[i] in pairs.values():
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced brackets in {text!r}")
-
-
-def _split_top(text: str) -> list[str]:
-    """Split on commas that are not inside brackets."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        parts.append(cur.strip())
-    return parts
-
-
-def _types(fields: str) -> tuple[str, ...]:
-    """The types of a Go parameter or result list ("a, b int, c string" -> int, int, string)."""
-    parts = _split_top(fields)
-    if not parts:
-        return ()
-    named = any(re.match(r"^[A-Za-z_]\w*\s+\S", p) for p in parts)
-    if not named:
-        return tuple(parts)
-    out: list[str] = []
-    pending = 0
-    for p in parts:
-        m = re.match(r"^([A-Za-z_]\w*)\s+(.+)$", p)
-        if m is None:
-            pending += 1  # a name whose type follows
-            continue
-        out.extend([m.group(2).strip()] * (pending + 1))
-        pending = 0
-    if pending:
-        raise ValueError(f"parameter names without a type in ({fields})")
-    return tuple(out)
-
-
 def parse_signature(sig: str) -> Signature:
-    rest = sig.strip()
-    if not rest.startswith("func"):
-        raise ValueError(f"not a func signature: {sig!r}")
-    rest = rest[4:].strip()
-    receiver = None
-    if rest.startswith("("):
-        end = _closing(rest, 0)
-        receiver = rest[1:end].strip()
-        rest = rest[end + 1 :].strip()
-    m = re.match(r"^(\w+)", rest)
-    if m is None:
-        raise ValueError(f"no function name in {sig!r}")
-    name = m.group(1)
-    rest = rest[len(name) :]
-    generic = rest.startswith("[")
-    if generic:
-        rest = rest[_closing(rest, 0) + 1 :]
-    if not rest.startswith("("):
-        raise ValueError(f"no parameter list in {sig!r}")
-    end = _closing(rest, 0)
-    params = _types(rest[1:end])
-    res = rest[end + 1 :].strip()
-    if res.startswith("("):
-        results = _types(res[1 : _closing(res, 0)])
-    elif res:
-        results = (res,)
-    else:
-        results = ()
-    return Signature(name, receiver, generic, params, results)
+    """The signature reduced to what dispatch needs (rthooks.gosig parses it, as the lint rules do)."""
+    f = gosig.parse(sig)
+    return Signature(f.name, f.receiver, f.generic, f.params, f.results)
 
 
 @dataclass

@@ -11,12 +11,11 @@ implementation runs it, with the file, the line, the case id and, where a close 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rthooks import opcatalogue
+from rthooks import gosig, opcatalogue
 from rthooks.errors import RthooksError
 from rthooks.protocol.refs import parse_ref
 from rthooks.spec.lint.engine import Finding, LintContext, Rule, SourceFile
@@ -154,45 +153,6 @@ _DRIVER_ALSO_ACCEPTS: dict[tuple[str, int], set[str]] = {
 _OPTIONAL_FROM: dict[str, int] = {"runtime/debug.ReadGCStats": 0}
 
 
-def _split_top(text: str) -> list[str]:
-    """Split a Go parameter list at top-level commas."""
-    out, depth, cur = [], 0, ""
-    for c in text:
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if c == "," and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += c
-    if cur.strip():
-        out.append(cur.strip())
-    return out
-
-
-def _types_of(params: str) -> list[str]:
-    """The type of each parameter of a Go list (`a, b int, s ...string` -> int, int, ...string)."""
-    parts = _split_top(params)
-    named = any(re.match(r"^[A-Za-z_]\w*\s+\S", p) for p in parts)
-    if not named:
-        return parts
-    out: list[str] = []
-    pending = 0
-    for p in parts:
-        m = re.match(r"^([A-Za-z_]\w*)\s+(.+)$", p)
-        if m:
-            out += [m.group(2)] * (pending + 1)
-            pending = 0
-        else:
-            pending += 1
-    return out
-
-
-_SIG = re.compile(r"^func\s*(\((?P<recv>[^)]*)\))?\s*\w+\((?P<params>.*?)\)\s*(?P<results>.*)$", re.S)
-
-
 @dataclass(frozen=True)
 class Signature:
     """A spec function's parameters (the receiver first for a method) and results, as Go types."""
@@ -206,16 +166,14 @@ class Signature:
 
 
 def parse_signature(text: str) -> Signature | None:
-    """Parse `func (p *Profile) WriteTo(w io.Writer, debug int) error`; None if it is not one."""
-    m = _SIG.match(" ".join(text.split()))
-    if not m:
+    """Parse `func (p *Profile) WriteTo(w io.Writer, debug int) error` (rthooks.gosig, the parser the
+    dispatch generator uses); None if it is not one."""
+    try:
+        f = gosig.parse(text)
+    except ValueError:
         return None
-    params = _types_of(m.group("params"))
-    if m.group("recv"):
-        params = _types_of(m.group("recv")) + params
-    res = m.group("results").strip()
-    results = _types_of(res[1:-1]) if res.startswith("(") else ([res] if res else [])
-    return Signature(tuple(params), tuple(results))
+    receiver = (f.receiver_type,) if f.receiver_type else ()
+    return Signature(receiver + f.params, f.results)
 
 
 def _json_kind(v: Any) -> str | None:
