@@ -6,11 +6,12 @@ dependency of the tests env, and 1.21.13 is installed by rthooks itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,60 @@ def signal_default(*signums: int) -> Callable[[], None]:
             signal.signal(s, signal.SIG_DFL)
 
     return reset
+
+
+# ---- the fake implementation and its case file, shared by the harness's fault tests ----------------
+
+
+def fake_impl(mode: str) -> str:
+    """``--impl`` text for the test double (rthooks.harness.fake) in one of its modes (ok, lie, hang, ...)."""
+    # deferred: conftest is imported by every test; only the fault tests need the harness
+    from rthooks.harness.impls import python_command
+
+    return f"cmd:fake-{mode}=" + python_command("rthooks.harness.fake", "--mode", mode)
+
+
+def echo_cases(case_id: str, timeout_s: int) -> str:
+    """A case file with one case the fake answers: two echo steps, an equality and a relation that
+    hold when it tells the truth (mode ok) and fail when it lies."""
+    return f"""
+cases:
+  - id: {case_id}
+    timeout_s: {timeout_s}
+    covers: [runtime.GC#blocks-until-complete]
+    steps:
+      - {{op: echo, with: {{answer: 5}}, bind: five}}
+      - {{op: echo, with: {{answer: 7}}, bind: seven}}
+    expect:
+      - {{of: $five, equals: 5}}
+      - {{relation: {{left: $five, op: "<", right: $seven}}}}
+      - {{exit_status: 0}}
+"""
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float, error: type[Exception] = TimeoutError) -> Iterator[None]:
+    """Interrupt the block (SIGALRM, in the main thread) if it runs over ``seconds``: a blocking open
+    of a FIFO or an endless loop fails the test with ``error`` instead of hanging the suite."""
+
+    def fire(signum: int, frame: object) -> None:
+        raise error(f"over {seconds}s")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest with the rthooks plugin, in a subprocess from ``cwd``, as a contributor runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )

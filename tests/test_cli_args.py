@@ -10,33 +10,17 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from rthooks.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, watchdog
 
 FIXTURE = Path(__file__).parent / "fixtures" / "record-small.json"
 CASE = ["-k", "debug-setgcpercent-returns-previous"]
-
-
-@contextlib.contextmanager
-def watchdog(seconds: float) -> Iterator[None]:
-    def fire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"over {seconds}s")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @dataclass

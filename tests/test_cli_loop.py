@@ -15,19 +15,17 @@ import io
 import re
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from rthooks.cli import _describe_result, main
-from rthooks.harness.impls import python_command
 from rthooks.harness.runner import Progress
 from rthooks.protocol.record import read
 from rthooks.spec.lint import RULES
 from rthooks.ui import did_you_mean, phase
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, fake_impl, run_cli, run_pytest
 
 CASES = """\
 cases:
@@ -51,10 +49,6 @@ cases:
 LINE = {"fake-answers": 2, "fake-answers-twice": 9}
 
 
-def _fake(mode: str) -> str:
-    return f"cmd:fake-{mode}=" + str(python_command("rthooks.harness.fake", "--mode", mode))
-
-
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     """A contributor's folder: cases/fake.yaml, and nothing else."""
@@ -75,8 +69,8 @@ def _rerun(line: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str
 
 def test_a_failure_says_file_line_reasons_and_a_rerun_that_runs_exactly_it(work: Path) -> None:
     # The folder given absolute: what is printed is still relative to the working directory.
-    crash = _fake("crash-mid-step")  # fails fake-answers (exit 0, not 3) and crashes at fake-answers-twice's step 1
-    p = run_cli("run", "--cases", str(work / "cases"), "--impl", crash, "--impl", _fake("ok"), cwd=work)
+    crash = fake_impl("crash-mid-step")  # fails fake-answers (exit 0, not 3) and crashes at fake-answers-twice's step 1
+    p = run_cli("run", "--cases", str(work / "cases"), "--impl", crash, "--impl", fake_impl("ok"), cwd=work)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert str(work) not in p.stdout, p.stdout  # no machine path where a relative one exists
     lines = p.stdout.splitlines()
@@ -84,7 +78,10 @@ def test_a_failure_says_file_line_reasons_and_a_rerun_that_runs_exactly_it(work:
     assert head in lines, p.stdout
     at = lines.index(head)
     # which expectation failed, at its line of the case file, expected against observed
-    assert lines[at + 1] == f"    line {LINE['fake-answers'] + 6}, expect[0]: exit status: want 3, process ended with status 0"
+    assert (
+        lines[at + 1]
+        == f"    line {LINE['fake-answers'] + 6}, expect[0]: exit status: want 3, process ended with status 0"
+    )
     assert f"cases/fake.yaml:{LINE['fake-answers-twice']}: CRASH fake-crash-mid-step fake-answers-twice" in lines
     reruns = [line for line in lines if line.startswith("    rerun: ")]
     assert len(reruns) == 3  # one per failing pair; none for fake-ok's pass of fake-answers-twice
@@ -109,7 +106,7 @@ def test_id_selects_exactly_while_k_matches_substrings(work: Path) -> None:
 
 
 def test_verbose_shows_skip_reasons(work: Path) -> None:
-    args = ["run", "--cases", "cases", "--id", "fake-answers", "--impl", _fake("unsupported")]
+    args = ["run", "--cases", "cases", "--id", "fake-answers", "--impl", fake_impl("unsupported")]
     quiet = run_cli(*args, cwd=work)
     assert quiet.returncode == 0 and "SKIP" not in quiet.stdout
     loud = run_cli(*args, "-v", cwd=work)
@@ -162,7 +159,16 @@ def test_selection_by_what_cases_cover(work: Path, selector: list[str], want: li
 def test_last_failed_reruns_the_failures_of_the_out_record_on_their_implementations(work: Path) -> None:
     rec = work / "run.json"
     first = run_cli(
-        "run", "--cases", "cases", "--impl", _fake("ok"), "--impl", _fake("unsupported"), "--out", str(rec), cwd=work
+        "run",
+        "--cases",
+        "cases",
+        "--impl",
+        fake_impl("ok"),
+        "--impl",
+        fake_impl("unsupported"),
+        "--out",
+        str(rec),
+        cwd=work,
     )
     assert first.returncode == 1 and len(read(rec)["results"]) == 4
     again = run_cli("run", "--cases", "cases", "--last-failed", "--out", str(rec), cwd=work)
@@ -175,13 +181,22 @@ def test_last_failed_defaults_to_the_last_run_kept_in_the_cache(work: Path, tmp_
     env = {"RTHOOKS_CACHE": str(tmp_path / "cache")}
     none = run_cli("run", "--cases", "cases", "--last-failed", env=env, cwd=work)
     assert none.returncode == 2 and "no previous record" in none.stderr and none.stderr.count("\n") == 1
-    first = run_cli("run", "--cases", "cases", "--impl", _fake("ok"), env=env, cwd=work)
+    first = run_cli("run", "--cases", "cases", "--impl", fake_impl("ok"), env=env, cwd=work)
     assert first.returncode == 1
     kept = read(tmp_path / "cache" / "last-run.json")  # a run record holding the failures only
     assert [(r["impl"], r["case"], r["status"]) for r in kept["results"]] == [("fake-ok", "fake-answers", "fail")]
     out = work / "rerun.json"
     again = run_cli(
-        "run", "--cases", "cases", "--last-failed", "--impl", _fake("unsupported"), "--out", str(out), env=env, cwd=work
+        "run",
+        "--cases",
+        "cases",
+        "--last-failed",
+        "--impl",
+        fake_impl("unsupported"),
+        "--out",
+        str(out),
+        env=env,
+        cwd=work,
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert [(r["impl"], r["case"]) for r in read(out)["results"]] == [("fake-unsupported", "fake-answers")]
@@ -203,7 +218,7 @@ def test_status_words_are_coloured_on_a_terminal_only_and_never_with_no_color(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(work)
-    argv = ["run", "--cases", "cases", "--id", "fake-answers", "--impl", _fake("ok")]
+    argv = ["run", "--cases", "cases", "--id", "fake-answers", "--impl", fake_impl("ok")]
     monkeypatch.delenv("NO_COLOR", raising=False)
     tty = _Tty()
     assert _in_process(*argv, stdout=tty) == 1
@@ -219,25 +234,7 @@ def test_status_words_are_coloured_on_a_terminal_only_and_never_with_no_color(
 
 
 def test_pytest_plugin_failure_names_the_file_relative(work: Path) -> None:
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "cases",
-            "--impl",
-            _fake("ok"),
-            "-k",
-            "not twice",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=work,
-        timeout=120,
-    )
+    p = run_pytest(work, "cases", "--impl", fake_impl("ok"), "-k", "not twice")
     assert "1 failed" in p.stdout, p.stdout[-2000:]
     where = f"cases/fake.yaml:{LINE['fake-answers']}: fail: line {LINE['fake-answers'] + 6}, expect[0]:"
     assert f"{where} exit status: want 3" in p.stdout, p.stdout[-2000:]
@@ -364,7 +361,7 @@ def test_progress_on_a_pipe_beats_while_nothing_finishes() -> None:
 def test_run_on_a_pipe_reports_within_five_seconds_of_a_hang(work: Path) -> None:
     """A case that hangs until its 8 s timeout: the piped progress must speak meanwhile, naming it."""
     (work / "cases" / "fake.yaml").write_text(CASES.replace("timeout_s: 5", "timeout_s: 8"))
-    p = run_cli("run", "--cases", "cases", "--id", "fake-answers", "--impl", _fake("hang"), cwd=work)
+    p = run_cli("run", "--cases", "cases", "--id", "fake-answers", "--impl", fake_impl("hang"), cwd=work)
     assert p.returncode == 1 and "TIMEOUT fake-hang fake-answers" in p.stdout
     beats = [line for line in p.stderr.splitlines() if "running fake-hang fake-answers" in line]
     assert beats and beats[0].startswith("rthooks: [0/1]"), p.stderr

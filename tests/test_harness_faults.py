@@ -16,23 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from rthooks.harness.impls import python_command
 from rthooks.protocol.record import read
-from tests.conftest import processes, run_cli, signal_default
+from tests.conftest import echo_cases, fake_impl, processes, run_cli, run_pytest, signal_default
 
-CASES = """
-cases:
-  - id: fake-answers
-    timeout_s: 3
-    covers: [runtime.GC#blocks-until-complete]
-    steps:
-      - {op: echo, with: {answer: 5}, bind: five}
-      - {op: echo, with: {answer: 7}, bind: seven}
-    expect:
-      - {of: $five, equals: 5}
-      - {relation: {left: $five, op: "<", right: $seven}}
-      - {exit_status: 0}
-"""
+CASES = echo_cases("fake-answers", timeout_s=3)
 
 EXPECTED = {
     "ok": "pass",
@@ -60,16 +47,11 @@ def case_dir(tmp_path: Path) -> Path:
     return d
 
 
-def _fake(mode: str) -> str:
-    return f"cmd:fake-{mode}=" + python_command("rthooks.harness.fake", "--mode", mode)
-
-
-
 def test_every_fault_is_a_status(case_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     args = ["run", "--cases", str(case_dir), "--out", str(out), "--jobs", "4"]
     for mode in EXPECTED:
-        args += ["--impl", _fake(mode)]
+        args += ["--impl", fake_impl(mode)]
     p = run_cli(*args)
     assert "Traceback" not in p.stderr + p.stdout
     assert p.returncode == 1  # fail/error/timeout/crash are failing statuses
@@ -86,7 +68,7 @@ def test_every_fault_is_a_status(case_dir: Path, tmp_path: Path) -> None:
 
 def test_record_has_contract_fields(case_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run.json"
-    p = run_cli("run", "--cases", str(case_dir), "--out", str(out), "--impl", _fake("ok"))
+    p = run_cli("run", "--cases", str(case_dir), "--out", str(out), "--impl", fake_impl("ok"))
     assert p.returncode == 0, p.stdout + p.stderr
     rec = read(out)
     assert rec["schema_version"] == 1 and rec["finished"] and not rec["interrupted"]
@@ -98,9 +80,7 @@ def test_record_has_contract_fields(case_dir: Path, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_kills_children_and_keeps_results(case_dir: Path, tmp_path: Path) -> None:
-    (case_dir / "more.yaml").write_text(
-        CASES.replace("fake-answers", "fake-quick").replace("timeout_s: 3", "timeout_s: 60")
-    )
+    (case_dir / "more.yaml").write_text(echo_cases("fake-quick", timeout_s=60))
     out = tmp_path / "run.json"
     proc = subprocess.Popen(
         [
@@ -115,9 +95,9 @@ def test_ctrl_c_kills_children_and_keeps_results(case_dir: Path, tmp_path: Path)
             "--jobs",
             "2",
             "--impl",
-            _fake("ok"),
+            fake_impl("ok"),
             "--impl",
-            _fake("hang-with-grandchild"),
+            fake_impl("hang-with-grandchild"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -171,26 +151,6 @@ def test_bad_case_file_is_one_line(tmp_path: Path) -> None:
 
 
 def test_pytest_plugin_items_per_case_and_impl(case_dir: Path) -> None:
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(case_dir),
-            "--impl",
-            _fake("ok"),
-            "--impl",
-            _fake("lie"),
-            "-k",
-            "fake-answers",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=case_dir,
-        timeout=120,
-    )
+    p = run_pytest(case_dir, str(case_dir), "--impl", fake_impl("ok"), "--impl", fake_impl("lie"), "-k", "fake-answers")
     assert "1 failed, 1 passed" in p.stdout, p.stdout[-2000:]
     assert "fake-answers[fake-lie]" in p.stdout and "want 5, got 6" in p.stdout

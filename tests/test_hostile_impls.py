@@ -20,24 +20,11 @@ from pathlib import Path
 import pytest
 
 from rthooks.harness import sandbox
-from rthooks.harness.impls import python_command
 from rthooks.harness.process import run_process
 from rthooks.protocol.record import read
-from tests.conftest import processes, run_cli, signal_default
+from tests.conftest import echo_cases, fake_impl, processes, run_cli, signal_default
 
-CASES = """
-cases:
-  - id: fake-hostile
-    timeout_s: 20
-    covers: [runtime.GC#blocks-until-complete]
-    steps:
-      - {op: echo, with: {answer: 5}, bind: five}
-      - {op: echo, with: {answer: 7}, bind: seven}
-    expect:
-      - {of: $five, equals: 5}
-      - {relation: {left: $five, op: "<", right: $seven}}
-      - {exit_status: 0}
-"""
+CASES = echo_cases("fake-hostile", timeout_s=20)
 
 # The subreaper fallback as this machine's kernel makes it: Landlock ABI 6 and later also keep the
 # program from signalling its parent (the sandbox) and the harness.
@@ -71,11 +58,6 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
 OUTSIDE = "rthooks-fake-outside-x"
 
 
-def _fake(mode: str) -> str:
-    return f"cmd:fake-{mode}=" + python_command("rthooks.harness.fake", "--mode", mode)
-
-
-
 def _outside_places(scratch: Path) -> list[Path]:
     return [Path(os.environ.get("HOME", "/root")), Path("/tmp"), Path("/dev/shm"), scratch, Path.cwd()]
 
@@ -100,7 +82,7 @@ def test_every_hostile_mode_is_contained(containment: str, tmp_path: Path) -> No
     out = tmp_path / "run.json"
     args = ["run", "--cases", str(cases), "--out", str(out), "--jobs", "4"]
     for mode in modes:
-        args += ["--impl", _fake(mode)]
+        args += ["--impl", fake_impl(mode)]
     p = run_cli(*args, env={"RTHOOKS_CONTAINMENT": containment, "RTHOOKS_TMP": str(scratch)})
     assert "Traceback" not in p.stderr + p.stdout
     assert p.returncode == 1, p.stderr[-2000:]  # the failing statuses fail the run; the harness lived
@@ -154,7 +136,7 @@ def test_file_matcher_reads_only_regular_files_inside_the_case(tmp_path: Path) -
     cases.mkdir()
     (cases / "files.yaml").write_text(FILE_CASES)
     out = tmp_path / "run.json"
-    p = run_cli("run", "--cases", str(cases), "--out", str(out), "--impl", _fake("plant-files"))
+    p = run_cli("run", "--cases", str(cases), "--out", str(out), "--impl", fake_impl("plant-files"))
     assert p.returncode == 1 and "Traceback" not in p.stderr
     (result,) = read(out)["results"]
     assert result["status"] == "fail"
@@ -210,14 +192,14 @@ def test_case_environment_never_reaches_the_sandbox(tmp_path: Path) -> None:
 def test_signals_to_the_harness_end_the_run_cleanly(sig: signal.Signals, tmp_path: Path) -> None:
     cases = tmp_path / "cases"
     cases.mkdir()
-    (cases / "c.yaml").write_text(CASES.replace("timeout_s: 20", "timeout_s: 60"))
+    (cases / "c.yaml").write_text(echo_cases("fake-hostile", timeout_s=60))
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     out = tmp_path / "run.json"
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "rthooks.cli", "run", "--cases", str(cases), "--out", str(out), "--jobs", "2"),
-            *("--impl", _fake("ok"), "--impl", _fake("hang-with-grandchild")),
+            *("--impl", fake_impl("ok"), "--impl", fake_impl("hang-with-grandchild")),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -24,7 +24,6 @@ import json
 import lzma
 import os
 import re
-import signal
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -44,6 +43,7 @@ from rthooks.errors import RthooksError
 from rthooks.protocol import record as rec
 from rthooks.protocol.schemas import harness_schema, load
 from rthooks.text import json_for_console, printable, xml_safe
+from tests.conftest import watchdog
 
 FIXTURE = Path(__file__).parent / "fixtures" / "record-small.json"
 BASE: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -66,23 +66,6 @@ class Hang(Exception):
     """A command ran past DEADLINE_S."""
 
 
-@contextlib.contextmanager
-def watchdog(seconds: float) -> Iterator[None]:
-    """Interrupt the test (SIGALRM, in the main thread) if the block runs over ``seconds``: a blocking
-    open of a FIFO or an endless loop fails the test instead of hanging the suite."""
-
-    def fire(signum: int, frame: object) -> None:
-        raise Hang(f"over {seconds}s")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @dataclass
 class Outcome:
     argv: list[str]
@@ -96,7 +79,7 @@ def invoke(argv: list[str]) -> Outcome:
     """``rthooks ARGV`` in-process; any exception but SystemExit (argparse) fails the test with its traceback."""
     out, err = io.StringIO(), io.StringIO()
     t0 = time.monotonic()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), watchdog(DEADLINE_S):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), watchdog(DEADLINE_S, Hang):
         try:
             status = main(argv)
         except SystemExit as e:
