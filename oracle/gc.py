@@ -121,7 +121,9 @@ def read_gc_stats(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dic
     h = history(rt)
     recent = list(reversed(h.pauses))[:MAX_PAUSE]
     pauses = [p for p, _ in recent]
-    q = int(shape.get("PauseQuantiles", 0) or 0)
+    # A list pre-fills that many quantiles (the driver's GCStats shape); ReadGCStats overwrites them all.
+    given = shape.get("PauseQuantiles", 0) or 0
+    q = len(given) if isinstance(given, list) else int(given)
     rt.reserve(2 * q)  # q numbers of JSON
     return {
         "LastGC": recent[0][1] if recent else EPOCH,

@@ -30,7 +30,9 @@ func init() {
 		}},
 		"runtime/debug.ReadGCStats": {fn: func(a *argList) []interface{} {
 			// The argument (optional) shapes the *GCStats passed in:
-			// {"PauseQuantiles": q} asks for q quantiles, {"Pause": n}
+			// {"PauseQuantiles": q} asks for q quantiles (a list of
+			// nanosecond values: that many, pre-filled with them, so a case
+			// sees whether ReadGCStats overwrites them), {"Pause": n}
 			// preallocates n pause entries. The value is the filled GCStats.
 			a.between(0, 1)
 			var stats debug.GCStats
@@ -66,12 +68,23 @@ func (a *argList) gcStatsShape(i int, stats *debug.GCStats) {
 	}
 	m, ok := v.(map[string]interface{})
 	if !ok {
-		badArgs("%s: the argument must be null or {\"PauseQuantiles\": q, \"Pause\": n}", a.what)
+		badArgs("%s: the argument must be null or {\"PauseQuantiles\": q or [ns...], \"Pause\": n}", a.what)
 	}
 	w := &withArgs{r: a.r, what: a.what, m: m}
 	for k := range m {
 		switch k {
 		case "PauseQuantiles":
+			if list, ok := m[k].([]interface{}); ok {
+				stats.PauseQuantiles = make([]time.Duration, len(list))
+				for j, x := range list {
+					ns, ok := toInt64(x)
+					if !ok {
+						badArgs("%s: PauseQuantiles values must be integers (nanoseconds)", a.what)
+					}
+					stats.PauseQuantiles[j] = time.Duration(ns)
+				}
+				continue
+			}
 			stats.PauseQuantiles = make([]time.Duration, w.int(k, 0))
 		case "Pause":
 			stats.Pause = make([]time.Duration, w.int(k, 0))
