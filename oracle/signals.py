@@ -263,7 +263,8 @@ def signal_recv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
                 cause = f"{NAMES.get(c.queue[0], c.queue[0])} signal received"
         elif not c.context.get("stopped") and not (parent and parent["cancelled"]):
             return None
-        return {"err": "context canceled", "cause": cause, "string": c.context["string"]}
+        # The cause is context.Canceled itself, or (1.26+) a signal cause whose Is method says it is Canceled.
+        return {"err": "context canceled", "cause": cause, "cause_is_canceled": True, "string": c.context["string"]}
     return c.queue.pop(0) if c.queue else None
 
 

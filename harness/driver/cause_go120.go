@@ -2,7 +2,10 @@
 
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // contextCause is context.Cause's text (Go 1.20+).
 func contextCause(ctx context.Context) string {
@@ -10,4 +13,11 @@ func contextCause(ctx context.Context) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// contextCauseIsCanceled reports errors.Is(context.Cause(ctx), context.Canceled):
+// from Go 1.26 a NotifyContext's signal cause is its own error type that
+// says it is Canceled (its Is method).
+func contextCauseIsCanceled(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), context.Canceled)
 }

@@ -2,7 +2,10 @@
 
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // contextCause: before Go 1.20 there is no cause; Err is the closest.
 func contextCause(ctx context.Context) string {
@@ -10,4 +13,9 @@ func contextCause(ctx context.Context) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// contextCauseIsCanceled: before Go 1.20 there is no cause; Err is the closest.
+func contextCauseIsCanceled(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
 }

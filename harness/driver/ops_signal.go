@@ -81,7 +81,7 @@ func opSignalRaise(r *runner, w *withArgs) (interface{}, error) {
 // opSignalRecv waits up to with.within_s (default 1) seconds for a signal
 // on a channel from signal.notify, and returns its name or null. Given the
 // context of os/signal.NotifyContext instead, it waits for the context to
-// be done and returns {"err", "cause", "string"}.
+// be done and returns {"err", "cause", "cause_is_canceled", "string"}.
 func opSignalRecv(r *runner, w *withArgs) (interface{}, error) {
 	within := time.Duration(w.float("within_s", 1) * float64(time.Second))
 	timer := time.NewTimer(within)
@@ -100,9 +100,10 @@ func opSignalRecv(r *runner, w *withArgs) (interface{}, error) {
 		select {
 		case <-c.Done():
 			return map[string]interface{}{
-				"err":    c.Err().Error(),
-				"cause":  contextCause(c),
-				"string": fmt.Sprint(c),
+				"err":               c.Err().Error(),
+				"cause":             contextCause(c),
+				"cause_is_canceled": contextCauseIsCanceled(c),
+				"string":            fmt.Sprint(c),
 			}, nil
 		case <-timer.C:
 			return nil, nil
