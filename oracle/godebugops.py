@@ -122,6 +122,28 @@ def _count(rt: OracleRuntime, key: str, n: int = 1) -> None:
     st.counts[key] = st.counts.get(key, 0) + n
 
 
+def inc_non_default(rt: OracleRuntime, key: str, n: int = 1) -> None:
+    """internal/godebug's Setting.IncNonDefault, ``n`` times: a standard-library package took the
+    non-default path of ``key``. Callers decide when, by the condition the Go source uses; the
+    increment itself is unconditional, as in internal/godebug."""
+    _count(rt, key, n)
+
+
+#: Counts made before main runs (package initialisers, such as net/http's httpmuxgo121 read):
+#: each hook gives {key: n} for the program the runtime models. Modules that model those
+#: packages (oracle/libgodebug.py) register here, so the counters read them from the start.
+INIT_COUNTS: list[Callable[[OracleRuntime], dict[str, int]]] = []
+
+
+def non_default_counts(rt: OracleRuntime) -> dict[str, int]:
+    """Every /godebug/non-default-behavior counter the model has incremented, by key."""
+    out = dict(_st(rt).counts)
+    for hook in INIT_COUNTS:
+        for k, n in hook(rt).items():
+            out[k] = out.get(k, 0) + n
+    return out
+
+
 @godebug_op("setenv")
 def op_setenv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     st = _st(rt)
@@ -176,7 +198,7 @@ def op_counter(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int | Non
     item = default_spec().items.get(f"metric:/godebug/non-default-behavior/{key}:events")
     if item is None or not item.exists_in(rt.release):
         return None
-    return _st(rt).counts.get(key, 0)
+    return non_default_counts(rt).get(key, 0)
 
 
 @godebug_op("panicnil")

@@ -8,6 +8,12 @@ GODEBUG value (godebugmodel.effective: environment, //go:debug, go.mod godebug l
 line's default from the spec) and from whether the release has the key at all (the spec's
 ``since``/``removed``); the behaviour each value selects is the one spec/godebug.yaml's clauses
 state. Everything here is what go1.21-go1.27 (linux/amd64, CGO_ENABLED=0) were seen to do.
+
+Each probe also increments the key's /godebug/non-default-behavior counter (:func:`_inc`) where
+the standard library calls ``Setting.IncNonDefault``, under the same condition as the Go source
+of go1.21-go1.27 (cited at each call), so a counter moves exactly when the behaviour differs
+from the default, or, where the library counts more loosely (multipartmaxheaders,
+multipartmaxparts, htmlmetacontenturlescape), as loosely as the library does.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle import godebugmodel
+from rthooks.oracle import godebugmodel, godebugops
 from rthooks.oracle.cutoffs import GOMOD_DEFAULT_GO_LINE
 from rthooks.oracle.registry import StepFn, step
 from rthooks.oracle.releases import cutoff, in_spec, spec_removed, spec_since
@@ -33,6 +39,46 @@ def _exists(rt: OracleRuntime, key: str) -> bool:
 def _val(rt: OracleRuntime, key: str) -> str | None:
     """The effective value of a key the release has (None if unset or if the release lacks the key)."""
     return godebugmodel.effective(rt, key) if _exists(rt, key) else None
+
+
+def _inc(rt: OracleRuntime, key: str, n: int = 1) -> None:
+    """Setting.IncNonDefault of a key the release has (the counter of a key it lacks does not exist)."""
+    if n > 0 and _exists(rt, key):
+        godebugops.inc_non_default(rt, key, n)
+
+
+def _lib_linked(rt: OracleRuntime) -> bool:
+    """Whether the modelled driver links the lib probes (and with them net/http's initialisers)."""
+    return rt.release >= cutoff("lib-probes") and "-tags=rthooks_lib" in (rt.setup.get("build_flags") or [])
+
+
+def _init_counts(rt: OracleRuntime) -> dict[str, int]:
+    """What the standard library counts before main: net/http's init reads httpmuxgo121 and counts
+    a "1" once (src/net/http/servemux121.go, go1.22-go1.27), whatever the program does later."""
+    if _lib_linked(rt) and _exists(rt, "httpmuxgo121") and godebugops.startup_value(rt, "httpmuxgo121") == "1":
+        return {"httpmuxgo121": 1}
+    return {}
+
+
+godebugops.INIT_COUNTS.append(_init_counts)
+
+
+def _deviation_since(key: str, clause: str) -> GoVersion:
+    """The first release of the spec's deviation of the counter clause ``key``#``clause`` (the
+    oracle models what real Go does; the spec records where that departs from the clause)."""
+    item = default_spec().items[f"metric:/godebug/non-default-behavior/{key}:events"]
+    for c in item.data.get("clauses") or []:
+        if c["id"] == clause and c.get("deviations"):
+            return GoVersion.parse(str(c["deviations"][0]["go"]))
+    raise KeyError(f"spec: no deviation of {item.id}#{clause}")
+
+
+def _new_ca(rt: OracleRuntime, n: int = 1) -> None:
+    """x509.CreateCertificate of ``n`` CA templates without a SubjectKeyId (libTemplate, what
+    libSelfSigned and the x509 probes sign): with x509sha256skid=0 each takes the SHA-1 path and
+    counts (src/crypto/x509/x509.go, go1.25+)."""
+    if _val(rt, "x509sha256skid") == "0":
+        _inc(rt, "x509sha256skid", n)
 
 
 def _num(v: str | None) -> int | None:
@@ -132,11 +178,30 @@ def _server_min(rt: OracleRuntime) -> int:
     return 0x301 if rt.release < spec_since("godebug:tls10server") else 0x303
 
 
+ECDSA_SUITES = {49195, 49196, 52393, 49161, 49162}  # ECDHE_ECDSA_*: the rest need an RSA certificate
+
+
+def _offered_suite(rt: OracleRuntime, client_suites: list[int], version: int, cert: str) -> int:
+    """The suite a TLS 1.2 server with the default suites picks when the client offers exactly one:
+    that one, if the server's defaults (lib.tls.hello's list) have it and the certificate fits."""
+    server = list(TLS12_SUITES) + (RSA_KEX_SUITES if _rsakex(rt) else [])
+    if _tls3des(rt):
+        server += [49170] + ([10] if _rsakex(rt) else [])
+    if version != 0x303 or len(client_suites) != 1:
+        raise Unsupported("lib.tls.handshake: only one offered suite at TLS 1.2 is modelled")
+    suite = client_suites[0]
+    if suite not in server or (suite in ECDSA_SUITES) != (cert == "ecdsa"):
+        raise Unsupported("lib.tls.handshake: a failed suite negotiation is not modelled")
+    return suite
+
+
 @_lib("lib.tls.handshake")
 def op_tls_handshake(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
-    if w.get("client_suites") or w.get("server_suites") or w.get("server_max"):
-        raise Unsupported("lib.tls.handshake: explicit cipher suites are not modelled")
+    if w.get("server_suites") or w.get("server_max"):
+        raise Unsupported("lib.tls.handshake: the server's cipher suites and maximum version are not modelled")
+    client_suites = [int(s) for s in w.get("client_suites") or []]
     out: dict[str, Any] = {"client_err": None, "server_err": None, "version": None, "suite": None, "ekm_err": None}
+    _new_ca(rt)
     cmin = TLS_VERSIONS[w.get("client_min") or "1.2"]
     cmax = TLS_VERSIONS[w.get("client_max") or "1.3"]
     smin = TLS_VERSIONS[w["server_min"]] if w.get("server_min") else _server_min(rt)
@@ -148,26 +213,48 @@ def op_tls_handshake(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
     cert = str(w.get("cert") or "ecdsa")
     if cert.startswith("rsa"):
         bits = int(cert[3:] or 2048)
+        # checkKeySize (handshake_client.go): a parsable setting counts when it changes the verdict.
+        if _num(_val(rt, "tlsmaxrsasize")) is not None and (bits <= _rsa_limit(rt)) != (bits <= 8192):
+            _inc(rt, "tlsmaxrsasize")
         if bits > _rsa_limit(rt):
             out["client_err"] = f"tls: server sent certificate containing RSA key larger than {_rsa_limit(rt)} bits"
             out["server_err"] = "remote error: tls: bad certificate"
             return out
     version = cmax
-    if version == 0x304:
+    if client_suites:
+        suite = _offered_suite(rt, client_suites, version, cert)
+        # handshake_server.go (go1.22-go1.26): a server with the default suites counts an RSA key
+        # exchange or 3DES suite it negotiated (only tlsrsakex=1 / tls3des=1 put them there); the
+        # client, whose suites are configured, counts nothing.
+        if suite in RSA_KEX_SUITES or suite == 10:
+            _inc(rt, "tlsrsakex")
+        if suite in (49170, 10):
+            _inc(rt, "tls3des")
+    elif version == 0x304:
         suite = 4865  # TLS_AES_128_GCM_SHA256
+    elif version == 0x303:
+        # ECDHE with AES-128-GCM first (hosts with AES hardware, as amd64 has)
+        suite = 49195 if cert == "ecdsa" else 49199
     elif version in (0x301, 0x302) and cert == "ecdsa":
         suite = 49161  # TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA
     else:
         raise Unsupported("lib.tls.handshake: this version and certificate are not modelled")
     # Go 1.21+ always negotiates Extended Master Secret, so ExportKeyingMaterial works.
     out.update(version=version, suite=suite)
+    if not w.get("server_min") and version < 0x303:
+        # handshake_server.go (go1.22-go1.26): a server with MinVersion 0 that negotiates below
+        # TLS 1.2 counts; only tls10server=1 lets it.
+        _inc(rt, "tls10server")
     return out
 
 
 @_lib("lib.tls.keypair")
 def op_tls_keypair(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    _new_ca(rt)
     present = _exists(rt, "x509keypairleaf")
     leaf = _val(rt, "x509keypairleaf") != "0" if present else rt.release >= spec_since("godebug:x509keypairleaf")
+    if present and not leaf:
+        _inc(rt, "x509keypairleaf")  # tls.go X509KeyPair: Leaf left nil
     return {"leaf": leaf, "err": None}
 
 
@@ -176,8 +263,10 @@ def op_tls_keypair(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
 
 @_lib("lib.x509.negserial")
 def op_x509_negserial(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    _new_ca(rt)
     if _exists(rt, "x509negativeserial") and _val(rt, "x509negativeserial") != "1":
         return {"err": "x509: negative serial number", "serial": None}
+    _inc(rt, "x509negativeserial")  # parser.go: a negative serial accepted
     return {"err": None, "serial": -128}
 
 
@@ -185,13 +274,16 @@ def op_x509_negserial(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> d
 def op_x509_rsacrt(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     if _exists(rt, "x509rsacrt") and _val(rt, "x509rsacrt") != "0":
         return {"err": "crypto/rsa: invalid CRT exponent", "valid": None}
+    _inc(rt, "x509rsacrt")  # pkcs1.go: the key validated only once its CRT values were recomputed
     return {"err": None, "valid": True}
 
 
 @_lib("lib.x509.sha1")
 def op_x509_sha1(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    _new_ca(rt)
     if _exists(rt, "x509sha1"):
         if _val(rt, "x509sha1") == "1":
+            _inc(rt, "x509sha1")  # x509.go checkSignature: a SHA-1 signature accepted
             return {"create_err": None, "err": None}
         hint = " (temporarily override with GODEBUG=x509sha1=1)"
     else:
@@ -201,6 +293,7 @@ def op_x509_sha1(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[s
 
 @_lib("lib.x509.skid")
 def op_x509_skid(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
+    _new_ca(rt)
     return "sha256" if _exists(rt, "x509sha256skid") and _val(rt, "x509sha256skid") != "0" else "sha1"
 
 
@@ -210,15 +303,25 @@ def op_x509_policies(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> li
     if rt.release < spec_since("godebug:x509usepolicies"):
         raise Unsupported("x509.Certificate.Policies needs go1.22")
     v = _val(rt, "x509usepolicies")
+    _new_ca(rt)
     if rt.release >= spec_since("godebug:x509usepolicies#default-policies"):
+        # x509.go marshalCertificatePolicies (go1.24+): counted whenever the value is not "0", so the
+        # default is counted and x509usepolicies=0 is not (the spec's deviation of the counts clause).
+        if v != "0":
+            _inc(rt, "x509usepolicies")
         return ["1.2.3.4"] if v == "0" else ["1.2.3.5"]
+    if v == "1":
+        _inc(rt, "x509usepolicies")  # go1.22-go1.23: the non-default value counted
     return ["1.2.3.5"] if v == "1" else ["1.2.3.4"]
 
 
 @_lib("lib.x509.fallback")
 def op_x509_fallback(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> str | None:
     system = str(w.get("system") or "none")
+    _new_ca(rt, 2)  # the root and the unrelated certificate (the leaf is no CA)
     pool = system
+    if w.get("fallback") == "root" and system != "none" and _val(rt, "x509usefallbackroots") == "1":
+        _inc(rt, "x509usefallbackroots")  # root.go SetFallbackRoots: system roots there, overridden
     if w.get("fallback") == "root" and (system == "none" or _val(rt, "x509usefallbackroots") == "1"):
         pool = "root"
     return None if pool == "root" else "x509: certificate signed by unknown authority"
@@ -231,12 +334,16 @@ def op_rsa_generate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict
         return {
             "err": f"crypto/rsa: {bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
         }
+    if bits < 1024:
+        _inc(rt, "rsa1024min")  # rsa.go checkKeySize: a small key allowed
     return {"err": None}
 
 
 @_lib("lib.crypto.customrand")
 def op_crypto_customrand(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     custom = _val(rt, "cryptocustomrand") == "1" if _exists(rt, "cryptocustomrand") else True
+    if custom:
+        _inc(rt, "cryptocustomrand")  # crypto/internal/rand CustomReader: a non-default reader used
     return {"custom": custom, "err": None}
 
 
@@ -273,6 +380,13 @@ def op_fips_x25519(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
 @_lib("lib.http.proto")
 def op_http_proto(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     h2 = _val(rt, "http2client") != "0" and _val(rt, "http2server") != "0"
+    if _val(rt, "http2client") == "0":
+        _inc(rt, "http2client")  # transport.go onceSetNextProtoDefaults: one per Transport
+    if _val(rt, "http2server") == "0" and rt.release < _deviation_since("http2server", "counts-non-default-behaviour"):
+        # server.go onceSetNextProtoDefaults: one per Server; from go1.24 Server.protocols applies the
+        # setting first, uncounted, and the increment is never reached (the spec's deviation).
+        _inc(rt, "http2server")
+    _new_ca(rt)
     if h2:
         # http2debug: read once at init from the GODEBUG environment variable, by substring.
         env = rt.env.get("GODEBUG") or ""
@@ -294,6 +408,8 @@ def op_http_cookies(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
         return n
     custom = _num(_val(rt, "httpcookiemaxnum"))
     limit = 3000 if custom is None else custom
+    if custom is not None and (n <= 3000) != (custom == 0 or n <= custom):
+        _inc(rt, "httpcookiemaxnum")  # cookie.go cookieNumWithinMax: the verdict differs
     return n if limit == 0 or n <= limit else 0
 
 
@@ -303,6 +419,7 @@ def op_http_contentlength(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -
     if value.strip() == "":
         lax = _val(rt, "httplaxcontentlength") == "1" if _exists(rt, "httplaxcontentlength") else True
         if lax:
+            _inc(rt, "httplaxcontentlength")  # transfer.go: an empty Content-Length accepted
             return {"length": -1, "err": None}
         return {"length": None, "err": f'invalid empty Content-Length "{value}"'}
     return {"length": int(value), "err": None}
@@ -368,10 +485,14 @@ def op_http_servecontent(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) ->
     if _exists(rt, "httpservecontentmaxranges"):
         n = _num(_val(rt, "httpservecontentmaxranges"))
         limit = 200 if n is None or n < 0 else n
+        if (bool(limit) and len(ranges) > limit) != (len(ranges) > 200):
+            _inc(rt, "httpservecontentmaxranges")  # fs.go parseRange: the limit's verdict differs
         if limit and len(ranges) > limit:
             return {"status": 200, "cache_control": cc, "parts": 0}
     if all(a >= size for a, _ in ranges):
         keep = _val(rt, "httpservecontentkeepheaders") == "1" if _exists(rt, "httpservecontentkeepheaders") else True
+        if keep:
+            _inc(rt, "httpservecontentkeepheaders")  # fs.go serveError: Cache-Control kept
         return {"status": 416, "cache_control": cc if keep else "", "parts": 0}
     return {"status": 206, "cache_control": cc, "parts": len(ranges) if len(ranges) > 1 else 0}
 
@@ -385,6 +506,8 @@ def op_url_parsequery(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> di
     if _exists(rt, "urlmaxqueryparams"):
         custom = _num(_val(rt, "urlmaxqueryparams"))
         ok = n <= 10000 if custom is None else (custom == 0 or n < custom)
+        if ok != (n <= 10000):
+            _inc(rt, "urlmaxqueryparams")  # url.go urlParamsWithinMax: the verdict differs
         if not ok:
             return {"n": 0, "err": "number of URL query parameters exceeded limit"}
     return {"n": n, "err": None}
@@ -399,6 +522,8 @@ def op_url_parse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     scheme, host = m.group(1), m.group(2)
     if host.count(":") > 1 and not host.startswith("["):
         strict = _val(rt, "urlstrictcolons") != "0" if _exists(rt, "urlstrictcolons") else False
+        if not strict and scheme in ("http", "https"):
+            _inc(rt, "urlstrictcolons")  # url.go parseHost: the colons let through
         if strict and scheme in ("http", "https"):
             bad = host[host.index(":") :]
             return {
@@ -412,8 +537,14 @@ def op_url_parse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
 
 
 def _limit(rt: OracleRuntime, key: str, default: int) -> int:
+    """A multipart limit: a parsable, non-negative setting replaces the default, and is counted
+    each time it is read, whether or not it changes anything (multipart.go maxMIMEHeaders,
+    formdata.go readForm)."""
     n = _num(_val(rt, key))
-    return default if n is None or n < 0 else n
+    if n is None or n < 0:
+        return default
+    _inc(rt, key)
+    return n
 
 
 @_lib("lib.multipart.part")
@@ -427,6 +558,10 @@ def op_multipart_part(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> di
 @_lib("lib.multipart.form")
 def op_multipart_form(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     n = int(w.get("parts", 1))
+    # readForm reads the header limit once for the form, then NextPart reads it again per part
+    # (and once more for the final boundary).
+    for _ in range(n + 2):
+        _limit(rt, "multipartmaxheaders", 10000)
     if n > _limit(rt, "multipartmaxparts", 1000):
         return {"values": None, "err": "multipart: message too large"}
     return {"values": n, "err": None}
@@ -440,6 +575,8 @@ def _local(name: str) -> bool:
 def op_tar_next(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     name = str(w["name"])
     err = None if _local(name) or _val(rt, "tarinsecurepath") != "0" else "archive/tar: insecure file path"
+    if err:
+        _inc(rt, "tarinsecurepath")  # reader.go Next
     return {"name": name, "err": err}
 
 
@@ -448,6 +585,8 @@ def op_zip_open(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str
     names = [str(n) for n in w.get("names") or []]
     bad = any(not _local(n) or "\\" in n for n in names)
     err = "zip: insecure file path" if bad and _val(rt, "zipinsecurepath") == "0" else None
+    if err:
+        _inc(rt, "zipinsecurepath")  # reader.go init: once, at the first insecure name
     return {"files": len(names), "err": err}
 
 
@@ -457,15 +596,20 @@ UNSAFE_URL = re.compile(r"^\s*(javascript|vbscript|data):", re.I)
 @_lib("lib.template.exec")
 def op_template_exec(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     text, data = str(w["text"]), str(w.get("data") or "")
-    if "{{.}}" not in text or not re.fullmatch(r"[A-Za-z0-9:() ]*", data):
+    if "{{.}}" not in text or not re.fullmatch(r"[A-Za-z0-9:()/. ]*", data):
         raise Unsupported("lib.template.exec: only a single {{.}} with plain data is modelled")
     at = text.index("{{.}}")
     if text[at - 1 : at] == "`":  # inside a JS template literal
         if rt.release < spec_since("godebug:jstmpllitinterp#ignored-122") and _val(rt, "jstmpllitinterp") != "1":
             return {"out": None, "err": f"html/template:t:1:{at + 2}: {{{{.}}}} appears in a JS template literal"}
+        if rt.release < spec_since("godebug:jstmpllitinterp#ignored-122"):
+            _inc(rt, "jstmpllitinterp")  # escape.go (go1.21): an action allowed in a JS template literal
         return {"out": text.replace("{{.}}", data), "err": None}
     if "http-equiv" in text and "url=" in text[:at]:
         escape = _val(rt, "htmlmetacontenturlescape") != "0" if _exists(rt, "htmlmetacontenturlescape") else False
+        if not escape:
+            # escape.go: counted whenever the filter is left out, whether or not the data needed it.
+            _inc(rt, "htmlmetacontenturlescape")
         return {"out": text.replace("{{.}}", "#ZgotmplZ" if escape and UNSAFE_URL.match(data) else data), "err": None}
     raise Unsupported("lib.template.exec: this template context is not modelled")
 
@@ -476,6 +620,7 @@ def op_exec_lookpath(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
     if path != ".":
         raise Unsupported("lib.exec.lookpath: only PATH=. is modelled")
     if _val(rt, "execerrdot") == "0":
+        _inc(rt, "execerrdot")  # lp_unix.go LookPath: a relative result allowed
         return {"path": file, "err": None, "errdot": False}
     err = f'exec: "{file}": cannot run executable found relative to current directory'
     return {"path": file, "err": err, "errdot": True}
@@ -486,10 +631,16 @@ def op_net_mptcp(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     v = _val(rt, "multipathtcp")
     if rt.release < spec_since("godebug:multipathtcp#values-124"):
         dialer = listener = v == "1"
+        # dial.go mptcpStatus.get: "1" counts on each default read.
+        counted = (v == "1" and w.get("dialer_set") is None) + (v == "1" and w.get("listener_set") is None)
     else:
         dialer, listener = {"0": (False, False), "1": (True, True), "2": (False, True), "3": (True, False)}.get(
             v or "", (False, True)
         )
+        # dial.go: the dialer's read counts "1" and "3", the listener's "0" and "3".
+        dial_counts, listen_counts = v in ("1", "3"), v in ("0", "3")
+        counted = (dial_counts and w.get("dialer_set") is None) + (listen_counts and w.get("listener_set") is None)
+    _inc(rt, "multipathtcp", int(counted))
     if w.get("dialer_set") is not None:
         dialer = bool(w["dialer_set"])
     if w.get("listener_set") is not None:
@@ -555,6 +706,8 @@ def op_net_lookup(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[s
 
 @_lib("lib.net.edns0")
 def op_net_edns0(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
+    if _val(rt, "netedns0") == "0":
+        _inc(rt, "netedns0", 2)  # dnsclient_unix.go newRequest: one per query, A and AAAA
     return {"addrs": ["192.0.2.1"], "err": None, "edns0": _val(rt, "netedns0") != "0"}
 
 
@@ -655,6 +808,7 @@ NO_EMS_EKM = (
 @_lib("lib.tls.rawclient")
 def op_tls_rawclient(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     sigalgs = [int(s) for s in w.get("sigalgs") or [0x0403]]
+    _new_ca(rt)
     if not _tlssha1(rt) and all(s in SHA1_SCHEMES for s in sigalgs):
         return {
             "server_err": "tls: peer doesn't support any of the certificate's signature algorithms",
@@ -662,15 +816,26 @@ def op_tls_rawclient(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
             "version": None,
             "ekm_err": None,
         }
+    # The server signs its key exchange with the first of the client's schemes its ECDSA P-256
+    # key can use (auth.go selectSignatureScheme, peer order); a SHA-1 one counts (key_agreement.go).
+    usable = [s for s in sigalgs if s == 0x0403 or (s == 0x0203 and _tlssha1(rt))]
+    if usable and usable[0] == 0x0203:
+        _inc(rt, "tlssha1")
     ekm_err = None
-    if not w.get("ems", True) and rt.release >= spec_since("godebug:tlsunsafeekm") and _val(rt, "tlsunsafeekm") != "1":
-        ekm_err = NO_EMS_EKM
+    if not w.get("ems", True) and rt.release >= spec_since("godebug:tlsunsafeekm"):
+        if _val(rt, "tlsunsafeekm") != "1":
+            ekm_err = NO_EMS_EKM
+        else:
+            _inc(rt, "tlsunsafeekm")  # conn.go: keying material exported without EMS
     return {"server_err": None, "client_err": None, "version": 0x303, "ekm_err": ekm_err}
 
 
 @_lib("lib.tls.rawserver")
 def op_tls_rawserver(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     fips = in_spec(rt.release, "godebug:fips140") and _fips_on(_val(rt, "fips140"))
+    _new_ca(rt)
     if not w.get("ems", True) and fips and _exists(rt, "fips140ems") and _val(rt, "fips140ems") != "0":
         return {"client_err": "tls: FIPS 140-3 requires the use of Extended Master Secret", "version": None}
+    if not w.get("ems", True) and fips:
+        _inc(rt, "fips140ems")  # handshake_client.go: a handshake without EMS allowed in FIPS mode
     return {"client_err": None, "version": 0x303}

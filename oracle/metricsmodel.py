@@ -395,6 +395,9 @@ def read(rt: OracleRuntime, names: list[str] | None) -> dict[str, Any]:
     _advance(rt, st)
     known = _values(rt, st)
     known.update(sched.nondefault_events(rt))  # the GODEBUG counters the scheduler model increments
+    for key, count in godebugops.non_default_counts(rt).items():  # and those the godebug and lib ops increment
+        name = f"/godebug/non-default-behavior/{key}:events"
+        known[name] = int(known.get(name, 0)) + count
     if names is None:
         names = [str(d["name"]) for d in _all_metrics(rt)]
     out: dict[str, Any] = {}

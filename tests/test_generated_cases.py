@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,3 +28,42 @@ def test_check_detects_a_stale_file(tmp_path: Path) -> None:
     victim = sorted(tmp_path.glob("metrics_*.yaml"))[0]
     victim.write_text(victim.read_text() + "# edited by hand\n")
     assert subprocess.run([*gen, "--check"], cwd=ROOT, capture_output=True, timeout=120).returncode == 1
+
+
+def _gen_module() -> object:
+    """tools/gen_metric_cases.py as a module (tools/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_metric_cases", ROOT / "tools" / "gen_metric_cases.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_hand_written_case_owns_a_counter_clause() -> None:
+    """A GODEBUG counter clause that a hand-written case covers is not claimed by a generated case
+    (which would pass on a counter that never moves); without such a case the generated one claims it."""
+    from rthooks.spec.load import default_spec
+
+    gen: Any = _gen_module()
+    spec = default_spec()
+    mono = "metric:/godebug/non-default-behavior/execerrdot:events#monotonic"
+    counts = "metric:/godebug/non-default-behavior/execerrdot:events#counts-non-default-behaviour"
+    free = gen.render(spec, frozenset())
+    owned = gen.render(spec, frozenset({mono, counts}))
+    assert mono in free["metrics_reads.yaml"] and mono not in owned["metrics_reads.yaml"]
+    assert counts in free["metrics_godebug.yaml"] and counts not in owned["metrics_godebug.yaml"]
+    # The checks stay: the counter is still read in both.
+    name = "/godebug/non-default-behavior/execerrdot:events"
+    assert name in owned["metrics_reads.yaml"] and name in owned["metrics_godebug.yaml"]
+
+
+def test_hand_covered_ignores_generated_cases(tmp_path: Path) -> None:
+    gen: Any = _gen_module()
+    clause = "metric:/godebug/non-default-behavior/panicnil:events#monotonic"
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "g.yaml").write_text(f"cases:\n- id: g\n  covers: ['{clause}']\n")
+    assert gen.hand_covered(tmp_path) == frozenset()
+    (tmp_path / "h.yaml").write_text(f"cases:\n- id: h\n  covers: ['{clause}', 'godebug:panicnil#default']\n")
+    assert gen.hand_covered(tmp_path) == frozenset({clause})
