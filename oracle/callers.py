@@ -25,6 +25,7 @@ class Misc:
     mutex_fraction: int = 0
     block_rate: int = 0
     cpu_hz: int = 0
+    cpu_log: bool = False  # cpuprof.log: made by a rate > 0, closed by a rate <= 0, dropped only by a reader
     tracing: bool = False
     pinned: dict[str, list[Any]] = field(default_factory=dict)
     frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -451,12 +452,20 @@ def metrics_hist_total(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> d
 
 @step("runtime.SetCPUProfileRate")
 def set_cpu_rate(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
+    """runtime/cpuprof.go (the same in go1.21 through go1.27): a rate > 0 is refused, with a message, while
+    a profile is on or its buffer still exists (``if cpuprof.on || cpuprof.log != nil``). A rate <= 0 turns
+    the profile off and closes the buffer, but only a reader that drains it (runtime/pprof's profileWriter,
+    through runtime_pprof_readProfile) sets ``cpuprof.log = nil``; a program that calls SetCPUProfileRate
+    directly has no reader, so once it has profiled it cannot start again (#restart-needs-reader)."""
     m = misc(rt)
-    hz = int(args[0])
-    if hz > 0 and m.cpu_hz > 0:
-        rt.stderr += "runtime: cannot set cpu profile rate until previous profile has finished.\n"
-        return
-    m.cpu_hz = max(0, min(hz, 1_000_000))
+    hz = max(0, min(int(args[0]), 1_000_000))
+    if hz > 0:
+        if m.cpu_hz > 0 or m.cpu_log:
+            rt.stderr += "runtime: cannot set cpu profile rate until previous profile has finished.\n"
+            return
+        m.cpu_hz, m.cpu_log = hz, True
+    elif m.cpu_hz > 0:
+        m.cpu_hz = 0
 
 
 @step("runtime.BlockProfile")

@@ -20,7 +20,7 @@ MAX_UINT64 = (1 << 64) - 1
 
 
 class FatalStartup(Exception):
-    """The runtime refuses to start (it prints the message and exits with status 2)."""
+    """The runtime refuses to start: it prints the message, then ends as :func:`startup_end` says."""
 
 
 def _new_parser(release: GoVersion | None) -> bool:
@@ -88,13 +88,33 @@ def parse_byte_count(s: str, release: GoVersion | None = None) -> int | None:
     return n if n <= MAX_INT64 else None
 
 
+# A frame's registers, as printframe prints them when the level is 2 or more (values are placeholders).
+_REGS = " fp=0x0 sp=0x0 pc=0x0"
+
+
 def runtime_stack(fn: str) -> str:
-    """The "runtime stack:" block a startup throw prints whatever GOTRACEBACK says (frame shape only)."""
-    return (
-        f"\nruntime stack:\nruntime.throw({{0x0?, 0x0?}})\n\truntime/panic.go:1 +0x0\n"
-        f"runtime.{fn}()\n\truntime/mgcpacer.go:1 +0x0\nruntime.gcinit()\n\truntime/mgc.go:1 +0x0\n"
-        "runtime.schedinit()\n\truntime/proc.go:1 +0x0\nruntime.rt0_go()\n\truntime/asm_amd64.s:1 +0x0"
+    """The "runtime stack:" block a startup throw prints whatever GOTRACEBACK says (frame shape only).
+
+    A throw runs with m.throwing = throwTypeRuntime, and gotraceback() then answers level 2 unless
+    m.traceback overrides it (runtime/runtime1.go: "Always include runtime frames in runtime throws"),
+    so each frame carries fp=/sp=/pc= even at GOTRACEBACK=none (go1.21 through go1.27)."""
+    frames = (
+        ("runtime.throw({0x0?, 0x0?})", "runtime/panic.go"),
+        (f"runtime.{fn}()", "runtime/mgcpacer.go"),
+        ("runtime.gcinit()", "runtime/mgc.go"),
+        ("runtime.schedinit()", "runtime/proc.go"),
+        ("runtime.rt0_go()", "runtime/asm_amd64.s"),
     )
+    return "\nruntime stack:" + "".join(f"\n{f}\n\t{file}:1 +0x0{_REGS}" for f, file in frames)
+
+
+def startup_end(gotraceback: str | None) -> tuple[int | None, str | None]:
+    """How a process that dies during start-up ends: (exit status, signal). A start-up throw or fatal
+    reads GOTRACEBACK's crash flag like any other (gotraceback(): ``crash = t&tracebackCrash != 0``;
+    parsedebugvars has already run setTraceback), so GOTRACEBACK=crash ends it by SIGABRT, else exit 2.
+    Only the word "crash" sets that flag, so the release's number parsing does not matter here."""
+    _level, flags = parse_traceback(gotraceback or "")
+    return (None, "SIGABRT") if flags & TRACEBACK_CRASH else (2, None)
 
 
 def read_gomemlimit(value: str | None, release: GoVersion | None = None) -> int:
@@ -120,8 +140,11 @@ def read_gomaxprocs(value: str | None, default: int, release: GoVersion | None =
 TRACEBACK_ALL, TRACEBACK_CRASH = 1, 2
 
 
-def parse_traceback(level: str) -> tuple[int, int]:
-    """setTraceback(level) on linux: (level, flags). Unknown strings and "wer" give (0 or N, all)."""
+def parse_traceback(level: str, release: GoVersion | None = None) -> tuple[int, int]:
+    """setTraceback(level) on linux: (level, flags). Unknown strings and "wer" give (0 or N, all).
+
+    The number is read by the release's integer parser, as for GOGC: runtime atoi up to go1.25 (no "+",
+    and "-" alone is 0), strconv.Atoi from go1.26 ("+2" is 2); it must fit a uint32."""
     fixed = {
         "none": (0, 0),
         "single": (1, 0),
@@ -132,16 +155,45 @@ def parse_traceback(level: str) -> tuple[int, int]:
     }
     if level in fixed:
         return fixed[level]
-    body = level[1:] if level[:1] in ("+", "-") else level
-    n = None
-    if body and body.isascii() and body.isdigit():
-        n = -int(body) if level[0] == "-" else int(body)
+    n = parse_int(level, 64, release)
     return (n if n is not None and 0 <= n < (1 << 32) else 0), TRACEBACK_ALL
 
 
-def removed_godebug_fatal(godebug: str, release: GoVersion | None = None) -> str | None:
+def _fatal_traceback(gotraceback: str | None, release: GoVersion | None) -> str:
+    """What runtime.fatal in runtime.main prints after its message (go1.27, the only release with a
+    removed-key fatal): fatal is a throwTypeUser throw, so gotraceback() gives GOTRACEBACK's own level
+    (none: nothing) and ``all = gp.m.throwing > throwTypeUser || t&tracebackAll != 0`` (go1.27's
+    runtime1.go; go1.21 had ``>=``), so other goroutines only with all, system or crash. runtime.main
+    still holds the lock it takes for init ("locked to thread"); at level 1 only runtime frames exist,
+    so traceback1 prints them anyway. Frames are placeholders (shape only)."""
+    level, _flags = parse_traceback(gotraceback or "", release)
+    if level == 0:
+        return ""
+    system = level >= 2
+    regs = _REGS if system else ""
+    where = " gp=0xc000000001 m=0 mp=0x7768c0" if system else ""
+    out = f"\ngoroutine 1{where} [running, locked to thread]:\n"
+    out += f"runtime.fatal({{0x0, 0x0}})\n\truntime/panic.go:1 +0x0{regs}\n"
+    out += f"runtime.main()\n\truntime/proc.go:1 +0x0{regs}\n"
+    out += f"runtime.goexit({{}})\n\truntime/asm_amd64.s:1 +0x0{regs}\n"
+    if system:  # only the runtime's own goroutines exist yet; they are runtime goroutines, shown from level 2
+        runtime_gs = (
+            (2, "force gc (idle)", "runtime.forcegchelper()"),
+            (3, "GC sweep wait", "runtime.bgsweep(0x0)"),
+            (4, "GC scavenge wait", "runtime.bgscavenge(0x0)"),
+        )
+        for gid, status, fn in runtime_gs:
+            out += f"\ngoroutine {gid} gp=0xc00000000{gid} m=nil [{status}]:\n"
+            out += f"runtime.gopark(0x0?, 0x0?, 0x0?, 0x0?, 0x0?)\n\truntime/proc.go:1 +0x0{regs}\n"
+            out += f"{fn}\n\truntime/proc.go:1 +0x0{regs}\n"
+            out += "created by runtime.init in goroutine 1\n\truntime/proc.go:1 +0x0\n"
+    return out
+
+
+def removed_godebug_fatal(godebug: str, release: GoVersion | None = None, gotraceback: str | None = None) -> str | None:
     """go1.27+ parsegodebug at startup: the first field setting a removed key (internal/godebugs.Removed,
-    from the spec's ``removal`` records) to an old value makes runtime.main fatal; its message, or None."""
+    from the spec's ``removal`` records) to an old value makes runtime.main fatal; what it prints (the
+    message, then the traceback GOTRACEBACK asks for), or None."""
     if release is not None and release < spec_since("env:GODEBUG#removed-old-value-fatal-127"):
         return None
     items = default_spec().items
@@ -157,6 +209,6 @@ def removed_godebug_fatal(godebug: str, release: GoVersion | None = None) -> str
             minor = GoVersion.parse(str(removal["release"])).minor
             return (
                 f'fatal error: removed GODEBUG "{key}" set to old value "{value}" in environment '
-                f"(https://go.dev/doc/godebug#go-1{minor})\n"
+                f"(https://go.dev/doc/godebug#go-1{minor})\n" + _fatal_traceback(gotraceback, release)
             )
     return None

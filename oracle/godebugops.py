@@ -40,8 +40,10 @@ def startup_checks(rt: OracleRuntime) -> None:
             "fatal error: cgocheck > 1 mode is no longer supported at runtime. "
             "Use GOEXPERIMENT=cgocheck2 at build time instead.\n"
             + ("runtime: panic before malloc heap initialized\n" if early else "")
-            + "\nruntime stack:\nruntime.throw({0x0?, 0x0?})\n\truntime/panic.go:1 +0x0\n"
-            "runtime.parsegodebug({0x0?, 0x0?}, 0x0)\n\truntime/runtime1.go:1 +0x0\n",
+            # A runtime throw prints its frames at level 2 (fp=, sp=, pc=) whatever GOTRACEBACK says; it comes
+            # before setTraceback has run, so GOTRACEBACK=crash does not make it a SIGABRT (go1.21 and go1.27).
+            + "\nruntime stack:\nruntime.throw({0x0?, 0x0?})\n\truntime/panic.go:1 +0x0 fp=0x0 sp=0x0 pc=0x0\n"
+            "runtime.parsegodebug({0x0?, 0x0?}, 0x0)\n\truntime/runtime1.go:1 +0x0 fp=0x0 sp=0x0 pc=0x0\n",
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rthooks.oracle import callers, driversrc, godebugmodel, godebugops, goroutines, traceback
+from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_int, parse_traceback
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import cutoff, spec_since
 from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, Unsupported
@@ -42,13 +43,12 @@ RUNTIME_ERRORS = {
 
 def traceback_level(rt: OracleRuntime) -> str:
     """GOTRACEBACK as the runtime reads it: none, single, all, system or crash."""
-    v = rt.env.get("GOTRACEBACK", "")
-    named = {"": "single", "single": "single", "none": "none", "all": "all", "system": "system", "crash": "crash"}
-    if v in named:
-        return named[v]
-    if v.isdigit():
-        return ["none", "all", "system"][min(int(v), 2)]
-    return "none"  # unknown values (wer on non-Windows included) print no goroutines
+    level, flags = parse_traceback(rt.env.get("GOTRACEBACK", ""), rt.release)
+    if level == 0:
+        return "none"  # unknown values (wer on non-Windows included) print no goroutines
+    if level == 1:
+        return "all" if flags & TRACEBACK_ALL else "single"
+    return "crash" if flags & TRACEBACK_CRASH else "system"
 
 
 def _header(rt: OracleRuntime, gid: int, status: str, level: str, m: int | None = None) -> str:
@@ -111,13 +111,40 @@ def die(
     raise Exited(2, text)
 
 
+def startup_debug_int(rt: OracleRuntime, key: str) -> int:
+    """An int32 runtime debug variable as parsegodebug leaves it at start-up (runtime/runtime1.go: "startup:
+    process left to right, overwriting older settings with newer"): the binary's default GODEBUG, then the
+    environment's fields in order; a value the release's integer parser refuses (runtime atoi32 before
+    go1.26, strconv.ParseInt(value, 10, 32) from go1.26, which also takes "+1") changes nothing, so it
+    neither sets the variable nor undoes an earlier field. The variables start at 0."""
+    n = 0
+    fields = [f"{key}={rt.binary_godebug(key)}"] if rt.binary_godebug(key) is not None else []
+    for field_ in fields + (rt.env.get("GODEBUG") or "").split(","):
+        k, eq, v = field_.partition("=")
+        parsed = parse_int(v, 32, rt.release) if eq and k == key else None
+        if parsed is not None:
+            n = parsed
+    return n
+
+
+def panicnil_old(rt: OracleRuntime) -> bool:
+    """Whether panic(nil) keeps its pre-go1.21 meaning: runtime/panic.go ``if debug.panicnil.Load() != 1``
+    (an int32 compare, so "+1" from go1.26 and "01" count). After os.Setenv("GODEBUG") the runtime re-reads
+    the atomic variables its own way (reparsedebugvars: the last field decides); that path keeps the model's
+    plain reading of the current value."""
+    st: godebugops.GodebugState = rt.area("godebug", godebugops.GodebugState)
+    if st.changed:
+        return rt.env_godebug("panicnil") == "1"
+    return startup_debug_int(rt, "panicnil") == 1
+
+
 def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     """op:panic's outcome before the traceback level is applied (traceback.py owns the step)."""
     kind = w.get("type", "string")
     value = w.get("value", "")
     extra = ""
     if kind in ("nil", "nil-error"):  # a nil error interface value is panic(nil) at run time
-        if rt.release >= spec_since("runtime.PanicNilError") and rt.env_godebug("panicnil") != "1":
+        if rt.release >= spec_since("runtime.PanicNilError") and not panicnil_old(rt):
             text, typ = callers.panic_nil_text(rt), "*runtime.PanicNilError"
         else:
             text, typ = "nil", "<nil>"
@@ -305,7 +332,7 @@ class _Chain:
 
 def _panic_value(rt: OracleRuntime, value: Any) -> dict[str, Any]:
     if value is None:  # panic(nil), or a nil error interface value
-        if rt.env_godebug("panicnil") == "1":
+        if panicnil_old(rt):
             return {"text": "nil", "value": None, "recovered": False}
         text = callers.panic_nil_text(rt)
         return {"text": text, "value": text, "recovered": False}

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle.envparse import FatalStartup, read_gogc, read_gomaxprocs, read_gomemlimit, removed_godebug_fatal
+from rthooks.oracle.envparse import (
+    MAX_INT64,
+    FatalStartup,
+    read_gogc,
+    read_gomaxprocs,
+    read_gomemlimit,
+    removed_godebug_fatal,
+    startup_end,
+)
 from rthooks.oracle.godebugmodel import build_error
 from rthooks.oracle.godebugops import startup_checks
 from rthooks.oracle.state import (
@@ -49,29 +57,34 @@ def run_program(
         return out
     launch = (program.get("setup") or {}).get("launch") or {}
     ncpu = len(launch["cpus"]) if launch.get("cpus") else len(os.sched_getaffinity(0))
+    thrown: FatalStartup | None = None
     try:
-        rt = OracleRuntime(
-            release=release,
-            gcpercent=read_gogc(env.get("GOGC"), release),
-            memlimit=read_gomemlimit(env.get("GOMEMLIMIT"), release),
-            gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), ncpu, release),
-            env=env,
-            workdir=workdir,
-            setup=dict(program.get("setup") or {}),
-            deadline=deadline,
-        )
-    except FatalStartup as e:
-        out.stderr = str(e) + "\n"
-        out.exit_status = 2
-        return out
+        memlimit = read_gomemlimit(env.get("GOMEMLIMIT"), release)
+    except FatalStartup as e:  # gcinit's throw, which comes after parsedebugvars' (startup_checks below)
+        memlimit, thrown = MAX_INT64, e
+    rt = OracleRuntime(
+        release=release,
+        gcpercent=read_gogc(env.get("GOGC"), release),
+        memlimit=memlimit,
+        gomaxprocs=read_gomaxprocs(env.get("GOMAXPROCS"), ncpu, release),
+        env=env,
+        workdir=workdir,
+        setup=dict(program.get("setup") or {}),
+        deadline=deadline,
+    )
     try:
         startup_checks(rt)  # parsedebugvars refuses cgocheck > 1 before main, whatever the steps
     except Exited as e:
         out.stderr, out.exit_status = e.stderr, e.status
         return out
-    fatal = removed_godebug_fatal(env.get("GODEBUG") or "", release)
+    if thrown is not None:
+        out.stderr = str(thrown) + "\n"
+        out.exit_status, out.signal = startup_end(env.get("GOTRACEBACK"))
+        return out
+    fatal = removed_godebug_fatal(env.get("GODEBUG") or "", release, env.get("GOTRACEBACK"))
     if fatal:  # runtime.main checks this before any user code runs
-        out.stderr, out.exit_status = fatal, 2
+        out.stderr = fatal
+        out.exit_status, out.signal = startup_end(env.get("GOTRACEBACK"))
         return out
     try:
         _run_steps(rt, program, out)

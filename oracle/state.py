@@ -221,6 +221,11 @@ class OracleRuntime:
                 found = v
         if found is not None:
             return found
+        return self.binary_godebug(key)
+
+    def binary_godebug(self, key: str) -> str | None:
+        """The value the binary carries (its default GODEBUG, before the environment's): //go:debug, go.mod
+        godebug, then the go line's default; None for a key the release does not know."""
         for source in ("directives", "godebug"):
             if key in (self.setup.get(source) or {}):
                 return str(self.setup[source][key])

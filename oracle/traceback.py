@@ -14,6 +14,7 @@ from typing import Any
 from rthooks.oracle import driversrc, godebugops, goroutines, proc
 from rthooks.oracle.envparse import TRACEBACK_ALL, TRACEBACK_CRASH, parse_traceback
 from rthooks.oracle.registry import step
+from rthooks.oracle.releases import cutoff
 from rthooks.oracle.state import OUTPUT_CAP, Exited, OracleRuntime, PanicError, StepError, Unsupported
 
 
@@ -28,7 +29,7 @@ class Tracing:
 
 def tracing(rt: OracleRuntime) -> Tracing:
     def new() -> Tracing:
-        t = parse_traceback(rt.env.get("GOTRACEBACK", ""))
+        t = parse_traceback(rt.env.get("GOTRACEBACK", ""), rt.release)
         return Tracing(env=t, current=t)
 
     t: Tracing = rt.area("traceback", new)
@@ -51,8 +52,16 @@ def _frames(system: bool, *fns: str) -> str:
     return out
 
 
-def _stack(gid: int, state: str, *fns: str, system: bool = False) -> str:
-    return f"goroutine {gid} [{state}]:\n" + _frames(system, *fns)
+def _stack(
+    rt: OracleRuntime | None, gid: int, state: str, *fns: str, system: bool = False, m: int | None = None
+) -> str:
+    """A goroutine's block. From go1.22 goroutineheader prints ``gp=``, ``m=`` (and ``mp=`` for a goroutine
+    on an M, here ``m``) when the level is 2 or more (``system``): runtime/traceback.go
+    ``if gp.m != nil && gp.m.throwing >= throwTypeRuntime && gp == gp.m.curg || level >= 2``."""
+    where = ""
+    if system and rt is not None and rt.release >= cutoff("traceback-gp-m"):
+        where = f" gp=0xc000{gid:06x} " + (f"m={m} mp=0x7768c0" if m is not None else "m=nil")
+    return f"goroutine {gid}{where} [{state}]:\n" + _frames(system, *fns)
 
 
 def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Exited:
@@ -63,21 +72,23 @@ def crash(rt: OracleRuntime, headline: str, *, in_goroutine: bool = False) -> Ex
     report = headline.rstrip("\n") + "\n"
     if level > 0:
         if in_goroutine:
-            report += "\n" + _stack(18, "running", "main.panicTrigger.func1()", system=system)
+            report += "\n" + _stack(rt, 18, "running", "main.panicTrigger.func1()", system=system, m=0)
             report += f"created by main.opPanic in goroutine 1\n\t{PANIC_GO} +0x0\n"
             if flags & TRACEBACK_ALL:
-                report += "\n" + _stack(1, "select (no cases)", "main.opPanic()", "main.main()", system=system)
+                report += "\n" + _stack(rt, 1, "select (no cases)", "main.opPanic()", "main.main()", system=system)
         else:
             fns = (["panic({0x0?, 0x0?})"] if system else []) + ["main.panicTrigger.func1()", "main.main()"]
-            report += "\n" + _stack(1, "running", *fns, system=system)
+            report += "\n" + _stack(rt, 1, "running", *fns, system=system, m=0)
         if flags & TRACEBACK_ALL:
             for i in rt.loop(goroutines.gs(rt).parked):
                 if len(report) > OUTPUT_CAP:
                     break  # stderr: the harness keeps no more (a crash file gets the same start)
-                report += "\n" + _stack(20 + i, "chan receive", "main.opGoroutinesStart.func1(0x0?)", system=system)
+                report += "\n" + _stack(rt, 20 + i, "chan receive", "main.opGoroutinesStart.func1(0x0?)", system=system)
                 report += f"created by main.opGoroutinesStart in goroutine 1\n\t{GOROUTINES_GO} +0x0\n"
         if system:
-            report += "\n" + _stack(2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True)
+            report += "\n" + _stack(
+                rt, 2, "force gc (idle)", "runtime.gopark()", "runtime.forcegchelper()", system=True
+            )
     _to_crash_file(rt, t, report)
     if flags & TRACEBACK_CRASH:
         return Exited(-1, report, signal="SIGABRT")
@@ -103,13 +114,13 @@ def spinner_crash(rt: OracleRuntime) -> Exited:
     system = level >= 2
     report = "panic: freeze\n"
     if level > 0:
-        report += "\n" + _stack(1, "running", "main.spinAndPanic()", "main.init.0()", system=system)
+        report += "\n" + _stack(rt, 1, "running", "main.spinAndPanic()", "main.init.0()", system=system, m=0)
         if flags & TRACEBACK_ALL:
             created = f"created by main.spinAndPanic in goroutine 1\n\t{SPINNER_GO} +0x0\n"
             if godebugops.startup_int(rt, "dontfreezetheworld") > 0:
                 report += "\ngoroutine 5 [running]:\n\tgoroutine running on other thread; stack unavailable\n" + created
             else:
-                report += "\n" + _stack(5, "runnable", "main.spinLoop(0x0?)", system=system) + created
+                report += "\n" + _stack(rt, 5, "runnable", "main.spinLoop(0x0?)", system=system) + created
     if flags & TRACEBACK_CRASH:
         return Exited(-1, report, signal="SIGABRT")
     return Exited(2, report)
@@ -128,7 +139,7 @@ def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
         raise Exited(
             2,
             "unexpected fault address 0x0\nfatal error: fault\n[signal SIGSEGV: segmentation violation]\n\n"
-            + _stack(1, "running", "main.main()", system=True),
+            + _stack(rt, 1, "running", "main.main()", system=True, m=0),
         )
     try:
         proc.panic(rt, a, w)
@@ -141,13 +152,13 @@ def panic(rt: OracleRuntime, a: list[Any], w: dict[str, Any]) -> None:
 @step("runtime/debug.SetTraceback")
 def set_traceback(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
     t = tracing(rt)
-    level, flags = parse_traceback(str(args[0]))
+    level, flags = parse_traceback(str(args[0]), rt.release)
     # runtime1.go: t |= traceback_env, on the packed word (level << 2 | flags).
     word = (level << 2 | flags) | (t.env[0] << 2 | t.env[1])
     t.current = (word >> 2, word & 3)
 
 
-STACK = _stack(1, "running", "runtime/debug.Stack()", "main.main()")
+STACK = _stack(None, 1, "running", "runtime/debug.Stack()", "main.main()")
 
 
 @step("runtime/debug.Stack")
@@ -157,7 +168,7 @@ def stack(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> str:
 
 @step("runtime/debug.PrintStack")
 def print_stack(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    rt.stderr += _stack(1, "running", "runtime/debug.Stack()", "runtime/debug.PrintStack()", "main.main()")
+    rt.stderr += _stack(None, 1, "running", "runtime/debug.Stack()", "runtime/debug.PrintStack()", "main.main()")
 
 
 @step("runtime/debug.SetPanicOnFault")

@@ -84,11 +84,13 @@ _DURATION_UNITS = (1, 1_000, 1_000_000, 1_000_000_000, 60_000_000_000, 3_600_000
 
 @dataclass(frozen=True)
 class Limit:
-    """A narrowed argument domain, with why."""
+    """A narrowed argument domain, with why: values from lo to hi, except those in ``gap`` (lo inclusive,
+    hi exclusive), which are moved up past it (so shrinking towards 0 ends at the gap's upper end)."""
 
     lo: int
     hi: int
     reason: str
+    gap: tuple[int, int] | None = None
 
 
 #: The one table of narrowed domains: (call id, parameter) -> the range drawn from and why.
@@ -111,8 +113,25 @@ DOMAIN_LIMITS: dict[tuple[str, str], Limit] = {
         256,
         "a process with thousands of Ps starts a GC worker per P and takes seconds to run a probe (GOMAXPROCS=100000, "
         "a worked example of the spec, ran 10-15 s and then died of out of memory under the sandbox's 4 GiB "
-        "address-space limit), which would spend the budget on a few programs; values stop at 256, while the int32 "
-        "boundaries (2147483647, 2147483648: they fail or are ignored at once) are still drawn",
+        "address-space limit), which would spend the budget on a few programs; values stop at 256. The int32 maximum "
+        "is not drawn either: the runtime accepts it (no upper bound) and procresize then needs 2^31 Ps, a 16 GiB "
+        "allp array before the Ps themselves, so every host runs out of memory, and how it ends is the host's: "
+        "go1.27.3 under the sandbox's limit printed `runtime: out of memory: cannot allocate 17179869184-byte block "
+        "(4128768 in use)` / `fatal error: out of memory`, exit 2 (another run: 8323072 in use; spec/env.yaml's parse "
+        "row for 2147483647), "
+        "elsewhere a larger allocation fails or the kernel kills it. 2147483648 (int32 overflow: ignored at once) "
+        "and the other boundaries are still drawn",
+    ),
+    ("runtime/debug.SetMaxStack", "bytes"): Limit(
+        INT64[0],
+        INT64[1],
+        "a limit below the stack the driver's goroutine already has kills the process at the stack's next growth, "
+        "and whether a later step grows it (after a GC shrank it, or deeper in a call) is not deterministic: "
+        "go1.27.3 ran SetMaxStack(896) then GOMAXPROCS(0) and died `runtime: goroutine stack exceeds 896-byte limit` "
+        "/ `fatal error: stack overflow` in one run and not in its rerun (a flaky divergence). Limits from 0 to "
+        "1 MiB are moved up by 1 MiB; negative limits (uintptr(n): no limit at all) and larger ones are still "
+        "drawn, and the limit itself is held by cases (debug-setmaxstack-*)",
+        gap=(0, 1 << 20),
     ),
     ("runtime/debug.SetMaxThreads", "threads"): Limit(
         200,
@@ -178,7 +197,11 @@ def argument(item_id: str, name: str, type_name: str, grammars: dict[str, st.Sea
     if type_name in _INT_RANGES:
         if limit:
             lo, hi = _INT_RANGES[type_name]
-            return integers(type_name, (max(lo, limit.lo), min(hi, limit.hi)))
+            values = integers(type_name, (max(lo, limit.lo), min(hi, limit.hi)))
+            if limit.gap is not None:
+                g0, g1 = limit.gap
+                values = values.map(lambda x: x + (g1 - g0) if g0 <= x < g1 else x)
+            return values
         return integers(type_name)
     if type_name == "bool":
         return st.booleans()
@@ -251,8 +274,8 @@ def gomaxprocs_values(item: Item) -> st.SearchStrategy[str]:
     hi = _INT_RANGES["int32"][1]
     limit = DOMAIN_LIMITS[("env:GOMAXPROCS", "value")]
     small = st.integers(limit.lo, limit.hi).map(str)
-    edges = st.sampled_from([str(x) for x in (0, 1, 2, hi, hi + 1)])
-    affordable = [x for x in _worked_examples(item) if (_fits(x, 64) or 0) <= limit.hi or x in (str(hi), str(hi + 1))]
+    edges = st.sampled_from([str(x) for x in (0, 1, 2, hi + 1)])  # not hi: see DOMAIN_LIMITS
+    affordable = [x for x in _worked_examples(item) if (_fits(x, 64) or 0) <= limit.hi or x == str(hi + 1)]
     return st.one_of(st.sampled_from(affordable), _decorated(st.one_of(small, edges, st.just("0x2"))))
 
 
@@ -344,7 +367,8 @@ def env_clause(var: str, value: str, spec: Spec) -> str:
     elif var == "GOTRACEBACK":
         words = {"none": "none", "0": "none", "": "default-single", "single": "default-single", "all": "all"}
         words |= {"1": "all", "system": "system", "2": "system", "crash": "crash", "wer": "wer-non-windows"}
-        clause = words.get(value, "unknown-is-level-zero")
+        plus = value.startswith("+") and _fits(value, 64) is not None  # go1.26+ reads "+1" as 1
+        clause = words.get(value, "plus-sign-126" if plus else "unknown-is-level-zero")
     else:
         fields = value.split(",")
         names = [f.partition("=")[0] for f in fields if "=" in f]
