@@ -152,6 +152,8 @@ def panic(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         text, typ = str(value or "rthooks error"), "*errors.errorString"
     elif kind == "int":
         text, typ = str(value if value != "" else 1), "int"
+    elif kind == "stringer":  # printed with its String method (preprintpanics), like an error with Error
+        text, typ = str(value or "rthooks stringer"), "main.panicStringer"
     elif kind == "runtime-error":
         name = str(value or "index")
         if name.startswith("type-assertion"):

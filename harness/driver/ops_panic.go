@@ -45,6 +45,10 @@ func panicTrigger(w *withArgs) func() {
 	case "int":
 		v := w.int("value", 1)
 		return func() { panic(v) }
+	case "stringer":
+		// A fmt.Stringer that is no error: the runtime prints it with String().
+		v := panicStringer{w.str("value", "rthooks stringer")}
+		return func() { panic(v) }
 	case "nil":
 		return func() { panic(nil) }
 	case "nil-error":
@@ -66,6 +70,12 @@ func panicTrigger(w *withArgs) func() {
 	}
 	return nil
 }
+
+// panicStringer is a panic value that implements fmt.Stringer and not error
+// (a struct, so that printing it without String would look nothing alike).
+type panicStringer struct{ text string }
+
+func (s panicStringer) String() string { return s.text }
 
 // Package-level operands, so that the compiler cannot see the faults
 // coming and reject or fold them.
