@@ -332,3 +332,72 @@ def test_a_missing_or_ambiguous_anchor_is_an_error() -> None:
         driversrc.at("func main(")
     with pytest.raises(driversrc.DriverSourceError, match="no 'noSuchCall"):
         driversrc.func("main.opDeepStack", "noSuchCall(")
+
+
+# ---- steps that are not models (issue 14 item 5): declared in one place, never fuzzed -------------------
+
+
+def _constant_steps() -> dict[str, str]:
+    """Registered steps that return the same constant whatever the model's state (straight-line code
+    whose every ``return`` is a literal): answers a model could not get wrong, which
+    registry.NOT_MODELLED must declare."""
+    found: dict[str, str] = {}
+    for name, tree in _oracle_modules():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            ids = [
+                d.args[0].value
+                for d in node.decorator_list
+                if isinstance(d, ast.Call)
+                and isinstance(d.func, ast.Name)
+                and d.func.id in ("step", "godebug_op")
+                and d.args
+                and isinstance(d.args[0], ast.Constant)
+            ]
+            if not ids:
+                continue
+            returns = [r.value for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
+            if not returns or not all(_is_constant(v) for v in returns):
+                continue
+            branches = (ast.If, ast.IfExp, ast.Raise, ast.For, ast.While, ast.Match, ast.Try)
+            if any(isinstance(n, branches) for n in ast.walk(node)):
+                continue  # the answer depends on the model's state: a model, however small
+            for d in node.decorator_list:
+                if isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "godebug_op":
+                    ids = [f"op:godebug.{i}" for i in ids]
+            for i in ids:
+                found[str(i)] = f"{name}:{node.lineno}"
+    return found
+
+
+def _is_constant(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except ValueError:
+        return False
+    return True
+
+
+def test_every_constant_answer_is_declared_not_modelled() -> None:
+    from rthooks.oracle.registry import NOT_MODELLED
+
+    undeclared = {sid: where for sid, where in _constant_steps().items() if sid not in NOT_MODELLED}
+    assert undeclared == {}, "steps answering constants must be declared in oracle/registry.py NOT_MODELLED"
+
+
+def test_not_modelled_names_registered_steps_with_a_reason() -> None:
+    from rthooks.oracle.registry import NOT_MODELLED
+
+    load_areas()
+    assert set(NOT_MODELLED) <= set(STEPS)
+    assert all(why.startswith(("stated: ", "host: ")) for why in NOT_MODELLED.values())
+
+
+def test_the_fuzzer_never_generates_a_step_that_is_not_modelled() -> None:
+    """Agreement on a stated answer would prove nothing: the fuzz areas keep clear of them."""
+    from rthooks.harness.fuzz._strategies import MEMPROFILERATE, SETTERS
+    from rthooks.oracle.registry import NOT_MODELLED
+
+    generated = {*SETTERS, "op:runtime.memprofilerate", "op:panic", MEMPROFILERATE}
+    assert generated.isdisjoint(NOT_MODELLED)
