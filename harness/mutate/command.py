@@ -30,7 +30,8 @@ def main(args: argparse.Namespace) -> int:
         spec = default_spec()
     mutants = load_catalogue(clauses=spec.clauses())
     if args.files:
-        names = {f.removesuffix(".yaml") for f in args.files}
+        # A name (runtime_debug) or the file's path as a shell completes it (harness/mutants/runtime_debug.yaml).
+        names = {Path(f).name.removesuffix(".yaml") for f in args.files}
         files = {m.file for m in mutants}
         for n in sorted(names - files):
             raise RthooksError(f"--in {n}: no harness/mutants/{n}.yaml (there are: {', '.join(sorted(files))})")
