@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rthooks.errors import RthooksError
+from rthooks.protocol.statuses import Status
 from rthooks.yamlsrc import load
 
 EXPECTATIONS_DIR = Path(__file__).parent / "expectations"
@@ -43,7 +44,7 @@ def load_known(impl_name: str, directory: Path | None = None) -> dict[str, Known
     return out
 
 
-def apply(status: str, known: Known | None) -> str:
+def apply(status: Status, known: Known | None) -> Status:
     """The reported status, given the run's status and a known deviation."""
     if known is None:
         return status

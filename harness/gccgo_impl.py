@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.gccgo import Gccgo
@@ -27,6 +26,7 @@ from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, cached_build
 from rthooks.harness.impls import DriverImpl, GoImpl
 from rthooks.harness.targets import Target
+from rthooks.protocol.results import Implementation as ImplementationEntry
 
 # What gccgo cannot offer, and why: the runner shows `why` beside a "requires capabilities" skip.
 GCCGO_LACKS = frozenset({"gc-specific", "cgo"})
@@ -51,7 +51,7 @@ class GccgoImpl(DriverImpl):
         self._launcher = []
         super().__init__(gc.name)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ImplementationEntry:
         return {
             **super().describe(),
             "toolchain_path": str(self.gc.go),

@@ -19,7 +19,6 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rthooks import toolchain
 from rthooks.errors import RthooksError
@@ -28,10 +27,11 @@ from rthooks.harness import targets, wasirun
 from rthooks.harness.cases import Case
 from rthooks.harness.driver_build import BuildConfig, build_driver
 from rthooks.harness.expectations import Known, load_known
-from rthooks.harness.process import run_process
+from rthooks.harness.process import BatchProcess, WarmStarts, run_process
 from rthooks.harness.program import Compiled
 from rthooks.harness.targets import Target
-from rthooks.protocol.results import RawRun
+from rthooks.protocol.results import Implementation as ImplementationEntry
+from rthooks.protocol.results import ImplKind, RawRun
 from rthooks.spec.load import default_spec
 from rthooks.toolchain import Toolchain
 
@@ -51,11 +51,70 @@ def base_env(case: Case, workdir: Path | None = None) -> dict[str, str]:
     return env
 
 
+#: What a program may do and still share a batch process with others: calls and ops whose every effect
+#: the Go driver undoes between programs (harness/driver/batch.go keeps the same lists, and a program
+#: it cannot undo ends its batch, so this list only saves process starts, it does not make isolation).
+BATCH_CALLS = frozenset(
+    {
+        "runtime/debug.SetGCPercent",
+        "runtime/debug.SetMemoryLimit",
+        "runtime/debug.SetMaxStack",
+        "runtime/debug.SetMaxThreads",
+        "runtime/debug.SetTraceback",
+        "runtime.GOMAXPROCS",
+        "runtime.SetMutexProfileFraction",
+        "runtime.SetBlockProfileRate",
+        "runtime.SetCPUProfileRate",
+    }
+)
+BATCH_OPS = frozenset({"runtime.memprofilerate", "version"})
+
+
+def batchable(case: Case) -> bool:
+    """Whether ``case`` can run in a batch process: no start-up state (environment, launch state, build
+    settings), nothing that needs a file or capability, and only steps the driver undoes (SetCPUProfileRate
+    only with a rate of at most 0: a profiler once started outlives its program)."""
+    if case.setup or case.data.get("requires"):
+        return False
+    for step in case.steps:
+        if step.get("until") is not None:
+            return False
+        if "call" in step:
+            if step["call"] not in BATCH_CALLS:
+                return False
+            if step["call"] == "runtime.SetCPUProfileRate" and not _at_most_zero(step.get("args")):
+                return False
+        elif step.get("op") not in BATCH_OPS:
+            return False
+    return True
+
+
+def _at_most_zero(args: object) -> bool:
+    return isinstance(args, list) and len(args) == 1 and type(args[0]) is int and args[0] <= 0
+
+
+def warmable(case: Case) -> bool:
+    """Whether ``case`` can run in a process started ahead of it (:class:`WarmStarts`): its own process, but
+    one whose working directory is not the case's, so only programs that use no files (the batch's steps,
+    and the unrecovered panic that ends a process) and need nothing at start-up but environment variables."""
+    if set(case.setup) - {"env"} or case.data.get("requires"):
+        return False
+    for step in case.steps:
+        if step.get("until") is not None:
+            return False
+        if "call" in step:
+            if step["call"] not in BATCH_CALLS:
+                return False
+        elif step.get("op") not in BATCH_OPS | {"panic"}:
+            return False
+    return True
+
+
 class Implementation(ABC):
     """Something that runs cases."""
 
     name: str
-    kind: str
+    kind: ImplKind
     release: GoVersion
     goos = "linux"
     goarch = "amd64"
@@ -72,7 +131,7 @@ class Implementation(ABC):
     @abstractmethod
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun: ...
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ImplementationEntry:
         """The implementation's entry in the result record."""
         return {
             "name": self.name,
@@ -100,6 +159,9 @@ class DriverImpl(Implementation):
 
     def __init__(self, expectations: str | None = None) -> None:
         self._builds: dict[BuildConfig, Path | RthooksError] = {}
+        self._batches: dict[Path, BatchProcess] = {}
+        self._warm = WarmStarts()
+        self.batch_counts = (0, 0)  # programs run in batch processes, and processes started, once closed
         super().__init__(expectations)
 
     @abstractmethod
@@ -145,15 +207,7 @@ class DriverImpl(Implementation):
                 return RawRun(build_error=e.output or e.message)
             return RawRun(start_error=f"driver build failed: {e}")
         self._last_binary = binary
-        env = base_env(case, workdir)
-        env["RTHOOKS_GO"] = str(self.go_command())  # for ops that must run the toolchain (cmd/go GODEBUG keys)
-        # Ops that run the toolchain write its build cache, the one folder outside the case's
-        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
-        gocache = self.gocache()
-        gocache.mkdir(parents=True, exist_ok=True)
-        env["GOCACHE"] = str(gocache)
-        env["GOTELEMETRY"] = "off"
-        writable = [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
+        env, writable = self._process_env(case, workdir)
         return run_process(
             [*self._launcher, str(binary)],
             compiled.program,
@@ -163,6 +217,53 @@ class DriverImpl(Implementation):
             launch=case.setup.get("launch"),
             writable=writable,
         )
+
+    def _process_env(self, case: Case, workdir: Path | None) -> tuple[dict[str, str], list[Path]]:
+        """The driver's environment for ``case``, and the folders besides its own it may write."""
+        env = base_env(case, workdir)
+        env["RTHOOKS_GO"] = str(self.go_command())  # for ops that must run the toolchain (cmd/go GODEBUG keys)
+        # Ops that run the toolchain write its build cache, the one folder outside the case's
+        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
+        gocache = self.gocache()
+        gocache.mkdir(parents=True, exist_ok=True)
+        env["GOCACHE"] = str(gocache)
+        env["GOTELEMETRY"] = "off"
+        return env, [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
+
+    # -- batch mode (PROTOCOL.md, "Batch mode"): only callers that ask for it, never `rthooks run` ----
+
+    def run_batched(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        """Run ``case`` in this implementation's batch process when it can share one (:func:`batchable`);
+        else, when it uses no files (:func:`warmable`), in a process of its own that may have been started
+        ahead (:class:`WarmStarts`); else as :meth:`run` does. Call :meth:`close_batches` when done."""
+        share, warm = batchable(case), warmable(case)
+        if self._launcher or not (share or warm):  # an emulator or runner: one process per case, as always
+            return self.run(case, compiled, workdir)
+        try:
+            binary = self.binary(case)
+        except RthooksError:
+            return self.run(case, compiled, workdir)  # which reports the failed build
+        env, writable = self._process_env(case, None)
+        timeout_s = case.timeout_s * self.target.timeout_scale
+        if not share:
+            return self._warm.run([str(binary)], compiled.program, env=env, timeout_s=timeout_s, writable=writable)
+        batch = self._batches.get(binary)
+        if batch is None:
+            batch = self._batches[binary] = BatchProcess([str(binary)], env=env, writable=writable)
+        return batch.run(compiled.program, timeout_s)
+
+    def close_batches(self) -> None:
+        """End every batch process and every process started ahead (the counts stay in batch_counts)."""
+        batches, self._batches = list(self._batches.values()), {}
+        for batch in batches:
+            batch.close()
+            self.batch_counts = (self.batch_counts[0] + batch.programs, self.batch_counts[1] + batch.started)
+        self._warm.close()
+
+    def warm_counts(self) -> tuple[int, int]:
+        """Programs that found their process started ahead, of those run in a process of their own by
+        :meth:`run_batched`."""
+        return self._warm.hits, self._warm.runs
 
 
 class GoImpl(DriverImpl):
@@ -188,7 +289,7 @@ class GoImpl(DriverImpl):
         if self.target.suffix:  # a port's own deviations, on top of the release's
             self.known.update(load_known(self.name))
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ImplementationEntry:
         return {
             **super().describe(),
             "go_version": str(self.tc.version),
@@ -275,7 +376,7 @@ class CmdImpl(Implementation):
         self.release = release
         super().__init__()
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> ImplementationEntry:
         return {**super().describe(), "command": self.argv}
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:

@@ -32,6 +32,7 @@ from rthooks.harness.process import kill_all
 from rthooks.harness.program import compile_case
 from rthooks.harness.verdict import judge
 from rthooks.protocol import record as rec
+from rthooks.protocol.results import CaseResult, Record
 from rthooks.spec.lint.engine import cases_root
 from rthooks.spec.load import Spec, spec_paths, spec_root
 from rthooks.ui import phase
@@ -95,7 +96,7 @@ class Progress:
         with self.lock:
             self.running[(impl, case)] = time.monotonic()
 
-    def update(self, result: dict[str, Any]) -> None:
+    def update(self, result: CaseResult) -> None:
         with self.lock:
             self.done += 1
             self.counts[result["status"]] += 1
@@ -167,10 +168,13 @@ def _where(path: list[str | int]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "top level"
 
 
-def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
-    """One (implementation, case) pair, always returning a result (never raising)."""
+def run_one(impl: Implementation, case: Case, spec: Spec, *, policy_checked: bool = False) -> CaseResult:
+    """One (implementation, case) pair, always returning a result (never raising).
+
+    ``policy_checked``: the caller has already found nothing in ``casepolicy.check_case(case.data)``
+    (rthooks fuzz runs each generated program on two implementations and checks it once)."""
     start = time.monotonic()
-    result: dict[str, Any] = {
+    result: CaseResult = {
         "case": case.id,
         "impl": impl.name,
         "expected": case.expect,
@@ -180,14 +184,12 @@ def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
         "known": None,
         "process_s": None,
     }
-    refused = casepolicy.check_case(case.data)
+    refused = [] if policy_checked else casepolicy.check_case(case.data)
     if refused:
         # Validation refuses these already; this is the harness's own check, for callers that skip it.
-        result.update(
-            status="error",
-            reasons=[f"case refused: {_where(path)}: {msg}" for path, msg in refused[:5]],
-            duration_s=round(time.monotonic() - start, 4),
-        )
+        result["status"] = "error"
+        result["reasons"] = [f"case refused: {_where(path)}: {msg}" for path, msg in refused[:5]]
+        result["duration_s"] = round(time.monotonic() - start, 4)
         return result
     reason = skip_reason(case, impl.release, impl.goos, impl.goarch, impl.capabilities) or spec_gate(
         case, spec, impl.release
@@ -196,7 +198,8 @@ def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
     if reason and reason.startswith("requires capabilities") and target is not None and target.lacks:
         reason += f" ({target.why})"  # what this port cannot do, and why
     if reason:
-        result.update(status="skip", reasons=[reason], duration_s=round(time.monotonic() - start, 4))
+        result["status"], result["reasons"] = "skip", [reason]
+        result["duration_s"] = round(time.monotonic() - start, 4)
         return result
     workdir = Path(tempfile.mkdtemp(prefix="rthooks-case-", dir=_scratch_base()))
     try:
@@ -204,7 +207,8 @@ def run_one(impl: Implementation, case: Case, spec: Spec) -> dict[str, Any]:
         raw = impl.run(case, compiled, workdir)
         verdict = judge(case, compiled, raw, workdir, impl.check_file)
         status = verdict.status
-        result.update(reasons=verdict.reasons, observed=verdict.observed, process_s=round(raw.duration_s, 4))
+        result["reasons"], result["observed"] = verdict.reasons, verdict.observed
+        result["process_s"] = round(raw.duration_s, 4)
     except Exception as e:
         status = "error"
         result["reasons"] = [f"harness error: {type(e).__name__}: {e}"]
@@ -226,8 +230,8 @@ def run(
     out: Path | None,
     jobs: int | None = None,
     shard: str | None = None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> Record:
     """Run every case on every implementation; return (and keep writing) the record.
 
     Ctrl-C, SIGTERM (what a CI cancel sends) and SIGHUP (a closed terminal; not
@@ -245,12 +249,12 @@ def _run(
     impls: list[Implementation],
     cases: list[Case],
     spec: Spec,
-    record: dict[str, Any],
+    record: Record,
     out: Path | None,
     jobs: int | None,
-    on_result: Callable[[dict[str, Any]], None] | None,
-) -> dict[str, Any]:
-    futures: list[cf.Future[dict[str, Any]]] = []
+    on_result: Callable[[CaseResult], None] | None,
+) -> Record:
+    futures: list[cf.Future[CaseResult]] = []
     pool_box: list[cf.ThreadPoolExecutor] = []  # filled by _run_pairs, so an interrupt can shut the pool down
     try:
         for impl in impls:
@@ -283,18 +287,18 @@ def _run(
 def _run_pairs(
     pairs: list[tuple[Implementation, Case]],
     spec: Spec,
-    record: dict[str, Any],
+    record: Record,
     out: Path | None,
     jobs: int | None,
-    on_result: Callable[[dict[str, Any]], None] | None,
-    futures: list[cf.Future[dict[str, Any]]],
+    on_result: Callable[[CaseResult], None] | None,
+    futures: list[cf.Future[CaseResult]],
     pool_box: list[cf.ThreadPoolExecutor],
-) -> dict[str, Any]:
+) -> Record:
     with Progress(len(pairs)) as progress:
         lock = threading.Lock()
         last_write = [0.0]
 
-        def keep(result: dict[str, Any]) -> None:
+        def keep(result: CaseResult) -> None:
             result = rec.clean_result(result)
             with lock:
                 record["results"].append(result)
@@ -309,7 +313,7 @@ def _run_pairs(
         pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rthooks")
         pool_box.append(pool)
 
-        def one(impl: Implementation, case: Case) -> dict[str, Any]:
+        def one(impl: Implementation, case: Case) -> CaseResult:
             progress.started(impl.name, case.id)
             return run_one(impl, case, spec)
 
@@ -349,6 +353,6 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(num, handler)
 
 
-def _sorted(record: dict[str, Any]) -> dict[str, Any]:
+def _sorted(record: Record) -> Record:
     record["results"] = sorted(record["results"], key=lambda r: (r["impl"], r["case"]))
     return record

@@ -17,14 +17,14 @@ from rthooks.harness.matchers import FileChecker, Observed, evaluate
 from rthooks.harness.program import Compiled, bind_values
 from rthooks.protocol.results import Observation, ObservedRecord, RawRun
 from rthooks.protocol.schemas import protocol_validator
-from rthooks.protocol.statuses import BAD_ARGUMENTS
+from rthooks.protocol.statuses import BAD_ARGUMENTS, Status
 
 
 @dataclass
 class Verdict:
     """A status with its reasons and what was observed."""
 
-    status: str
+    status: Status
     reasons: list[str] = field(default_factory=list)
     observed: ObservedRecord = field(default_factory=dict)
     hello: Observation | None = None

@@ -236,8 +236,9 @@ def crash_output_closed(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> 
 
 
 @step("op:runtime.mmap")
-def mmap(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+def mmap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
     """Memory mapped outside the Go heap: not in any memory class, not counted against the limit."""
+    return int(w.get("bytes", 1 << 20))
 
 
 @step("op:runtime.memlimit.accounted")

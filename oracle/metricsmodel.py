@@ -790,12 +790,6 @@ def metrics_profile_buckets(rt: OracleRuntime, _a: list[Any], w: dict[str, Any])
     st.cached_by_class[_size_class(64)] += n
 
 
-@step("op:metrics.mmap")
-def metrics_mmap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
-    """Memory mapped with syscall.Mmap: outside the runtime's accounting."""
-    return int(w.get("bytes", 32 << 20))
-
-
 @step("op:metrics.syscall.start")
 def metrics_syscall_start(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
     st = _state(rt)

@@ -275,20 +275,6 @@ def trace_with_region(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> 
         _event(rt, {"ev": "region-end", "task": task, "region": typ})
 
 
-@step("op:trace.log.fill")
-def op_log_fill(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    msg = str(w.get("message", ""))
-    pad = max(0, int(w.get("bytes", 0)) - len(msg))
-    rt.hold(pad, "trace log messages")  # kept in the trace's events for the rest of the run
-    msg += "." * pad
-    _event(rt, {"ev": "log", "task": 0, "category": str(w.get("category", "rthooks-fill")), "message": msg})
-
-
-@step("op:trace.setenv")
-def op_setenv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    rt.env[str(w["name"])] = str(w.get("value", ""))
-
-
 @step("op:trace.parse")
 def op_trace_parse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     name = str(w.get("file"))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.errors import RthooksError
+from rthooks.protocol.results import CaseResult
 from rthooks.protocol.statuses import FAILING, GOOD, STATUSES
 from rthooks.reports.model import Change, Run, observed_changes, summarize_changes
 from rthooks.reports.stability import OBSERVED_NOTE, STABLE_NOTE, Stability
@@ -149,13 +150,13 @@ def diff(old: Run, new: Run, by: str = "impl", observed: bool = False, stability
                 )
         label = f"{_names(old)[0]} -> {_names(new)[0]}"
 
-        def key(r: dict[str, Any]) -> tuple[str, str]:
+        def key(r: CaseResult) -> tuple[str, str]:
             return (r["case"], label)
 
         common = None
     else:
 
-        def key(r: dict[str, Any]) -> tuple[str, str]:
+        def key(r: CaseResult) -> tuple[str, str]:
             return (r["case"], r["impl"])
 
         a_names, b_names = _names(old), _names(new)

@@ -14,10 +14,10 @@ record does just that.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from rthooks.errors import RthooksError
 from rthooks.protocol.record import MAX_IMPLS, MAX_RESULTS, MAX_SHARDS, SCHEMA_VERSION
+from rthooks.protocol.results import CaseResult, Implementation, Record
 from rthooks.reports.model import Run
 from rthooks.reports.paths import relativise, relativiser
 
@@ -25,7 +25,7 @@ from rthooks.reports.paths import relativise, relativiser
 IDENTITY = ("kind", "go_version", "goos", "goarch", "toolchain_hash", "goline", "command")
 
 
-def merge(runs: list[Run]) -> dict[str, Any]:
+def merge(runs: list[Run]) -> Record:
     if not runs:
         raise RthooksError("merge needs at least one record")
     first = runs[0]
@@ -38,7 +38,7 @@ def merge(runs: list[Run]) -> dict[str, Any]:
                 where=run.path,
             )
     rewrite = relativiser()
-    impls: dict[str, tuple[dict[str, Any], str]] = {}
+    impls: dict[str, tuple[Implementation, str]] = {}
     for run in runs:
         # Relativised before they are compared: a `cmd` implementation run from two machines' checkouts
         # is the same implementation.
@@ -55,7 +55,7 @@ def merge(runs: list[Run]) -> dict[str, Any]:
                     f"({k} {_short(repr(i.get(k)))} vs {_short(repr(seen.get(k)))})",
                     where=run.path,
                 )
-    results: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+    results: dict[tuple[str, str], tuple[CaseResult, str]] = {}
     for run in runs:
         for r in run.record["results"]:
             pair = (r["case"], r["impl"])

@@ -21,6 +21,7 @@ from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.protocol import record as record_mod
 from rthooks.protocol.record import read_sized
+from rthooks.protocol.results import CaseResult, Record
 from rthooks.protocol.statuses import FAILING, STATUSES
 from rthooks.spec.errata import errata
 from rthooks.spec.load import Spec, default_spec
@@ -245,7 +246,7 @@ class Run:
     """One record file."""
 
     path: str
-    record: dict[str, Any]
+    record: Record
 
     def info(self) -> dict[str, Any]:
         r = self.record
@@ -308,7 +309,7 @@ class Result:
     source: str
 
     @classmethod
-    def from_record(cls, r: dict[str, Any], impl_key: str, source: str) -> Result:
+    def from_record(cls, r: CaseResult, impl_key: str, source: str) -> Result:
         obs = r.get("observed")
         return cls(
             case=r["case"],

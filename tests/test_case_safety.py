@@ -315,7 +315,7 @@ def _nested(depth: int) -> Any:
             "steps": [
                 {
                     "call": "runtime/pprof.Do",
-                    "args": [None, "$l", {"steps": [{"op": "file.read", "with": {"file": "/etc/passwd"}}]}],
+                    "args": [None, "$l", {"steps": [{"op": "profile.write", "with": {"file": "/etc/passwd", "profile": "heap"}}]}],
                 }
             ]
         },
@@ -339,7 +339,7 @@ def test_nested_callback_steps_are_checked() -> None:
         "steps": [
             {
                 "call": "runtime/pprof.Do",
-                "args": [None, "$l", {"steps": [{"op": "file.read", "with": {"file": "/etc/shadow"}}]}],
+                "args": [None, "$l", {"steps": [{"op": "profile.write", "with": {"file": "/etc/shadow", "profile": "heap"}}]}],
             }
         ]
     }

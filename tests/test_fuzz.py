@@ -14,13 +14,22 @@ from typing import Any
 
 import pytest
 from hypothesis import find
+from hypothesis.errors import NoSuchExample
 
 from rthooks import cli
 from rthooks.goversion import GoVersion
 from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import Fuzzer
 from rthooks.harness.fuzz._compare import compare
-from rthooks.harness.fuzz._strategies import Program, env_clause, integers, parameters
+from rthooks.harness.fuzz._strategies import (
+    DOMAIN_LIMITS,
+    Program,
+    call_arguments,
+    env_clause,
+    gomaxprocs_values,
+    integers,
+    parameters,
+)
 from rthooks.harness.impls import OracleImpl, python_command
 from rthooks.harness.program import Compiled
 from rthooks.protocol.results import RawRun
@@ -95,6 +104,47 @@ def test_comparison_uses_the_matchers_and_groups_by_label() -> None:
     assert diff.kind == "diverged"
     assert diff.signature == frozenset({"debug:runtime/debug.SetGCPercent"})
     assert {side for side, _, _ in diff.failing} == {"a", "b"}
+
+
+def test_schedtrace_leaves_stderr_uncompared() -> None:
+    """LOOSENED["stderr-tracers"]: with schedtrace on, a SCHED report can split the panic's lines, so stderr is not
+    compared; with it off (or set to a value that is not a positive count) the same difference diverges."""
+
+    def result(stderr: str) -> dict[str, Any]:
+        return {"status": "pass", "observed": {"exit_status": 2, "signal": None, "stderr": stderr, "steps": []}}
+
+    for godebug, kind in (
+        ("schedtrace=+1", "same"),
+        ("panicnil=1,scheddetail=10", "same"),
+        ("allocfreetrace=2", "same"),
+        ("schedtrace=0", "diverged"),
+    ):
+        p = Program(area="env", env={"GODEBUG": godebug})
+        p.add({"op": "panic", "with": {"value": "fuzz", "recover": False, "goroutine": True}}, "GOTRACEBACK:x")
+        got = compare(
+            p, result("panic: fuzz\n\ngoroutine 1 [running]:\n"), result("SCHED 1ms: panic: fuzz\n"), ("a", "b")
+        )
+        assert got.kind == kind, godebug
+
+
+def test_gomaxprocs_env_domain_leaves_out_the_int32_maximum(spec: Spec) -> None:
+    """DOMAIN_LIMITS[env:GOMAXPROCS]: 2147483647 is accepted by the runtime and then runs any host out of memory,
+    so it is not drawn; its neighbour 2147483648 (ignored: int32 overflow) still is."""
+    values = gomaxprocs_values(spec.get("env:GOMAXPROCS"))
+    assert find(values, lambda v: v == "2147483648") == "2147483648"
+    with pytest.raises(NoSuchExample):
+        find(values, lambda v: v.strip(" +") == "2147483647")
+    assert "2147483647" in DOMAIN_LIMITS[("env:GOMAXPROCS", "value")].reason
+
+
+def test_setmaxstack_domain_skips_limits_the_driver_outgrows(spec: Spec) -> None:
+    """DOMAIN_LIMITS[SetMaxStack]: limits from 0 to 1 MiB (fatal at a nondeterministic later growth) are moved up
+    past the gap; negative limits (no limit at all) and the gap's upper end are still drawn."""
+    args = call_arguments(spec.get("runtime/debug.SetMaxStack"), {}).map(lambda a: a[0])
+    with pytest.raises(NoSuchExample):
+        find(args, lambda n: 0 <= n < (1 << 20))
+    assert find(args, lambda n: n == 1 << 20) == 1 << 20
+    assert find(args, lambda n: n < 0) == -1
 
 
 def test_planted_divergence_is_found_shrunk_and_saved(spec: Spec, tmp_path: Path) -> None:
@@ -186,3 +236,65 @@ def test_bad_usage_is_one_line_and_exit_2(args: list[str], capsys: pytest.Captur
     assert exc.value.code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("rthooks fuzz: "), err
     assert "Traceback" not in err
+
+
+def _debug_programs() -> list[Program]:
+    """Programs of the debug area's shapes: setters only (batched), a started CPU profiler (which ends its
+    batch), an unrecovered panic with and without GOTRACEBACK (a process each, started ahead)."""
+    calls: list[list[tuple[str, list[Any]]]] = [
+        [("runtime/debug.SetGCPercent", [5]), ("runtime/debug.SetGCPercent", [-1])],
+        [("runtime/debug.SetMemoryLimit", [1 << 30]), ("runtime.GOMAXPROCS", [1]), ("runtime.GOMAXPROCS", [0])],
+        [("runtime/debug.SetMaxStack", [1 << 25]), ("runtime/debug.SetMaxThreads", [300])],
+        [("runtime.SetCPUProfileRate", [50]), ("runtime.SetCPUProfileRate", [0])],
+        [("runtime.SetMutexProfileFraction", [5]), ("runtime.SetBlockProfileRate", [3])],
+        [("runtime/debug.SetTraceback", ["all"])],
+    ]
+    out = []
+    for i, steps in enumerate(calls * 2):
+        p = Program(area="debug")
+        for item, args in steps:
+            p.add({"call": item, "args": args}, item)
+        if i >= len(calls):  # the second time round: each ends in a crash, every other one with GOTRACEBACK
+            if i % 2:
+                p.env["GOTRACEBACK"] = "single"
+            p.add({"op": "panic", "with": {"value": "fuzz", "recover": False, "goroutine": True}}, "crash")
+        out.append(p)
+    return out
+
+
+def _as_seen(result: dict[str, Any]) -> tuple[Any, ...]:
+    """What the comparison sees of a run, less what differs between any two processes: goroutine numbers,
+    argument addresses, and the state of a goroutine other than the crashing one (under GOTRACEBACK=all
+    the main goroutine is `runnable` or already parked in `select (no cases)`, as the race goes)."""
+    obs = result["observed"]
+    stderr = re.sub(r"\((0x[0-9a-f]+\??(, )?)+\)", "(ARGS)", obs["stderr"])
+    stderr = re.sub(r"goroutine \d+( \[(?!running\])[^\]]*\])?", "goroutine N", stderr)
+    return result["status"], obs.get("exit_status"), obs.get("signal"), obs.get("steps"), obs.get("stdout"), stderr
+
+
+def test_batched_runs_see_what_one_process_per_program_sees(spec: Spec) -> None:
+    """The debug area's programs in batch processes (and processes started ahead), held against the same
+    programs each in a process of its own: every observation is the same, and processes were saved."""
+    from rthooks.harness.impls import DriverImpl, parse_impl
+
+    rel = _newest(spec)
+    programs = _debug_programs() * 2
+    batched = Fuzzer((OracleImpl(rel), parse_impl(f"go={rel}", rel)), spec, area="debug", examples=1, every=1e9)
+    alone = Fuzzer(
+        (OracleImpl(rel), parse_impl(f"go={rel}", rel)), spec, area="debug", examples=1, every=1e9, batch=False
+    )
+    try:
+        got = [batched.run_program(p)[1] for p in programs]
+        want = [alone.run_program(p)[1] for p in programs]
+    finally:
+        for fz in (batched, alone):
+            for rec in fz.recorders:
+                rec.close()
+    assert [_as_seen(r) for r in got] == [_as_seen(r) for r in want]
+    assert all(r["status"] in ("pass", "fail") for r in got), [r["reasons"] for r in got]
+    impl = batched.impls[1]
+    assert isinstance(impl, DriverImpl)
+    programs_in_batches, processes = impl.batch_counts
+    assert programs_in_batches == 5 * 2 and processes < programs_in_batches
+    hits, alone_runs = impl.warm_counts()
+    assert alone_runs == 7 * 2 and hits >= 4  # the crashes and the CPU profiles found their process started

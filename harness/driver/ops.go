@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -35,7 +34,6 @@ var opTable = map[string]opFunc{
 	"cpu.profile":      opCPUProfile,
 	"trace.capture":    opTraceCapture,
 	"profile.write":    opProfileWrite,
-	"file.read":        opFileRead,
 	"busy":             opBusy,
 	"env.get":          opEnvGet,
 	"version":          opVersion,
@@ -82,23 +80,6 @@ func opWrite(r *runner, w *withArgs) (interface{}, error) {
 		badArgs("op write: fd must be 1 or 2, got %d", fd)
 	}
 	return f.WriteString(text)
-}
-
-func opFileRead(r *runner, w *withArgs) (interface{}, error) {
-	f, err := os.Open(w.needStr("file"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var rd io.Reader = f
-	if w.has("max") {
-		rd = io.LimitReader(f, int64(w.int("max", 0)))
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, err
-	}
-	return string(data), nil
 }
 
 func opBusy(r *runner, w *withArgs) (interface{}, error) {

@@ -5,12 +5,11 @@ import (
 	"syscall"
 )
 
-// Linux ops for runtime/metrics: process CPU time from the OS, memory mapped
-// outside the Go heap, goroutines blocked in a system call.
+// Linux ops for runtime/metrics: process CPU time from the OS and goroutines
+// blocked in a system call (memory mapped outside the Go heap is runtime.mmap).
 
 func init() {
 	registerOp("metrics.rusage", opMetricsRusage)
-	registerOp("metrics.mmap", opMetricsMmap)
 	registerOp("metrics.syscall.start", opMetricsSyscallStart)
 	registerOp("metrics.syscall.stop", opMetricsSyscallStop)
 }
@@ -24,24 +23,6 @@ func opMetricsRusage(r *runner, w *withArgs) (interface{}, error) {
 	}
 	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return sec(ru.Utime) + sec(ru.Stime), nil
-}
-
-// metricsMappings keeps the syscall.Mmap regions alive (mapped) to the end.
-var metricsMappings [][]byte
-
-// opMetricsMmap maps bytes of anonymous memory with syscall.Mmap, writes
-// every page, and keeps it mapped. Value: bytes.
-func opMetricsMmap(r *runner, w *withArgs) (interface{}, error) {
-	n := w.int("bytes", 32<<20)
-	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		return nil, err
-	}
-	for i := 0; i < len(b); i += 4096 {
-		b[i] = 1
-	}
-	metricsMappings = append(metricsMappings, b)
-	return n, nil
 }
 
 // metricsInSyscall holds the goroutines blocked in read(2) on a pipe.

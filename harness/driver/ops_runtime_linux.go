@@ -82,9 +82,11 @@ func opRuntimeAffinity(r *runner, w *withArgs) (interface{}, error) {
 var mmapped [][]byte
 
 // opRuntimeMmap maps with.bytes of anonymous memory with syscall.Mmap
-// (outside the Go heap), touches every page and keeps the mapping.
+// (outside the Go heap), touches every page, keeps the mapping and reports
+// the size.
 func opRuntimeMmap(r *runner, w *withArgs) (interface{}, error) {
-	b, err := syscall.Mmap(-1, 0, w.int("bytes", 1<<20), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	n := w.int("bytes", 1<<20)
+	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,7 @@ func opRuntimeMmap(r *runner, w *withArgs) (interface{}, error) {
 		b[i] = 1
 	}
 	mmapped = append(mmapped, b)
-	return nil, nil
+	return n, nil
 }
 
 // opCgroupChild creates a child cgroup of the CPU controller (cgroup v2

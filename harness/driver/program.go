@@ -52,15 +52,24 @@ func readProgram(r io.Reader) (*program, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("decoding the program: %v", err)
 	}
+	if err := checkProgram(&p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// checkProgram refuses a program this driver cannot run at all: another
+// protocol version, or a step that is neither one call nor one op.
+func checkProgram(p *program) error {
 	if p.Protocol != 1 {
-		return nil, fmt.Errorf("program speaks protocol %d; this driver speaks 1", p.Protocol)
+		return fmt.Errorf("program speaks protocol %d; this driver speaks 1", p.Protocol)
 	}
 	for i, st := range p.Steps {
 		if (st.Call == "") == (st.Op == "") {
-			return nil, fmt.Errorf("step %d: exactly one of call and op is required", i)
+			return fmt.Errorf("step %d: exactly one of call and op is required", i)
 		}
 	}
-	return &p, nil
+	return nil
 }
 
 // decodeJSON decodes a raw JSON fragment the way the program was decoded.

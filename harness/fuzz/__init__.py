@@ -9,12 +9,12 @@ case matchers), ``_save`` (a divergence as a case file), ``_engine`` (the search
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from rthooks.argtypes import positive, seconds
 from rthooks.errors import RthooksError
 from rthooks.harness.fuzz._compare import LOOSENED, TRACEBACK_SHAPE
 from rthooks.harness.fuzz._engine import AREAS, Divergence, Fuzzer, Summary, database
@@ -39,26 +39,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"rthooks fuzz: {printable(message, 300)} (see rthooks fuzz --help)\n")
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text) if len(text) <= 12 else -1
-    except ValueError:
-        n = -1
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"want a whole number of at least 1, not {text!r}")
-    return n
-
-
-def _seconds(text: str) -> float:
-    try:
-        x = float(text) if len(text) <= 20 else math.nan
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x) or not 0 < x <= 86_400:
-        raise argparse.ArgumentTypeError(f"want a number of seconds in (0, 86400], not {text!r}")
-    return x
 
 
 def _seed(text: str) -> int:
@@ -90,9 +70,9 @@ def parser() -> argparse.ArgumentParser:
     )
     budget = p.add_mutually_exclusive_group()
     budget.add_argument(
-        "--seconds", type=_seconds, help="search for this long (default 60 when --examples is not given)"
+        "--seconds", type=seconds, help="search for this long (default 60 when --examples is not given)"
     )
-    budget.add_argument("--examples", type=_count, help="search this many generated programs (shrinking not counted)")
+    budget.add_argument("--examples", type=positive, help="search this many generated programs (shrinking not counted)")
     p.add_argument("--seed", type=_seed, help="the search's seed (default: random, printed)")
     p.add_argument("--area", choices=sorted(AREAS), default="env", help="what to generate (default env)")
     p.add_argument("--save", type=_folder, help="write each shrunk divergence here as a case file")
@@ -135,7 +115,7 @@ def main(argv: Sequence[str]) -> int:
     result = fuzzer.run()
     for note in result.slow:
         print(f"fuzz: slow program: {printable(note, 400)}", file=sys.stderr)
-    for note in result.notes:
+    for note in result.notes + result.processes:
         print(f"fuzz: {printable(note, 400)}", file=sys.stderr)
     if result.skipped or result.invalid:
         print(f"fuzz: {result.skipped} programs skipped (unsupported), {result.invalid} invalid", file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import Any
 from rthooks import regex
 from rthooks.harness.fuzz._strategies import Program
 from rthooks.harness.matchers import Observed, evaluate
+from rthooks.protocol.results import CaseResult
 
 #: The one table of comparisons that are not plain equality: what, how it is compared instead, and why.
 LOOSENED: dict[str, str] = {
@@ -70,7 +71,7 @@ def _literal(text: str) -> str:
     return _RE_SPECIAL.sub(r"\\\1", text)
 
 
-def observed(result: dict[str, Any], program: Program) -> Observed:
+def observed(result: CaseResult, program: Program) -> Observed:
     """The harness's record of one run (``run_one``'s result) as the matchers' Observed."""
     obs = result.get("observed") or {}
     values: dict[str, Any] = {}
@@ -99,7 +100,7 @@ class Fact:
     label: str
 
 
-def facts(result: dict[str, Any], program: Program) -> list[Fact]:
+def facts(result: CaseResult, program: Program) -> list[Fact]:
     """What held for one run, as case expectations: the exit, each step's value or failure, the compared
     stderr lines and, for a program that ends in a crash, the traceback's shape."""
     obs = observed(result, program)
@@ -152,7 +153,7 @@ class Comparison:
 _BROKEN = ("error", "timeout")
 
 
-def compare(program: Program, a: dict[str, Any], b: dict[str, Any], names: tuple[str, str]) -> Comparison:
+def compare(program: Program, a: CaseResult, b: CaseResult, names: tuple[str, str]) -> Comparison:
     """Hold each run's facts against the other run. The signature groups divergences by what diverged
     (the labels of the failing facts; for an early end, the step where one run stopped), so that one bug
     is reported once however many programs show it."""
@@ -181,7 +182,7 @@ def compare(program: Program, a: dict[str, Any], b: dict[str, Any], names: tuple
     return Comparison("diverged", failing, frozenset(f"{program.area}:{x}" for x in labels))
 
 
-def summary(result: dict[str, Any]) -> str:
+def summary(result: CaseResult) -> str:
     """One run's observations in one line of JSON: status, exit, the steps and the compared stderr lines."""
     obs = result.get("observed") or {}
     lines = [ln for ln in (obs.get("stderr") or "").splitlines() if _STDERR_LINE.match(ln)][:6]

@@ -6,6 +6,12 @@ program), is recorded under its signature, and later rounds treat programs with 
 agreeing, so the next round looks for a different divergence. The budget (seconds, or examples) is
 checked inside the test: once it is spent, examples return at once, except while a failure is being
 shrunk, which always finishes.
+
+Throughput: each program runs on both implementations at once (the oracle in-process, the other on a
+worker thread, mostly waiting on its process). In the debug area a program that needs no start-up state
+runs in the Go driver's batch process (PROTOCOL.md, "Batch mode"); one that needs a process of its own
+(a crash, GOTRACEBACK at start, a started CPU profiler) gets one that was started ahead, while the
+previous program was compared, and given its environment once known (harness/process.py, WarmStarts).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -25,14 +32,15 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
+from rthooks import casepolicy
 from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import _save
 from rthooks.harness.fuzz._compare import Comparison, compare, summary
 from rthooks.harness.fuzz._strategies import Program, env_programs, setter_machine
-from rthooks.harness.impls import Implementation
+from rthooks.harness.impls import DriverImpl, Implementation
 from rthooks.harness.program import Compiled
 from rthooks.harness.runner import run_one
-from rthooks.protocol.results import RawRun
+from rthooks.protocol.results import CaseResult, RawRun
 from rthooks.spec.load import Spec
 
 AREAS: dict[str, str] = {
@@ -41,6 +49,8 @@ AREAS: dict[str, str] = {
     "SetMaxThreads, SetTraceback, GOMAXPROCS, the profile rates)",
 }
 
+#: Areas whose programs go through the Go driver's batch process or a process started ahead.
+BATCHED_AREAS = frozenset({"debug"})
 ROUND = 25  # examples per Hypothesis run (a round ends early at a divergence)
 SLOW_S = 2.0  # a program that takes longer than this on both implementations together is listed
 
@@ -50,7 +60,7 @@ class Divergence:
     """A minimal program on which the two implementations disagree, with both runs."""
 
     program: Program
-    results: tuple[dict[str, Any], dict[str, Any]]
+    results: tuple[CaseResult, CaseResult]
     comparison: Comparison
     flaky: bool = False
     saved: Path | None = None
@@ -71,6 +81,7 @@ class Summary:
     invalid: int = 0
     notes: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)
+    processes: list[str] = field(default_factory=list)  # how each implementation's programs were run
 
     @property
     def rate(self) -> float:
@@ -93,18 +104,39 @@ def database(directory: Path) -> ExampleDatabase:
 
 
 class _Recording:
-    """An implementation that keeps the last raw run it made (everything else is the wrapped one's)."""
+    """An implementation that keeps the last raw run it made (everything else is the wrapped one's).
 
-    def __init__(self, impl: Implementation) -> None:
+    With ``batch``, a Go driver runs programs through ``run_batched``: in its batch process (PROTOCOL.md,
+    "Batch mode") or a process started ahead, where the program allows; the driver's start-up is most of
+    a small program's cost."""
+
+    def __init__(self, impl: Implementation, *, batch: bool = False) -> None:
         self._impl = impl
         self.last: RawRun | None = None
+        self._batched = impl.run_batched if batch and isinstance(impl, DriverImpl) else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._impl, name)
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        self.last = self._impl.run(case, compiled, workdir)
+        run = self._batched or self._impl.run
+        self.last = run(case, compiled, workdir)
         return self.last
+
+    def close(self) -> list[str]:
+        """End the batch processes, if any; a line saying how the programs ran, if any ran in one."""
+        impl = self._impl
+        if not isinstance(impl, DriverImpl):
+            return []
+        impl.close_batches()
+        batched, processes = impl.batch_counts
+        hits, alone = impl.warm_counts()
+        if not batched and not alone:
+            return []
+        return [
+            f"{impl.name}: {batched} programs shared {processes} batch processes; "
+            f"{hits} of {alone} programs with a process of their own found it started ahead"
+        ]
 
 
 class Fuzzer:
@@ -123,6 +155,7 @@ class Fuzzer:
         db: ExampleDatabase | None = None,
         stream: TextIO = sys.stderr,
         every: float = 5.0,
+        batch: bool = True,
     ) -> None:
         if area not in AREAS:
             raise ValueError(f"unknown area {area!r}")
@@ -130,14 +163,20 @@ class Fuzzer:
         self.seconds, self.examples, self.seed, self.save_dir = seconds, examples, seed, save
         self.db, self.stream, self.every = db, stream, every
         self.names = (impls[0].name, impls[1].name)
-        self.recorders = (_Recording(impls[0]), _Recording(impls[1]))
+        # batch=False: one process per program, started for it, as rthooks run does. The env area does not
+        # batch: its programs all start with an environment of their own, and starting their processes
+        # ahead measured no faster (the runtime's own work dominates: a GOMEMLIMIT of a few MiB keeps the
+        # collector running) while it costs a second runtime start-up per program.
+        batch = batch and area in BATCHED_AREAS
+        self.recorders = (_Recording(impls[0], batch=batch), _Recording(impls[1], batch=batch))
         self.go = min(impls[0].release, impls[1].release)
         self.summary = Summary()
         self.known: set[frozenset[str]] = set()
         self.searched = 0
-        self._failing: list[tuple[Program, tuple[dict[str, Any], dict[str, Any]], Comparison]] = []
+        self._failing: list[tuple[Program, tuple[CaseResult, CaseResult], Comparison]] = []
         self._start = 0.0
         self._last_progress = 0.0
+        self._worker: ThreadPoolExecutor | None = None
 
     # -- budget ---------------------------------------------------------------------------------------
 
@@ -148,13 +187,19 @@ class Fuzzer:
 
     # -- one program ----------------------------------------------------------------------------------
 
-    def run_program(self, program: Program) -> tuple[dict[str, Any], dict[str, Any]]:
+    def run_program(self, program: Program) -> tuple[CaseResult, CaseResult]:
         """Run ``program`` on both implementations (the harness's own run_one: sandbox, judge, record)."""
         data = program.case_data(_save.case_id(program), covers=[])  # no covers: nothing gates the run
         case = Case(id=data["id"], data=data, file="<fuzz>", line=0)  # type: ignore[arg-type]
         t0 = time.monotonic()
-        a = self._run_one(self.recorders[0], case)
-        b = self._run_one(self.recorders[1], case)
+        checked = not casepolicy.check_case(data)  # once for both (a refused case: each run_one says so)
+        # The second implementation (a process, mostly waiting) on a worker thread while the first (the
+        # in-process oracle) runs here: each program costs the slower of the two, not their sum.
+        other = self._pool().submit(self._run_one, self.recorders[1], case, checked)
+        try:
+            a = self._run_one(self.recorders[0], case, checked)
+        finally:
+            b = other.result()
         self.summary.programs += 1
         took = time.monotonic() - t0
         if took > SLOW_S and len(self.summary.slow) < 5:  # what eats the throughput, for the user to see
@@ -163,11 +208,16 @@ class Fuzzer:
             )
         return a, b
 
-    def _run_one(self, rec: _Recording, case: Case) -> dict[str, Any]:
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rthooks-fuzz")
+        return self._worker
+
+    def _run_one(self, rec: _Recording, case: Case, checked: bool = False) -> CaseResult:
         """run_one, with the whole stderr put back: the record keeps only its last 4000 characters, and a
         system-level traceback is longer, so its first line (``panic: ...``) would look missing."""
         rec.last = None
-        result = run_one(cast(Implementation, rec), case, self.spec)
+        result = run_one(cast(Implementation, rec), case, self.spec, policy_checked=checked)
         if rec.last is not None and isinstance(result.get("observed"), dict):
             result["observed"]["stderr"] = rec.last.stderr
         return result
@@ -254,35 +304,42 @@ class Fuzzer:
             self._say(f"fuzz: seed {base} (rerun with --seed {base})")
         for impl in self.impls:
             impl.prepare([])
-        k = 0
-        while not self._spent():
-            n = ROUND if self.examples is None else max(1, min(ROUND, self.examples - self.searched))
-            before = self.searched
-            self._failing = []
-            test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
-            flaky = False
-            try:
-                with warnings.catch_warnings():  # Hypothesis's notes on large reprs are not the user's business
-                    warnings.simplefilter("ignore", HypothesisWarning)
-                    test()
-            except _Diverged:
-                pass
-            except Flaky:
-                flaky = True
-            except Unsatisfiable:
-                pass
-            if self._failing:
-                self._record(*self._failing[-1] if not flaky else self._failing[0], flaky=flaky)
-            elif self.searched == before and k > 0 and self.examples is not None:
-                break  # nothing new was generated: the examples budget cannot be reached
-            k += 1
+        try:
+            k = 0
+            while not self._spent():
+                n = ROUND if self.examples is None else max(1, min(ROUND, self.examples - self.searched))
+                before = self.searched
+                self._failing = []
+                test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
+                flaky = False
+                try:
+                    with warnings.catch_warnings():  # Hypothesis's notes on large reprs are not the user's business
+                        warnings.simplefilter("ignore", HypothesisWarning)
+                        test()
+                except _Diverged:
+                    pass
+                except Flaky:
+                    flaky = True
+                except Unsatisfiable:
+                    pass
+                if self._failing:
+                    self._record(*self._failing[-1] if not flaky else self._failing[0], flaky=flaky)
+                elif self.searched == before and k > 0 and self.examples is not None:
+                    break  # nothing new was generated: the examples budget cannot be reached
+                k += 1
+        finally:
+            if self._worker is not None:
+                self._worker.shutdown()
+                self._worker = None
+            for rec in self.recorders:
+                self.summary.processes += rec.close()
         self.summary.seconds = time.monotonic() - self._start
         return self.summary
 
     def _record(
         self,
         program: Program,
-        results: tuple[dict[str, Any], dict[str, Any]],
+        results: tuple[CaseResult, CaseResult],
         cmp: Comparison,
         *,
         flaky: bool,
@@ -298,8 +355,8 @@ class Fuzzer:
         self._say(report(div, self.names))
 
     def _drop_steps(
-        self, program: Program, results: tuple[dict[str, Any], dict[str, Any]], cmp: Comparison
-    ) -> tuple[Program, tuple[dict[str, Any], dict[str, Any]], Comparison]:
+        self, program: Program, results: tuple[CaseResult, CaseResult], cmp: Comparison
+    ) -> tuple[Program, tuple[CaseResult, CaseResult], Comparison]:
         """Delete steps one at a time while the same divergence remains. Hypothesis shrinks values well
         but leaves a state machine's leading steps in place (ending a run earlier needs two choices to
         change at once), so the minimal program is finished here."""

@@ -11,12 +11,12 @@ import hashlib
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from rthooks.harness.fuzz._compare import facts, summary
 from rthooks.harness.fuzz._strategies import Program
+from rthooks.protocol.results import CaseResult
 from rthooks.spec.lint import lint_paths
 
 
@@ -28,7 +28,7 @@ def case_id(program: Program) -> str:
 
 def case_text(
     program: Program,
-    results: tuple[dict[str, Any], dict[str, Any]],
+    results: tuple[CaseResult, CaseResult],
     names: tuple[str, str],
     *,
     why: list[str],
@@ -65,7 +65,7 @@ def _comment(text: str) -> list[str]:
 def save(
     directory: Path,
     program: Program,
-    results: tuple[dict[str, Any], dict[str, Any]],
+    results: tuple[CaseResult, CaseResult],
     names: tuple[str, str],
     *,
     why: list[str],

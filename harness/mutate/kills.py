@@ -30,6 +30,7 @@ from rthooks.harness.impls import GoImpl
 from rthooks.harness.mutate.catalogue import Mutant, problems_in
 from rthooks.harness.mutate.goroot import apply, linked_copy
 from rthooks.protocol import record as rec
+from rthooks.protocol.results import Record
 from rthooks.protocol.schemas import harness_schema, validator
 from rthooks.protocol.statuses import FAILING
 from rthooks.spec.load import Spec
@@ -64,7 +65,7 @@ def run_mutants(
     shard: str | None = None,
     jobs: int | None = None,
     stream: TextIO = sys.stderr,
-    run_cases: Callable[..., dict[str, Any]] | None = None,
+    run_cases: Callable[..., Record] | None = None,
 ) -> dict[str, Any]:
     """Run each mutant's cases on the mutated toolchain; return (and keep writing to ``out``) the
     kill record. ``run_cases`` is the harness runner (``rthooks.harness.runner.run``), injectable so
@@ -120,7 +121,7 @@ def _one(
     cases: list[Case],
     baseline: dict[str, str],
     jobs: int | None,
-    run_cases: Callable[..., dict[str, Any]],
+    run_cases: Callable[..., Record],
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": m.id, "breaks": list(m.breaks), "killed_by": [], "evidence": {}}
     stale = problems_in(tc.goroot, m)
@@ -194,7 +195,7 @@ def _unplaced(text: str) -> str:
     return text
 
 
-def _statuses(record: dict[str, Any]) -> dict[str, str]:
+def _statuses(record: Record) -> dict[str, str]:
     return {str(r["case"]): str(r["status"]) for r in record["results"]}
 
 

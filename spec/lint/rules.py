@@ -595,7 +595,7 @@ class BuildFlagPolicy(CasePolicyRule):
 
 
 class EnvironmentPolicy(CasePolicyRule):
-    """setup.env, runtime.setenv/trace.setenv, env.get and the env maps of ops that start commands.
+    """setup.env, runtime.setenv, env.get and the env maps of ops that start commands.
 
     PATH, LD_*, PYTHON*, HOME, TMPDIR, GOFLAGS, GOTOOLCHAIN, GOPATH, GOCACHE, GOMODCACHE,
     GOPROXY, GOENV, CC, CXX, CGO_* and RTHOOKS_OBS_FD each hand a case the choice of a program,

@@ -74,7 +74,7 @@ REFUSED_BUILD_FLAGS: dict[str, str] = {
     "-toolexec": "runs a command of the case's choosing for every compile and link",
 }
 
-# Environment variables a case may set (setup.env, the runtime.setenv and trace.setenv ops)
+# Environment variables a case may set (setup.env, the runtime.setenv op)
 # or read (env.get), each with the values it may take:
 #   text   any text without NUL (cases test how the runtime parses junk, so no grammar here)
 #   name   a bare lowercase name ([a-z0-9]+): it can carry no path, flag or list
@@ -131,7 +131,7 @@ OP_ENV: dict[tuple[str, str], dict[str, str]] = {
 }
 
 # Ops that set an environment variable of the running process: op -> (name key, value key).
-SETENV_OPS: dict[str, tuple[str, str]] = {"runtime.setenv": ("name", "value"), "trace.setenv": ("name", "value")}
+SETENV_OPS: dict[str, tuple[str, str]] = {"runtime.setenv": ("name", "value")}
 
 # Ops whose `with` keys name a file or directory in the case's working directory. lib.gocmd
 # (dirs, files, symlinks, runs[].dir, runs[].prog, `-o` targets) and lib.exec.lookpath's
@@ -139,7 +139,6 @@ SETENV_OPS: dict[str, tuple[str, str]] = {"runtime.setenv": ("name", "value"), "
 # path, not a file: it is not here.
 PATH_KEYS: dict[str, tuple[str, ...]] = {
     "cpu.profile": ("file",),
-    "file.read": ("file",),
     "lib.exec.lookpath": ("file",),
     "pprof.proto.summary": ("file",),
     "profile.write": ("file",),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import shlex
 import sys
@@ -19,8 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from rthooks.argtypes import percentage, positive
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
+from rthooks.protocol.results import CaseResult, Implementation, Record
 from rthooks.protocol.statuses import FAILING
 from rthooks.text import printable
 
@@ -38,30 +39,6 @@ def _version(text: str) -> GoVersion:
         return GoVersion.parse(text).release
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a Go release: {text!r} (want 1.N)") from None
-
-
-def positive(text: str) -> int:
-    """An integer of at least 1 (``--jobs``, ``--repeat``)."""
-    try:
-        n = int(text.strip()) if len(text) <= 20 else None
-    except ValueError:
-        n = None
-    if n is None:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
-    return n
-
-
-def percentage(text: str) -> float:
-    """A finite number from 0 to 100 (``coverage --min``)."""
-    try:
-        x = float(text) if len(text) <= 40 else math.nan
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x) or not 0 <= x <= 100:
-        raise argparse.ArgumentTypeError(f"want a percentage from 0 to 100, not {text!r}")
-    return x
 
 
 #: The most shards a run can be split into (the record schema says the same).
@@ -459,14 +436,14 @@ def _run_and_print(
 SKIPPED_SHOWN = 50
 
 
-def skipped_everywhere_lines(results: list[dict[str, Any]], n_impls: int) -> list[str]:
+def skipped_everywhere_lines(results: list[CaseResult], n_impls: int) -> list[str]:
     """The summary's list of cases that every implementation of the run skipped, each with a reason.
 
     Such a case checked nothing in this run: not applicable to any release run, or a step no
     implementation could perform. A skip is no failure, so without this list a dead case (one
     whose arguments no implementation takes, say) would ship unnoticed.
     """
-    by_case: dict[str, list[dict[str, Any]]] = {}
+    by_case: dict[str, list[CaseResult]] = {}
     for r in results:
         by_case.setdefault(str(r["case"]), []).append(r)
     dead = [
@@ -485,7 +462,7 @@ def skipped_everywhere_lines(results: list[dict[str, Any]], n_impls: int) -> lis
     return lines
 
 
-def _describe_result(r: dict[str, Any], case: Any, paint: Any, rerun: str | None) -> str:
+def _describe_result(r: CaseResult, case: Any, paint: Any, rerun: str | None) -> str:
     """A result as lines a contributor can act on: where the case is written (``file:line``, which an
     editor can jump to), the status, the case and implementation, each reason (expected against
     observed) on its own line, the known-deviation reason for an xfail, and the command that reruns
@@ -550,7 +527,7 @@ def _last_run_path() -> Path:
     return cache_dir() / LAST_RUN
 
 
-def _keep_last_run(record: dict[str, Any]) -> None:
+def _keep_last_run(record: Record) -> None:
     """Keep the failures of this run for ``--last-failed``: a run record (same format, same reader)
     holding only the failing results, so it stays small however large the run. A cache that cannot
     be written costs the feature, never the run."""
@@ -561,7 +538,8 @@ def _keep_last_run(record: dict[str, Any]) -> None:
     failing = [r for r in record["results"] if r["status"] in FAILING]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write({**record, "results": failing}, path)
+        kept: Record = {**record, "results": failing}
+        write(kept, path)
     except (OSError, RthooksError) as e:
         print(f"rthooks: cannot keep the last run for --last-failed: {printable(str(e), 300)}", file=sys.stderr)
 
@@ -591,7 +569,7 @@ def _previous_failures(out: Path | None) -> _Previous:
     return _Previous({str(r["case"]) for r in failed}, [i for i in impls if i is not None], shown)
 
 
-def _impl_again(desc: dict[str, Any]) -> tuple[str, GoVersion] | None:
+def _impl_again(desc: Implementation) -> tuple[str, GoVersion] | None:
     """The ``--impl`` text (and modelled release) that names a recorded implementation again."""
     try:
         release = GoVersion.parse(str(desc.get("goline") or desc.get("go_version"))).release
@@ -608,8 +586,9 @@ def _impl_again(desc: dict[str, Any]) -> tuple[str, GoVersion] | None:
     if kind == "gccgo":
         path = desc.get("toolchain_path")
         return (f"gccgo={path}" if path and Path(path).exists() else "gccgo"), release
-    if kind == "cmd" and desc.get("command"):
-        return f"cmd:{desc['name']}={shlex.join(str(a) for a in desc['command'])}", release
+    command = desc.get("command")
+    if kind == "cmd" and command:
+        return f"cmd:{desc['name']}={shlex.join(str(a) for a in command)}", release
     return None
 
 

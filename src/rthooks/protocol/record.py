@@ -33,11 +33,13 @@ import reprlib
 import secrets
 import stat
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rthooks import __version__
 from rthooks.errors import RthooksError
+from rthooks.protocol.results import CaseResult, Implementation, Record
 from rthooks.protocol.schemas import result_validator
 from rthooks.text import no_surrogates, printable
 
@@ -80,7 +82,7 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def new_record(implementations: list[dict[str, Any]], spec_revision: str, shard: str | None = None) -> dict[str, Any]:
+def new_record(implementations: list[Implementation], spec_revision: str, shard: str | None = None) -> Record:
     """An empty record of a run that starts now (the harness gives the spec revision it ran)."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -210,7 +212,7 @@ def _seconds(v: Any, default: float | None) -> float | None:
     return v
 
 
-def clean_result(result: dict[str, Any]) -> dict[str, Any]:
+def clean_result(result: Mapping[str, Any]) -> CaseResult:
     """A copy of ``result`` that is safe to store, serialise as strict JSON and render.
 
     Every string is cut to STRING_CAP bytes and the whole result to about RESULT_CAP bytes (a
@@ -242,7 +244,8 @@ def clean_result(result: dict[str, Any]) -> dict[str, Any]:
             cleaned[k] = {"value": c.value(v, 1)}
         else:
             cleaned[k] = c.value(v, 0)
-    return {k if isinstance(k, str) else str(k): cleaned[k] for k in result}
+    # The fields the schema types keep their types (above), so the cleaned row is a CaseResult.
+    return cast(CaseResult, {k if isinstance(k, str) else str(k): cleaned[k] for k in result})
 
 
 # ==== write ==========================================================================================
@@ -252,7 +255,7 @@ def clean_result(result: dict[str, Any]) -> dict[str, Any]:
 COMPRESSED = (".xz", ".gz")
 
 
-def _serialise(record: dict[str, Any]) -> bytes:
+def _serialise(record: Record) -> bytes:
     """Strict JSON: the record's header one field a line, then one result a line.
 
     One result a line keeps the file readable and diffable with line tools, and lets the C
@@ -327,7 +330,7 @@ def check_out(path: Path | str, what: str = "--out") -> Path:
     return p
 
 
-def write(record: dict[str, Any], path: Path | str) -> None:
+def write(record: Record, path: Path | str) -> None:
     """Write the record atomically: strict JSON (``*.xz`` / ``*.gz`` compressed), permissions 0666 less
     the umask (0644 usually) like any file the user creates; a problem is one RthooksError line.
 
@@ -535,7 +538,7 @@ def _location(path: Any) -> str:
     return "/".join(printable(str(p), 60) for p in path) or "top level"
 
 
-def validate(data: Any, name: str) -> dict[str, Any]:
+def validate(data: Any, name: str) -> Record:
     """``data`` if it is a run record (the schema, then the bounds it cannot say), else one line naming ``name``."""
     errors = list(itertools.islice(result_validator().iter_errors(data), 20))
     if errors:
@@ -553,17 +556,17 @@ def validate(data: Any, name: str) -> dict[str, Any]:
         names.add(r["impl"])
         if len(names) > MAX_IMPLS:
             raise RthooksError(f"not a run record (more than {MAX_IMPLS} implementations)", where=name)
-    return data
+    return cast(Record, data)  # the schema (result.schema.json) is what the Record type mirrors
 
 
-def read(path: Path | str, *, limit: int | None = None) -> dict[str, Any]:
+def read(path: Path | str, *, limit: int | None = None) -> Record:
     """Read and validate a record (``*.xz`` and ``*.gz`` decompressed); any problem is one RthooksError
     line naming the file (``file: message`` or ``file:line: message``). ``limit``: the most bytes the
     record may have, compressed and decompressed (default MAX_RECORD_BYTES)."""
     return read_sized(path, limit=limit)[0]
 
 
-def read_sized(path: Path | str, *, limit: int | None = None) -> tuple[dict[str, Any], int]:
+def read_sized(path: Path | str, *, limit: int | None = None) -> tuple[Record, int]:
     """``read``, and the record's size in bytes (decompressed), for a caller that budgets several records."""
     limit = MAX_RECORD_BYTES if limit is None else limit
     name = os.fspath(path)

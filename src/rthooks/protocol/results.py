@@ -91,11 +91,15 @@ class CaseResult(TypedDict, total=False):
     observed: ObservedRecord
 
 
+#: The kinds of implementation a record names (result.schema.json, implementations[].kind).
+ImplKind = Literal["oracle", "go", "gccgo", "cmd"]
+
+
 class Implementation(TypedDict, total=False):
     """An implementation as the record describes it."""
 
     name: str
-    kind: Literal["oracle", "go", "cmd"]
+    kind: ImplKind
     go_version: str
     goos: str
     goarch: str
