@@ -90,6 +90,7 @@ def main(argv: Sequence[str]) -> int:
         parser().error("one --impl must be the oracle (oracle or oracle=1.N)")
     if args.save is not None and args.save.exists() and not args.save.is_dir():
         parser().error(f"--save {printable(str(args.save), 200)}: not a folder")
+    # deferred for start-up speed: bad usage above is reported before the spec and the harness load
     from rthooks.harness.impls import parse_impl
     from rthooks.spec.load import default_spec
     from rthooks.toolchain import cache_dir

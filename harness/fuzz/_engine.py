@@ -42,6 +42,7 @@ from rthooks.harness.program import Compiled
 from rthooks.harness.runner import run_one
 from rthooks.protocol.results import CaseResult, RawRun
 from rthooks.spec.load import Spec
+from rthooks.text import printable
 
 AREAS: dict[str, str] = {
     "env": "GOGC, GOMEMLIMIT, GOMAXPROCS, GOTRACEBACK and GODEBUG at start-up (one process per program)",
@@ -394,6 +395,4 @@ def report(div: Divergence, names: tuple[str, str]) -> str:
     lines += [f"    {w}" for w in div.why()[:6]]
     if div.saved:
         lines.append(f"    saved: {div.saved}")
-    from rthooks.text import printable
-
     return "\n".join(printable(line, 2000) for line in lines)
