@@ -268,3 +268,19 @@ def test_the_driver_speaks_the_batch_framing() -> None:
     assert lines[7] == {"batch": {"program": 1, "continues": False}}  # write: not undone, so it ends here
     assert p.stdout == "\x1erthooks-batch N0nce 0\x1eout\x1erthooks-batch N0nce 1\x1e"
     assert p.stderr == "\x1erthooks-batch N0nce 0\x1e\x1erthooks-batch N0nce 1\x1e"
+
+
+def test_the_driver_and_the_harness_agree_on_what_a_batch_undoes() -> None:
+    """harness/driver/batch.go's batchCalls/batchOps and harness/impls.py's BATCH_CALLS/BATCH_OPS are one
+    list in two languages: the harness sends a batch only what the driver can undo."""
+    from rthooks.harness.impls import BATCH_CALLS, BATCH_OPS
+
+    src = (Path(__file__).resolve().parent.parent / "harness" / "driver" / "batch.go").read_text()
+
+    def go_map(name: str) -> set[str]:
+        body = re.search(rf"var {name} = map\[string\]bool\{{(.*?)\n\}}", src, re.S)
+        assert body, name
+        return set(re.findall(r'"([^"]+)":\s*true', body.group(1)))
+
+    assert go_map("batchCalls") == set(BATCH_CALLS)
+    assert go_map("batchOps") == set(BATCH_OPS)

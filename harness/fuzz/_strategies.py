@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from rthooks.goversion import GoVersion
+from rthooks.harness.impls import BATCH_CALLS
 from rthooks.spec.load import Item, Spec
 
 # ---- programs ------------------------------------------------------------------------------------
@@ -423,18 +424,9 @@ def env_programs(spec: Spec, go: GoVersion) -> st.SearchStrategy[Program]:
 
 # ---- the debug area: a rule-based state machine over the setters that keep state --------------------
 
-#: The setters the debug area drives: each keeps process-wide state its next call (or a crash) reveals.
-SETTERS = (
-    "runtime/debug.SetGCPercent",
-    "runtime/debug.SetMemoryLimit",
-    "runtime/debug.SetMaxStack",
-    "runtime/debug.SetMaxThreads",
-    "runtime/debug.SetTraceback",
-    "runtime.GOMAXPROCS",
-    "runtime.SetMutexProfileFraction",
-    "runtime.SetBlockProfileRate",
-    "runtime.SetCPUProfileRate",
-)
+#: The setters the debug area drives: each keeps process-wide state its next call (or a crash) reveals,
+#: and they are exactly the calls the driver's batch mode puts back between programs.
+SETTERS = BATCH_CALLS
 MEMPROFILERATE = "runtime.MemProfileRate"  # a variable: read and assigned through the runtime.memprofilerate op
 
 
