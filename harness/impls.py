@@ -74,17 +74,22 @@ def batchable(case: Case) -> bool:
     """Whether ``case`` can run in a batch process: no start-up state (environment, launch state, build
     settings), nothing that needs a file or capability, and only steps the driver undoes (SetCPUProfileRate
     only with a rate of at most 0: a profiler once started outlives its program)."""
-    if case.setup or case.data.get("requires"):
+    if case.setup or case.data.get("requires") or not _only_undoable_steps(case, BATCH_OPS):
         return False
+    return all(
+        _at_most_zero(step.get("args")) for step in case.steps if step.get("call") == "runtime.SetCPUProfileRate"
+    )
+
+
+def _only_undoable_steps(case: Case, ops: frozenset[str]) -> bool:
+    """Every step a call of BATCH_CALLS or an op of ``ops``, none repeated with ``until``."""
     for step in case.steps:
         if step.get("until") is not None:
             return False
         if "call" in step:
             if step["call"] not in BATCH_CALLS:
                 return False
-            if step["call"] == "runtime.SetCPUProfileRate" and not _at_most_zero(step.get("args")):
-                return False
-        elif step.get("op") not in BATCH_OPS:
+        elif step.get("op") not in ops:
             return False
     return True
 
@@ -99,15 +104,7 @@ def warmable(case: Case) -> bool:
     and the unrecovered panic that ends a process) and need nothing at start-up but environment variables."""
     if set(case.setup) - {"env"} or case.data.get("requires"):
         return False
-    for step in case.steps:
-        if step.get("until") is not None:
-            return False
-        if "call" in step:
-            if step["call"] not in BATCH_CALLS:
-                return False
-        elif step.get("op") not in BATCH_OPS | {"panic"}:
-            return False
-    return True
+    return _only_undoable_steps(case, BATCH_OPS | {"panic"})
 
 
 class Implementation(ABC):
