@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
-from rthooks import toolchain
+from rthooks import hostfacts, toolchain
 from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.harness import targets, wasirun
@@ -281,6 +281,8 @@ class GoImpl(DriverImpl):
         caps = set(self.capabilities) | {"exec", "reexec"}
         if self.target.name == targets.HOST and _c_compiler(tc):
             caps.add("cgo")
+        if self.target.name == targets.HOST and hostfacts.kernel_names_anon_mappings():
+            caps.add("anon-vma-name")  # a kernel feature: where it is missing, cases that need it are N/A
         self.capabilities = frozenset(caps - self.target.lacks)
         super().__init__(f"go{tc.release}")
         if self.target.suffix:  # a port's own deviations, on top of the release's
@@ -396,6 +398,8 @@ class OracleImpl(Implementation):
     def __init__(self, release: GoVersion) -> None:
         self.release = release
         self.name = f"oracle-go{release}"
+        if hostfacts.kernel_names_anon_mappings():  # it models a runtime on this machine's kernel
+            self.capabilities = self.capabilities | {"anon-vma-name"}
         super().__init__(self.name)
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:

@@ -14,16 +14,15 @@ hook of its own, and a real driver would not have reached the op.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
-import mmap
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rthooks import hostfacts
 from rthooks.oracle import driversrc, godebugmodel
 from rthooks.oracle.registry import StepFn, step
 from rthooks.oracle.releases import cutoff, in_spec, spec_since
@@ -424,33 +423,13 @@ def op_capture(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
     return {"text": text, "lines": [x for x in lines if x.startswith(prefix)]}
 
 
-def kernel_names_anon() -> bool:
-    """Whether this machine's kernel can name anonymous mappings (prctl PR_SET_VMA_ANON_NAME).
-
-    The model describes a runtime on this machine, so it asks the kernel the same
-    question the driver's op does, on a scratch mapping.
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        buf = mmap.mmap(-1, mmap.PAGESIZE)
-    except OSError:
-        return False
-    first = ctypes.c_char.from_buffer(buf)
-    name = ctypes.c_char_p(b"rthooks-probe")
-    pr_set_vma, pr_set_vma_anon_name = 0x53564D41, 0
-    ok: bool = libc.prctl(pr_set_vma, pr_set_vma_anon_name, ctypes.addressof(first), mmap.PAGESIZE, name) == 0
-    del first  # no pointer into the mapping may outlive it
-    buf.close()
-    return ok
-
-
 @godebug_op("maps")
 def op_maps(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     kib = int(w.get("mb", 0)) * 1024
     dontneed = startup_int(rt, "madvdontneed") != 0
     protnone = kib if (startup_int(rt, "harddecommit") or startup_int(rt, "efence")) else 0
     nohuge = 33792 + (kib + 16384 if startup_int(rt, "disablethp") else 0)
-    kernel = kernel_names_anon()
+    kernel = hostfacts.kernel_names_anon_mappings()
     named = kernel and in_spec(rt.release, "godebug:decoratemappings") and startup_value(rt, "decoratemappings") != "0"
     return {
         "go_named": 12 if named else 0,  # the heap, stacks and metadata arenas: several mappings
