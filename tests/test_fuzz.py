@@ -298,3 +298,24 @@ def test_batched_runs_see_what_one_process_per_program_sees(spec: Spec) -> None:
     assert programs_in_batches == 5 * 2 and processes < programs_in_batches
     hits, alone_runs = impl.warm_counts()
     assert alone_runs == 7 * 2 and hits >= 4  # the crashes and the CPU profiles found their process started
+
+
+def test_without_hypothesis_fuzz_says_what_to_install() -> None:
+    """Hypothesis is an optional dependency (the fuzz extra): without it, one line and exit 2, no traceback
+    (CI's first fuzz env lacked it and printed a ModuleNotFoundError traceback)."""
+    import subprocess
+    import sys
+
+    hide = (
+        "import sys, importlib.abc\n"
+        "class Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'hypothesis' or name.startswith('hypothesis.'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from rthooks.cli import main\n"
+        "sys.exit(main(['fuzz', '--impl', 'oracle', '--impl', 'go=1.27', '--examples', '1']))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and "rthooks[fuzz]" in p.stderr and "Traceback" not in p.stderr

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Ops that give runtime/metrics something known to measure: allocations of a
@@ -38,6 +39,9 @@ var (
 	metricsPtrsSink  []*int
 )
 
+// ptrSize is the size of a pointer on this port (8, or 4 on 386, arm, wasm32).
+const ptrSize = int(unsafe.Sizeof(uintptr(0)))
+
 // opMetricsAlloc allocates count objects of bytes each (pointer arrays with
 // pointers, else byte slices with every page written; pointer-free objects
 // under 16 bytes go to the tiny allocator). With keep (a name the drop op
@@ -62,7 +66,9 @@ func opMetricsAlloc(r *runner, w *withArgs) (interface{}, error) {
 			kept++
 		}
 		if pointers {
-			s := make([]*int, (size+7)/8)
+			// bytes of pointers, whatever the pointer size: 8-byte words
+			// would make half-size objects on 32-bit ports.
+			s := make([]*int, (size+ptrSize-1)/ptrSize)
 			if k {
 				keptPtrs = append(keptPtrs, s)
 			} else {

@@ -42,7 +42,7 @@ func allocObject(size int, pointers bool) interface{} {
 		size = minObjectBytes
 	}
 	if pointers {
-		s := make([]*int, (size+7)/8)
+		s := make([]*int, (size+ptrSize-1)/ptrSize) // at least size bytes on every port
 		return &s[0]
 	}
 	s := make([]byte, size)

@@ -267,6 +267,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "coverage":
         return _coverage(args)
     if args.command == "fuzz":
+        try:
+            import hypothesis  # noqa: F401  # deferred for start-up speed, and optional: only fuzz needs it
+        except ImportError:
+            raise RthooksError("rthooks fuzz needs Hypothesis: pip install 'rthooks[fuzz]' (or hypothesis)") from None
         from rthooks.harness.fuzz import main as fuzz_main  # lazily, for start-up speed
 
         return fuzz_main(args.fuzz_args)
