@@ -156,7 +156,11 @@ def parse_traceback(level: str, release: GoVersion | None = None) -> tuple[int, 
     if level in fixed:
         return fixed[level]
     n = parse_int(level, 64, release)
-    return (n if n is not None and 0 <= n < (1 << 32) else 0), TRACEBACK_ALL
+    if n is None or not 0 <= n < (1 << 32):
+        return 0, TRACEBACK_ALL
+    # t |= uint32(n) << tracebackShift: a uint32 shift, so the top two bits of n are lost
+    # (SetTraceback("1073741824") is level 0, found by rthooks fuzz against go1.27).
+    return n & ((1 << 30) - 1), TRACEBACK_ALL
 
 
 def _fatal_traceback(gotraceback: str | None, release: GoVersion | None) -> str:
