@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,10 +123,7 @@ def _launch(
             pass_fds=(obs_w, err_w),
         )
     except (RthooksError, OSError) as e:
-        for fd in (obs_r, obs_w, err_r, err_w):
-            os.close(fd)
-        held.close()
-        out.start_error = e.message if isinstance(e, RthooksError) else f"cannot start {argv[0]}: {e.strerror or e}"
+        _start_failed(e, (obs_r, obs_w, err_r, err_w), held.close, argv[0], out)
         return None
     os.close(obs_w)
     os.close(err_w)
@@ -392,10 +389,7 @@ class BatchProcess:
                 env={}, start_new_session=True, pass_fds=(obs_w, err_w),
             )
         except (RthooksError, OSError) as e:
-            for fd in (obs_r, obs_w, err_r, err_w):
-                os.close(fd)
-            stack.close()
-            out.start_error = e.message if isinstance(e, RthooksError) else f"cannot start {self.argv[0]}: {e.strerror or e}"
+            _start_failed(e, (obs_r, obs_w, err_r, err_w), stack.close, self.argv[0], out)
             return False
         os.close(obs_w)
         os.close(err_w)
@@ -546,6 +540,16 @@ class BatchProcess:
             # The next program's process, started now: its start-up overlaps the caller's own work. A
             # failure to start is reported to that program, by run, which tries again.
             self._start(RawRun())
+
+
+def _start_failed(
+    e: RthooksError | OSError, fds: tuple[int, ...], release: Callable[[], None], program: str, out: RawRun
+) -> None:
+    """A process that could not be started: its pipes closed, what it held released, and one line saying why."""
+    for fd in fds:
+        os.close(fd)
+    release()
+    out.start_error = e.message if isinstance(e, RthooksError) else f"cannot start {program}: {e.strerror or e}"
 
 
 def _batch_end(line: bytes) -> dict[str, Any]:
