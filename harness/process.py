@@ -156,17 +156,7 @@ def _pump(
         for key, _ in sel.select(timeout=min(left, 0.5)):
             name = key.data
             if name == "stdin":
-                try:
-                    n = os.write(proc.stdin.fileno(), pending[:65536])
-                    pending = pending[n:]
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    pending = pending[:0]
-                if not pending:
-                    sel.unregister(proc.stdin)
-                    with contextlib.suppress(OSError):
-                        proc.stdin.close()
+                pending = _feed(proc, sel, pending, close=True)  # one program: end-of-file after it
                 continue
             fd = key.fd
             try:
@@ -470,14 +460,7 @@ class BatchProcess:
             for key, _ in sel.select(timeout=min(left, 0.5)):
                 name = key.data
                 if name == "stdin":
-                    try:
-                        pending = pending[os.write(proc.stdin.fileno(), pending[:65536]) :]
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        pending = pending[:0]  # it is gone: the readers say how
-                    if not pending:
-                        sel.unregister(proc.stdin)
+                    pending = _feed(proc, sel, pending, close=False)  # stdin stays open for the next program
                     continue
                 try:
                     chunk = os.read(key.fd, 65536)
@@ -540,6 +523,27 @@ class BatchProcess:
             # The next program's process, started now: its start-up overlaps the caller's own work. A
             # failure to start is reported to that program, by run, which tries again.
             self._start(RawRun())
+
+
+def _feed(
+    proc: subprocess.Popen[bytes], sel: selectors.BaseSelector, pending: memoryview, *, close: bool
+) -> memoryview:
+    """Write what stdin can take of ``pending`` without blocking; what is left. Once all is written (or the
+    process stopped reading: the readers say how it ended) stdin leaves the selector, and with ``close``
+    it is closed, which tells a one-program implementation that no more input comes."""
+    assert proc.stdin is not None
+    try:
+        pending = pending[os.write(proc.stdin.fileno(), pending[:65536]) :]
+    except BlockingIOError:
+        return pending
+    except OSError:
+        pending = pending[:0]
+    if not pending:
+        sel.unregister(proc.stdin)
+        if close:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+    return pending
 
 
 def _start_failed(
