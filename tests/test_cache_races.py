@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rthooks import toolchain
@@ -34,16 +35,21 @@ def _build(folder: str, log: str, queue: mp.Queue[str]) -> None:
         queue.put(f"{type(e).__name__}: {e}")
 
 
-def test_concurrent_driver_builds_of_one_key_all_succeed(tmp_path: Path) -> None:
+def _race(target: Callable[[str, str, mp.Queue[str]], None], cache: Path, log: Path) -> list[str]:
+    """N processes run ``target(cache, log, queue)`` at once; what each reported, sorted."""
     ctx = mp.get_context("fork")
     queue: mp.Queue[str] = ctx.Queue()
-    log = tmp_path / "builds.log"
-    procs = [ctx.Process(target=_build, args=(str(tmp_path / "cache"), str(log), queue)) for _ in range(N)]
+    procs = [ctx.Process(target=target, args=(str(cache), str(log), queue)) for _ in range(N)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
-    got = sorted(queue.get(timeout=5) for _ in procs)
+    return sorted(queue.get(timeout=5) for _ in procs)
+
+
+def test_concurrent_driver_builds_of_one_key_all_succeed(tmp_path: Path) -> None:
+    log = tmp_path / "builds.log"
+    got = _race(_build, tmp_path / "cache", log)
     assert got == [r"ok b'#!/bin/sh\n'"] * N
     # Each process built under a name of its own (so none renamed another's half-written file).
     names = log.read_text().split()
@@ -73,15 +79,8 @@ def _install(cache: str, log: str, queue: mp.Queue[str]) -> None:
 
 
 def test_concurrent_installs_of_one_release_install_once(tmp_path: Path) -> None:
-    ctx = mp.get_context("fork")
-    queue: mp.Queue[str] = ctx.Queue()
     log = tmp_path / "installs.log"
-    procs = [ctx.Process(target=_install, args=(str(tmp_path / "cache"), str(log), queue)) for _ in range(N)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    got = sorted(queue.get(timeout=5) for _ in procs)
+    got = _race(_install, tmp_path / "cache", log)
     pin = dict(toolchain.releases())[toolchain.GoVersion.parse("1.22").release]
     assert got == [f"ok go{pin}"] * N
     assert log.read_text().split() == [str(pin)]  # the others waited for it, then found it installed
