@@ -24,6 +24,7 @@ from rthooks.harness.fuzz._compare import compare
 from rthooks.harness.fuzz._strategies import (
     DOMAIN_LIMITS,
     Program,
+    Relation,
     call_arguments,
     env_clause,
     gomaxprocs_values,
@@ -332,3 +333,39 @@ def test_excluded_godebug_keys_are_real_never_drawn_and_say_why(spec: Spec) -> N
     assert all(len(why) > 40 for why in GODEBUG_EXCLUDED.values())
     drawn = {it.data["name"] for it in godebug_keys(spec, GoVersion.parse("1.27"))}
     assert drawn.isdisjoint(GODEBUG_EXCLUDED) and len(drawn) > 50
+
+
+def test_dropping_a_step_renumbers_references_and_keeps_relations() -> None:
+    """The engine's step-dropping shrink (Program.without): a later step's `$sN` follows its step's new
+    number, a relation stays on its step, and a step another refers to is reported as needed."""
+    at_least = Relation("at-least", "counts only grow", lambda ref, v: [{"of": ref, "at_least": v}])
+    p = Program(area="signals")
+    p.add({"call": "runtime.GOMAXPROCS", "args": [0]}, "a")
+    ch = p.add({"op": "signal.notify", "with": {"signals": ["SIGUSR1"]}}, "b")
+    p.add({"op": "signal.recv", "with": {"channel": f"${ch}", "within_s": 1}}, "c", relation=at_least)
+    assert p.referenced(1) and not p.referenced(0) and not p.referenced(2)
+    q = p.without(0)
+    assert q.steps == [
+        {"op": "signal.notify", "with": {"signals": ["SIGUSR1"]}, "bind": "s0"},
+        {"op": "signal.recv", "with": {"channel": "$s0", "within_s": 1}, "bind": "s1"},
+    ]
+    assert q.relations == {1: at_least} and q.labels == ["b", "c"]
+    assert q.case_data("x")["nondeterminism"] == "counts only grow"
+
+
+def test_a_related_step_is_compared_by_its_relation_not_equality() -> None:
+    """A step with a Relation: values that satisfy it (each run's fact holds on the other) agree, values
+    that break it diverge, and the fact that failed is the relation's, not an equality."""
+    near = Relation("near", "a count that may be one off", lambda ref, v: [{"of": ref, "range": [v - 1, v + 1]}])
+    p = Program(area="metrics")
+    p.add({"op": "metrics.read", "with": {"names": ["/gc/cycles/total:gc-cycles"]}}, "m", relation=near)
+
+    def result(value: Any) -> dict[str, Any]:
+        steps = [{"step": 0, "status": "ok", "value": value}]
+        return {"status": "pass", "observed": {"exit_status": 0, "signal": None, "stderr": "", "steps": steps}}
+
+    assert compare(p, result(3), result(3), ("a", "b")).kind == "same"
+    assert compare(p, result(2), result(3), ("a", "b")).kind == "same"
+    diff = compare(p, result(2), result(5), ("a", "b"))
+    assert diff.kind == "diverged"
+    assert [fact for _, fact, _ in diff.failing] == [{"of": "$s0", "range": [1, 3]}, {"of": "$s0", "range": [4, 6]}]

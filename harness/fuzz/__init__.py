@@ -17,7 +17,8 @@ from typing import NoReturn
 from rthooks.argtypes import positive, seconds
 from rthooks.errors import RthooksError
 from rthooks.harness.fuzz._compare import LOOSENED, TRACEBACK_SHAPE
-from rthooks.harness.fuzz._engine import AREAS, Divergence, Fuzzer, Summary, database
+from rthooks.harness.fuzz._engine import Divergence, Fuzzer, Summary, database
+from rthooks.harness.fuzz.areas import AREAS, loosened
 from rthooks.harness.fuzz._strategies import DOMAIN_LIMITS, GODEBUG_EXCLUDED
 from rthooks.text import printable
 
@@ -27,6 +28,7 @@ __all__ = [
     "GODEBUG_EXCLUDED",
     "LOOSENED",
     "TRACEBACK_SHAPE",
+    "loosened",
     "Divergence",
     "Fuzzer",
     "Summary",
@@ -61,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="rthooks fuzz",
         description="Run programs generated from the spec on two implementations and compare what they observe.",
+        epilog="areas: " + "; ".join(f"{name}: {AREAS[name].description}" for name in sorted(AREAS)),
     )
     p.add_argument(
         "--impl",

@@ -5,7 +5,9 @@ Each run is turned into *facts*: expectations in the case format (``{of: $s0, eq
 one run that :func:`rthooks.harness.matchers.evaluate` finds false on the other. Stating the
 comparison as case expectations means a saved case says exactly what was compared, and where the
 real runtime is nondeterministic the fact is a relation or pattern rather than an equality.
-Every such loosening is in one table, :data:`LOOSENED`, with its reason.
+Every such loosening is in one table, :data:`LOOSENED`, with its reason; a step compared by a relation
+(an area's :class:`~rthooks.harness.fuzz._strategies.Relation`) carries its own reason, and
+``rthooks.harness.fuzz.areas.loosened()`` lists those.
 """
 
 from __future__ import annotations
@@ -115,7 +117,11 @@ def facts(result: CaseResult, program: Program) -> list[Fact]:
         if r is None:
             continue
         if r.get("status") == "ok":
-            out.append(Fact({"of": f"${name}", "equals": r.get("value")}, label))
+            relation = program.relations.get(i)
+            if relation is None:
+                out.append(Fact({"of": f"${name}", "equals": r.get("value")}, label))
+            else:  # a stated relation instead of equality (the area's Relation says why)
+                out += [Fact(e, label) for e in relation.facts(f"${name}", r.get("value"))]
             continue
         out.append(Fact({"of": f"${name}.status", "equals": r.get("status")}, label))
         for key in ("panic_type", "panic", "error"):

@@ -36,7 +36,8 @@ from rthooks import casepolicy
 from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import _save
 from rthooks.harness.fuzz._compare import Comparison, compare, summary
-from rthooks.harness.fuzz._strategies import Program, env_programs, setter_machine
+from rthooks.harness.fuzz._strategies import Program
+from rthooks.harness.fuzz.areas import AREAS, Area
 from rthooks.harness.impls import DriverImpl, Implementation
 from rthooks.harness.program import Compiled
 from rthooks.harness.runner import run_one
@@ -44,14 +45,6 @@ from rthooks.protocol.results import CaseResult, RawRun
 from rthooks.spec.load import Spec
 from rthooks.text import printable
 
-AREAS: dict[str, str] = {
-    "env": "GOGC, GOMEMLIMIT, GOMAXPROCS, GOTRACEBACK and GODEBUG at start-up (one process per program)",
-    "debug": "a state machine over the setters that keep state (SetGCPercent, SetMemoryLimit, SetMaxStack, "
-    "SetMaxThreads, SetTraceback, GOMAXPROCS, the profile rates)",
-}
-
-#: Areas whose programs go through the Go driver's batch process or a process started ahead.
-BATCHED_AREAS = frozenset({"debug"})
 ROUND = 25  # examples per Hypothesis run (a round ends early at a divergence)
 SLOW_S = 2.0  # a program that takes longer than this on both implementations together is listed
 
@@ -168,7 +161,8 @@ class Fuzzer:
         # batch: its programs all start with an environment of their own, and starting their processes
         # ahead measured no faster (the runtime's own work dominates: a GOMEMLIMIT of a few MiB keeps the
         # collector running) while it costs a second runtime start-up per program.
-        batch = batch and area in BATCHED_AREAS
+        self.area_def: Area = AREAS[area]
+        batch = batch and self.area_def.batched
         self.recorders = (_Recording(impls[0], batch=batch), _Recording(impls[1], batch=batch))
         self.go = min(impls[0].release, impls[1].release)
         self.summary = Summary()
@@ -191,6 +185,8 @@ class Fuzzer:
     def run_program(self, program: Program) -> tuple[CaseResult, CaseResult]:
         """Run ``program`` on both implementations (the harness's own run_one: sandbox, judge, record)."""
         data = program.case_data(_save.case_id(program), covers=[])  # no covers: nothing gates the run
+        if self.area_def.requires and "requires" not in data:
+            data["requires"] = dict(self.area_def.requires)
         case = Case(id=data["id"], data=data, file="<fuzz>", line=0)  # type: ignore[arg-type]
         t0 = time.monotonic()
         checked = not casepolicy.check_case(data)  # once for both (a refused case: each run_one says so)
@@ -281,20 +277,22 @@ class Fuzzer:
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
             verbosity=Verbosity.quiet,
-            stateful_step_count=6,
+            stateful_step_count=self.area_def.steps,
             print_blob=False,
         )
-        if self.area == "env":
-            strategy = env_programs(self.spec, self.go)
+        area = self.area_def
+        if area.programs is not None:
+            strategy = area.programs(self.spec, self.go)
 
             @seed(round_seed)
             @cfg
             @given(strategy)
-            def env_area(program: Program) -> None:
+            def generated(program: Program) -> None:
                 self.check(program)
 
-            return env_area
-        machine = seed(round_seed)(setter_machine(self.spec, self.go, self.check))
+            return generated
+        assert area.machine is not None
+        machine = seed(round_seed)(area.machine(self.spec, self.go, self.check))
         return lambda: run_state_machine_as_test(machine, settings=cfg)
 
     def run(self) -> Summary:
@@ -363,14 +361,16 @@ class Fuzzer:
         change at once), so the minimal program is finished here."""
         i = 0
         while i < len(program.steps) and len(program.steps) > 1:
-            cand = Program(area=program.area, env=dict(program.env))
-            for j, (step, label) in enumerate(zip(program.steps, program.labels, strict=True)):
-                if j != i:
-                    cand.add({k: v for k, v in step.items() if k != "bind"}, label)
+            if program.referenced(i):  # a later step needs its value
+                i += 1
+                continue
+            cand = program.without(i)
             items = {str(s.get("call") or s.get("op")) for s in cand.steps}
             if "runtime.memprofilerate" in items:
                 items.add("runtime.MemProfileRate")
-            cand.covers = [c for c in program.covers if c.startswith("env:") or c.partition("#")[0] in items]
+            cand.covers = [
+                c for c in program.covers if c.startswith(("env:", "godebug:")) or c.partition("#")[0] in items
+            ]
             if not cand.covers:
                 i += 1
                 continue

@@ -25,13 +25,30 @@ from rthooks.spec.load import Item, Spec
 # ---- programs ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Relation:
+    """How one step's value is compared where equality would be wrong on a real runtime.
+
+    ``facts(ref, value)`` turns the value one run observed into case expectations about ``ref`` (``$s3``)
+    that must hold on the other run too: ``[{"of": ref, "at_least": 1}]`` rather than
+    ``[{"of": ref, "equals": 7}]`` (the matchers of harness/matchers.py, as a case states them).
+    ``reason`` says why; it is written into a saved case's ``nondeterminism``, and every relation of
+    every area is listed, with its reason, by ``rthooks.harness.fuzz.areas.loosened()``."""
+
+    name: str
+    reason: str
+    facts: Callable[[str, Any], list[dict[str, Any]]]
+
+
 @dataclass
 class Program:
     """A generated program: the environment it starts with, its steps, and what each step probes.
 
     ``labels[i]`` names what step i observes (a call id, or ``GOGC:<clause>`` for an environment probe):
     the comparison groups divergences by it, so one bug found once is not reported again under another
-    input. ``covers`` are the clauses a saved case names.
+    input. ``covers`` are the clauses a saved case names. ``relations[i]``, where present, compares step
+    i's value by a relation instead of equality. ``setup`` holds case setup beyond the environment
+    (goline, godebug, directives, build_flags, launch) and ``requires`` the case's requirements.
     """
 
     area: str
@@ -39,11 +56,37 @@ class Program:
     steps: list[dict[str, Any]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     covers: list[str] = field(default_factory=list)
+    relations: dict[int, Relation] = field(default_factory=dict)
+    setup: dict[str, Any] = field(default_factory=dict)
+    requires: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, step: dict[str, Any], label: str) -> None:
-        """Append a step that binds its value to ``s<index>`` (the names the comparison refers to)."""
-        self.steps.append({**step, "bind": f"s{len(self.steps)}"})
+    def add(self, step: dict[str, Any], label: str, relation: Relation | None = None) -> str:
+        """Append a step that binds its value to ``s<index>`` (the names the comparison refers to);
+        return that name, so a later step can refer to the value as ``$s<index>``."""
+        name = f"s{len(self.steps)}"
+        if relation is not None:
+            self.relations[len(self.steps)] = relation
+        self.steps.append({**step, "bind": name})
         self.labels.append(label)
+        return name
+
+    def without(self, index: int) -> Program:
+        """The program with step ``index`` left out (the later steps renumbered, their relations kept).
+        A later step that refers to the dropped step's value (``$s<index>``) cannot run without it, so
+        the caller must not drop such a step (:meth:`referenced`)."""
+        out = Program(area=self.area, env=dict(self.env), setup=dict(self.setup), requires=dict(self.requires))
+        renamed: dict[str, str] = {}
+        for j, (step, label) in enumerate(zip(self.steps, self.labels, strict=True)):
+            if j == index:
+                continue
+            body = _renamed({k: v for k, v in step.items() if k != "bind"}, renamed)
+            renamed[f"s{j}"] = out.add(body, label, self.relations.get(j))
+        return out
+
+    def referenced(self, index: int) -> bool:
+        """Whether a later step refers to step ``index``'s value (``$s<index>``)."""
+        ref = f"$s{index}"
+        return any(_mentions(step, ref) for step in self.steps[index + 1 :])
 
     @property
     def ends_in_crash(self) -> bool:
@@ -54,12 +97,40 @@ class Program:
     def case_data(self, case_id: str, covers: list[str] | None = None) -> dict[str, Any]:
         """The program as a case (the format of cases/*.yaml), without expectations."""
         data: dict[str, Any] = {"id": case_id, "covers": list(covers if covers is not None else self.covers)}
-        if self.env:
-            data["setup"] = {"env": dict(self.env)}
+        if self.requires:
+            data["requires"] = dict(self.requires)
+        setup = {**({"env": dict(self.env)} if self.env else {}), **self.setup}
+        if setup:
+            data["setup"] = setup
+        reasons = sorted({r.reason for r in self.relations.values()})
+        if reasons:
+            data["nondeterminism"] = " ".join(reasons)
         data["steps"] = [dict(s) for s in self.steps]
         data["expect"] = []
         data["timeout_s"] = 20
         return data
+
+
+def _mentions(value: Any, ref: str) -> bool:
+    if isinstance(value, str):
+        return value == ref or value.startswith(ref + ".")
+    if isinstance(value, dict):
+        return any(_mentions(v, ref) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, ref) for v in value)
+    return False
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every reference ``$old`` (or ``$old.field``) to a renumbered step made ``$new``."""
+    if isinstance(value, str) and value.startswith("$"):
+        head, dot, rest = value[1:].partition(".")
+        return f"${names[head]}{dot}{rest}" if head in names else value
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
 
 
 # ---- argument domains from signatures --------------------------------------------------------------
