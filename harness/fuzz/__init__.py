@@ -18,8 +18,8 @@ from rthooks.argtypes import positive, seconds
 from rthooks.errors import RthooksError
 from rthooks.harness.fuzz._compare import LOOSENED, TRACEBACK_SHAPE
 from rthooks.harness.fuzz._engine import Divergence, Fuzzer, Summary, database
-from rthooks.harness.fuzz.areas import AREAS, loosened
 from rthooks.harness.fuzz._strategies import DOMAIN_LIMITS, GODEBUG_EXCLUDED
+from rthooks.harness.fuzz.areas import AREAS, loosened
 from rthooks.text import printable
 
 __all__ = [
@@ -28,10 +28,10 @@ __all__ = [
     "GODEBUG_EXCLUDED",
     "LOOSENED",
     "TRACEBACK_SHAPE",
-    "loosened",
     "Divergence",
     "Fuzzer",
     "Summary",
+    "loosened",
     "main",
 ]
 

@@ -24,6 +24,7 @@ from rthooks.goversion import GoVersion
 from rthooks.harness.fuzz._strategies import Relation
 from rthooks.spec.load import Spec
 
+
 @dataclass(frozen=True)
 class Area:
     """One fuzz area. Exactly one of ``programs`` and ``machine`` is set.
