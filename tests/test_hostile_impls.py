@@ -248,3 +248,17 @@ def test_harness_refuses_an_unvalidated_case_itself(spec: object) -> None:
     assert result["status"] == "error"
     text = "\n".join(result["reasons"])
     assert "setup.build_flags[0]" in text and "setup.env.LD_PRELOAD" in text and "../../etc/x" in text
+
+
+@pytest.mark.parametrize("content", [b"not a program\n", b"\x7fELF\x02\x01\x01"])
+def test_a_program_that_cannot_be_executed_says_why(tmp_path: Path, content: bytes) -> None:
+    """The sandbox's exec fails (ENOEXEC): the reason reaches the result, not a bare exit status 125. The
+    sandbox closes every other descriptor before the exec, and used to close the one that carries it."""
+    prog = tmp_path / "impl"
+    prog.write_bytes(content)
+    prog.chmod(0o755)
+    run = run_process(
+        [str(prog)], {"protocol": 1, "steps": []}, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout_s=30
+    )
+    assert run.start_error == f"the sandbox could not start the implementation: cannot start {prog}: Exec format error"
+    assert run.observations == []

@@ -217,9 +217,18 @@ static void landlock_writes(const char *const *dirs, int n) {
     close(rs);
 }
 
+/* Close every descriptor from 3 up except `keep` (the observation channel) and err_fd: err_fd is
+ * close-on-exec, so it stays open only until the exec, to carry the reason if the exec fails. */
 static void close_others(int keep) {
-    if (keep > 3) syscall(SYS_close_range, 3, keep - 1, 0);
-    syscall(SYS_close_range, keep >= 3 ? keep + 1 : 3, ~0U, 0);
+    int kept[2] = {keep, err_fd};
+    if (kept[0] > kept[1]) { int t = kept[0]; kept[0] = kept[1]; kept[1] = t; }
+    unsigned int from = 3;
+    for (int i = 0; i < 2; i++) {
+        if (kept[i] < (int)from) continue;
+        if (kept[i] > (int)from) syscall(SYS_close_range, from, (unsigned int)kept[i] - 1, 0);
+        from = (unsigned int)kept[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
 }
 
 /* This process's copies of the program's pipes must not keep them open after the program ends. */
