@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from rthooks.errors import RthooksError
 from rthooks.goversion import GoVersion
 from rthooks.harness import mutate
 from rthooks.harness.cases import load_cases
-from rthooks.harness.mutate.catalogue import Edit, Mutant
+from rthooks.harness.mutate.catalogue import Edit, Mutant, Needs
 from rthooks.harness.mutate.goroot import apply, linked_copy
 from rthooks.harness.mutate.kills import failed, related_cases, run_mutants, summary
 from rthooks.spec.load import Spec
@@ -43,6 +44,7 @@ def _mutant(mid: str, edits: list[Edit], breaks: tuple[str, ...], **kw: object) 
         cases=(),
         where="test:1",
         file="test",  # type: ignore[arg-type]
+        needs=kw.get("needs"),  # type: ignore[arg-type]
     )
 
 
@@ -183,7 +185,7 @@ def test_kills_survivors_and_stillborn_mutants_on_real_go(
     assert by["broken"]["status"] == "stillborn"
     assert "declared and not used" in by["broken"]["detail"] and "/tmp" not in by["broken"]["detail"]
     assert failed(record)
-    assert "1 killed, 1 survived, 0 equivalent, 1 stillborn" in summary(record)
+    assert "1 killed, 1 survived, 0 equivalent, 0 unjudged (host), 1 stillborn" in summary(record)
     # the record on disk is the returned one, valid against its schema, and coverage reads it
     assert mutate.read(out) == json.loads(json.dumps(record))
     k = mutate.clause_kills(spec, [mutate.read(out)])
@@ -342,3 +344,38 @@ def test_the_generator_reads_blocks_in_either_field_order() -> None:
         assert src.count(find) == 1
         after = gen.blocks(src.replace(find, replace), "mutated")[name]
         assert getattr(after, field) != getattr(b[name], field), (name, field)
+
+
+def test_a_mutant_the_host_cannot_judge_is_unjudged_not_survived(spec: Spec, newest: toolchain.Toolchain) -> None:
+    """A mutant whose killing cases need more than this host offers (`needs`: CPUs, a capability) is not
+    run: it is recorded as unjudged, saying what is missing and why, and the run does not fail for it;
+    one whose needs are met runs as usual."""
+    cases = [c for c in load_cases() if c.id == "runtime-numgoroutine-counts"]
+    edit = [Edit("src/runtime/debug.go", "func NumGoroutine() int {\n", "func NumGoroutine() int { // mutated\n")]
+    big = _mutant(
+        "big",
+        edit,
+        ("runtime.NumGoroutine#counts-existing",),
+        needs=Needs("a quota only shows above 2 CPUs", cpus=100_000),
+    )
+    kernel = _mutant(
+        "kernel",
+        edit,
+        ("runtime.NumGoroutine#counts-existing",),
+        needs=Needs("names need a feature", capabilities=("no-such-cap",)),
+    )
+    met = _mutant("met", edit, ("runtime.NumGoroutine#counts-existing",), needs=Needs("any host has one CPU", cpus=1))
+    record = run_mutants([big, kernel, met], newest, spec, cases, stream=io.StringIO())
+    by = {m["id"]: m for m in record["mutants"]}
+    assert by["big"]["status"] == "unjudged" and by["big"]["cases_run"] == 0
+    assert re.fullmatch(
+        r"this host lacks 100000 CPUs \(this host has \d+\): a quota only shows above 2 CPUs", by["big"]["detail"]
+    )
+    assert by["kernel"]["status"] == "unjudged" and "capability no-such-cap" in by["kernel"]["detail"]
+    assert by["met"]["status"] == "survived" and by["met"]["cases_run"] == 1
+    assert "2 unjudged (host)" in summary(record)
+    assert failed(record)  # the survivor fails the run
+    record["mutants"] = [by["big"], by["kernel"]]
+    assert not failed(record)  # the unjudged alone do not
+    k = mutate.clause_kills(spec, [record])
+    assert k["clauses"]["runtime.NumGoroutine#counts-existing"]["verdict"] == "unjudged"

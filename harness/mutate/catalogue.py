@@ -8,7 +8,7 @@ spec. Whether its text still matches a release's source is checked against the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,21 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What the host must offer for a case to tell the mutant apart (see the schema's ``needs``)."""
+
+    why: str
+    cpus: int = 0
+    capabilities: tuple[str, ...] = ()
+
+    def unmet(self, cpus: int, capabilities: Collection[str]) -> list[str]:
+        """What this host lacks, one phrase each (empty: everything is here)."""
+        out = [f"{self.cpus} CPUs (this host has {cpus})"] if cpus < self.cpus else []
+        out += [f"capability {c}" for c in self.capabilities if c not in capabilities]
+        return out
+
+
+@dataclass(frozen=True)
 class Mutant:
     """One entry of the catalogue, with where it was written."""
 
@@ -44,6 +59,7 @@ class Mutant:
     cases: tuple[str, ...]
     where: str  # file:line
     file: str  # the catalogue file's stem (runtime_debug for harness/mutants/runtime_debug.yaml)
+    needs: Needs | None = None
 
     def applies_to(self, release: GoVersion) -> bool:
         return (self.since is None or release >= self.since) and (self.until is None or release <= self.until)
@@ -63,6 +79,13 @@ class Mutant:
             "until": str(self.until) if self.until else None,
             "files": sorted({e.file for e in self.edits}),
             "equivalent": self.equivalent,
+            "needs": None
+            if self.needs is None
+            else {
+                "cpus": self.needs.cpus or None,
+                "capabilities": list(self.needs.capabilities),
+                "why": self.needs.why,
+            },
             "where": self.where,
         }
 
@@ -125,11 +148,22 @@ def load_catalogue(root: Path | None = None, *, clauses: Iterable[str] | None = 
                     until=until,
                     equivalent=str(m["equivalent"]) if m.get("equivalent") else None,
                     cases=tuple(str(c) for c in m.get("cases") or ()),
+                    needs=_needs(m.get("needs")),
                     where=where,
                     file=path.stem,
                 )
             )
     return out
+
+
+def _needs(data: Any) -> Needs | None:
+    if not data:
+        return None
+    return Needs(
+        why=str(data["why"]),
+        cpus=int(data.get("cpus") or 0),
+        capabilities=tuple(str(c) for c in data.get("capabilities") or ()),
+    )
 
 
 def select(mutants: Sequence[Mutant], only: Sequence[str] | None) -> list[Mutant]:

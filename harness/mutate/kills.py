@@ -39,7 +39,8 @@ from rthooks.toolchain import Toolchain
 KIND = "rthooks-kills"
 VERSION = 1
 #: Statuses of a mutant in the kill record.
-MUTANT_STATUSES = ("killed", "survived", "equivalent", "stillborn", "stale")
+#: unjudged: not run, the host lacks what its killing cases need (the catalogue's ``needs``).
+MUTANT_STATUSES = ("killed", "survived", "equivalent", "unjudged", "stillborn", "stale")
 #: A mutant build cache above this size is emptied before the next mutant (a runtime edit makes
 #: every package stale anyway; an os/signal edit reuses the runtime compiled for the last one).
 CACHE_CAP = 2 << 30
@@ -127,6 +128,11 @@ def _one(
     stale = problems_in(tc.goroot, m)
     if stale:
         return {**entry, "status": "stale", "detail": "; ".join(stale), "cases_run": 0}
+    if m.needs is not None:
+        lacking = m.needs.unmet(_cpus(), GoImpl(tc).capabilities)
+        if lacking:
+            why = f"this host lacks {', '.join(lacking)}: {m.needs.why}"
+            return {**entry, "status": "unjudged", "detail": why, "cases_run": 0}
     runnable = [c for c in cases if baseline.get(c.id) == "pass"]
     entry["cases_run"] = len(runnable)
     entry["cases_not_passing_unmutated"] = len(cases) - len(runnable)
@@ -160,6 +166,14 @@ def _one(
     else:
         entry["status"] = "survived"
     return entry
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as the runtime's NumCPU counts them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 _cache_dir: list[Path] = []
@@ -212,6 +226,8 @@ def _said(entry: dict[str, Any]) -> str:
         return f"SURVIVED {entry['cases_run']} case(s)"
     if s in ("stillborn", "stale"):
         return f"{s.upper()}: {entry['detail'][:200]}"
+    if s == "unjudged":
+        return f"unjudged: {entry['detail'][:200]}"
     return f"equivalent ({entry['cases_run']} case(s) ran)"
 
 
@@ -253,7 +269,8 @@ def summary(record: dict[str, Any]) -> str:
     rate = f"{100 * counts['killed'] / judged:.1f}%" if judged else "n/a"
     return (
         f"{len(record['mutants'])} mutants on go{record['go_version']}: {counts['killed']} killed, "
-        f"{counts['survived']} survived, {counts['equivalent']} equivalent, {counts['stillborn']} stillborn, "
+        f"{counts['survived']} survived, {counts['equivalent']} equivalent, {counts['unjudged']} unjudged (host), "
+        f"{counts['stillborn']} stillborn, "
         f"{counts['stale']} stale; kill rate {rate} (killed of killed+survived)"
     )
 

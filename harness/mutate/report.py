@@ -52,7 +52,7 @@ def clause_kills(spec: Spec, records: list[dict[str, Any]], catalogue_ids: set[s
         elif statuses and statuses <= {"equivalent"}:
             verdict = "equivalent"
         elif statuses:
-            verdict = "unjudged"  # only stillborn or stale mutants
+            verdict = "unjudged"  # only mutants not run here (unjudged), stillborn or stale
         else:
             verdict = "unreached"
         if h:
