@@ -73,6 +73,41 @@ def _deviation_since(key: str, clause: str) -> GoVersion:
     raise KeyError(f"spec: no deviation of {item.id}#{clause}")
 
 
+def _deviates(rt: OracleRuntime, key: str, clause: str) -> bool:
+    """Whether the spec records a deviation of the counter clause ``key``#``clause`` in this release."""
+    item = default_spec().items[f"metric:/godebug/non-default-behavior/{key}:events"]
+    for c in item.data.get("clauses") or []:
+        if c["id"] == clause:
+            for dev in c.get("deviations") or []:
+                until = dev.get("until")
+                if GoVersion.parse(str(dev["go"])) <= rt.release and (
+                    until is None or rt.release < GoVersion.parse(str(until))
+                ):
+                    return True
+    return False
+
+
+def _counter_exists(rt: OracleRuntime, key: str) -> bool:
+    """Whether the release has the /godebug/non-default-behavior counter of ``key`` (a program
+    reading a counter its release lacks gets KindBad, which the probe programs print as 0)."""
+    item = default_spec().items.get(f"metric:/godebug/non-default-behavior/{key}:events")
+    return item is not None and item.exists_in(rt.release)
+
+
+def _installgoroot_prog(rt: OracleRuntime, value: str | None) -> str:
+    """The go/build probe program: Import(unsafe), then Import(fmt) twice, with FindOnly.
+
+    build.go Import (go1.21-go1.27): a GOROOT package gets an install target (PkgObj) only with
+    installgoroot=all, and then counts; unsafe and builtin never get one, so they never count.
+    """
+    lines, n = ["unsafe true true false 0"], 0
+    for _ in range(2):
+        target = value == "all" and _exists(rt, "installgoroot")
+        n += int(target and _counter_exists(rt, "installgoroot"))
+        lines.append(f"fmt true true {str(target).lower()} {n}")
+    return "".join(line + "\n" for line in lines)
+
+
 def _new_ca(rt: OracleRuntime, n: int = 1) -> None:
     """x509.CreateCertificate of ``n`` CA templates without a SubjectKeyId (libTemplate, what
     libSelfSigned and the x509 probes sign): with x509sha256skid=0 each takes the SHA-1 path and
@@ -617,8 +652,13 @@ def op_template_exec(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dic
 @_lib("lib.exec.lookpath")
 def op_exec_lookpath(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     file, path = str(w.get("file") or "rthooks-prog"), str(w.get("path") or ".")
+    if path != "." and "/" not in file and all(d not in ("", ".") for d in path.split(":")):
+        # The op writes the program only into the working directory, so a PATH of other
+        # directories finds nothing: lp_unix.go LookPath returns ErrNotFound before the gated
+        # relative-path check, whatever execerrdot says.
+        return {"path": "", "err": f'exec: "{file}": executable file not found in $PATH', "errdot": False}
     if path != ".":
-        raise Unsupported("lib.exec.lookpath: only PATH=. is modelled")
+        raise Unsupported("lib.exec.lookpath: only PATH=. or a PATH without the working directory is modelled")
     if _val(rt, "execerrdot") == "0":
         _inc(rt, "execerrdot")  # lp_unix.go LookPath: a relative result allowed
         return {"path": file, "err": None, "errdot": False}
@@ -731,7 +771,10 @@ def _run(
     d = str(run.get("dir") or "m")
     ok = {"exit": 0, "stdout": "", "stderr": ""}
     if run.get("prog"):
-        # The go/types probe program (gotypesalias); its DefaultGODEBUG comes from its go line.
+        src = files.get(f"{d}/main.go", "")
+        if '"go/build"' in src:
+            return {**ok, "stdout": _installgoroot_prog(rt, gd.get("installgoroot"))}
+        # The go/types probe programs (gotypesalias); their DefaultGODEBUG comes from their go line.
         v = gd.get("gotypesalias")
         item = default_spec().items["godebug:gotypesalias"]
         if v is None and item.exists_in(rt.release):
@@ -743,7 +786,18 @@ def _run(
             alias = v != "0"
         else:
             alias = v == "1"
-        return {**ok, "stdout": "*types.Alias\n" if alias else "*types.Basic\n"}
+        name = "*types.Alias" if alias else "*types.Basic"
+        if '"runtime/metrics"' not in src:
+            return {**ok, "stdout": name + "\n"}
+        # A type definition, then two alias declarations, each line with the program's counter:
+        # decl.go (go1.23-go1.26) counts an alias declaration checked without Alias nodes, only
+        # where the key's counter exists and the spec records no deviation (go1.22 never counts).
+        counts = (
+            not alias
+            and _counter_exists(rt, "gotypesalias")
+            and not _deviates(rt, "gotypesalias", "counts-non-default-behaviour")
+        )
+        return {**ok, "stdout": f"*types.Named 0\n{name} {int(counts)}\n{name} {2 * int(counts)}\n"}
     pkg = f"rthooks.test/{d}"
     if args[:1] == ["list"] and args[-1:] == ["fmt"]:
         out = f"/goroot/pkg/{GOOS_GOARCH}/fmt.a\n" if gd.get("installgoroot") == "all" else ""

@@ -119,8 +119,12 @@ def _label(have: tuple[str, ...], every: list[str]) -> str:
 
 
 def _clause(item: Any, cid: str) -> str | None:
-    full = f"{item.id}#{cid}"
-    return full if full in item.clause_ids() else None
+    """The full id of clause ``cid`` of ``item``, or None if the item lacks it or the spec marks it
+    untestable (a case may not cover an untestable clause, RTH044: the checks stay, the claim goes)."""
+    for c in item.data.get("clauses") or []:
+        if c["id"] == cid:
+            return None if c.get("untestable") else f"{item.id}#{cid}"
+    return None
 
 
 COUNTER_PREFIX = "metric:/godebug/non-default-behavior/"
@@ -296,6 +300,8 @@ def read_cases(spec: Any, owned: frozenset[str] = frozenset()) -> list[dict[str,
         covers: list[str] = []
         zero_expect: list[Any] = []
         zero_covers: list[str] = []
+        scalars = False  # a cumulative scalar is checked: the case claims cumulative-scalar even when
+        # every counter clause it checks is owned by a hand-written case or untestable (it keeps its checks)
         for item in items:
             f = _facts(item)
             name, kind, cumulative = str(f["name"]), str(f["value_kind"]), bool(f.get("cumulative"))
@@ -305,6 +311,7 @@ def read_cases(spec: Any, owned: frozenset[str] = frozenset()) -> list[dict[str,
                 covers += [c for c in (_clause(item, "histogram-shape"), _clause(item, "buckets-fixed")) if c]
                 continue
             if cumulative:
+                scalars = True
                 expect.append({"relation": {"left": f"$m1.{name}", "op": ">=", "right": f"$m0.{name}"}})
                 expect.append({"relation": {"left": f"$m2.{name}", "op": ">=", "right": f"$m1.{name}"}})
                 if _claim(item, "monotonic", owned):
@@ -319,7 +326,7 @@ def read_cases(spec: Any, owned: frozenset[str] = frozenset()) -> list[dict[str,
                 zero_covers.append(f"{item.id}#zero-when-unused")
         label = _label(have, every)
         go = _range(have, every)
-        if covers and any(c.endswith("#monotonic") for c in covers):
+        if scalars:
             covers.append("runtime/metrics.Description#cumulative-scalar")
         if covers:
             out.append(
@@ -387,11 +394,14 @@ def godebug_unreached_cases(spec: Any, owned: frozenset[str] = frozenset()) -> l
                 continue
             keys.append(f"{key}={_non_default(spec, key)}")
             names.append(name)
+            # zero-when-unused ("never reaches the gated code ... reads 0") is what this case checks,
+            # so it keeps the case, and its reads, once hand-written cases own the other two clauses.
             covers += [
                 c
                 for c in (
                     _claim(item, "counts-non-default-behaviour", owned),
                     _claim(item, "only-on-behaviour-change", owned),
+                    _clause(item, "zero-when-unused"),
                 )
                 if c
             ]

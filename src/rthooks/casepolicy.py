@@ -230,9 +230,14 @@ GOCMD_GOMOD_LINE = re.compile(r"module [A-Za-z0-9._/-]+|go 1\.[0-9]+(\.[0-9]+)?|
 GOCMD_TEXT_SUFFIXES: tuple[str, ...] = (".txt",)  # data files (//go:embed targets)
 # SHA-256 of every Go source a case may have the go command build: reviewed programs only.
 GOCMD_GO_SOURCES: dict[str, str] = {
+    # The go/types and go/build probes with their counter (H5, issue 15), reviewed: each calls only
+    # go/types or go/build on fixed inputs and reads its own runtime/metrics counter (no file
+    # writes, network or subprocesses).
+    "4f56d4d41f49fc8970c201126133509bbc0b890a6c5f778fb0d1ce46b6bebb6b": "go/types on a definition and two aliases, with the counter (gotypesalias)",
     "53f1646b377bcc767000394c442729227dfceb2023031b30b1bf36ae81c563eb": "an empty test (gocachetest)",
     "55a60bb97151b2b4b680462447ce60ec34511b14fa10d77440c97b9777101566": "an empty main (allowmultiplevcs)",
     "6ecdf1dcad53f6337b7e5553a1345ddcd0016d80c475aef866ac78e767f02b25": "a test that does not compile (gotestjsonbuildtext)",
+    "814127944a884098efe535bb5eb320065f0b9cfe10e69162af0e38a3103bf485": "go/build Import of unsafe and fmt, with the counter (installgoroot)",
     "858e4725cfca05381aa4906ca1e133143593a484a690b7090b7b898e40274e37": "a //go:embed of link.txt (embedfollowsymlinks)",
     "9530fad51ced3c7dc77abf19a7b61cf17039f41543b594f378e68f68045e6c6e": "a one-function package (gocacheverify, gocachehash)",
     "b1700110a8692f1bbdd9a1b2f52a5512e1d62ab635fb8c37af180832d602e602": "go/types on an alias declaration (gotypesalias)",
