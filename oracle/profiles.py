@@ -141,6 +141,20 @@ def _touch(rt: OracleRuntime, w: Any) -> None:
     _write(rt, w, b"")
 
 
+def create_file_arg(rt: OracleRuntime, w: Any) -> None:
+    """Create a file writer argument, empty, as the driver does while decoding the arguments.
+
+    harness/driver/writers.go (argList.writer) calls createFile for a file name or {"file": name} before the
+    function under test runs, so the file exists even when the call then fails (a second StartCPUProfile or
+    trace.Start). Other writers are left to the call.
+    """
+    w = resolve(rt, w)
+    if isinstance(w, dict) and isinstance(w.get("file"), str):
+        w = w["file"]
+    if isinstance(w, str):
+        rt.append_file(w, b"")
+
+
 class Callback:
     """A func-typed argument (callbacks.go): bind its arguments, run nested steps, panic, return a bool."""
 
@@ -256,14 +270,22 @@ def _profile_bytes(rt: OracleRuntime, name: str, debug: int) -> bytes:
     if debug <= 0:
         return gzip.compress(f"profile.proto:{name}".encode(), mtime=0)
     if name in st.custom:
-        lines = [f"{name} profile: total {len(st.custom[name])}"]
+        # printCountProfile (runtime/pprof/pprof.go) prints one record per distinct stack with the number of
+        # values added with it ("2 @ ..." for two Adds from one call site), most frequent first, then by the
+        # stack's text. skip=0 starts in Add's caller (#skip-zero-starts-in-caller); a skip deeper than the
+        # stack leaves the single placeholder frame (#skip-too-large); each other skip drops frames, so
+        # another stack.
+        counts: dict[tuple[str, ...], int] = {}
         for v in st.custom[name]:
-            # skip=0 starts in Add's caller (#skip-zero-starts-in-caller); a skip deeper than the stack
-            # leaves the single placeholder frame (#skip-too-large).
-            if st.skips.get((name, repr(v)), 0) > MODEL_STACK_DEPTH:
-                lines += ["1 @ 0x1", "#\t0x1\truntime/pprof.lostProfileEvent+0x0\t/pprof/pprof.go:1", ""]
+            skip = st.skips.get((name, repr(v)), 0)
+            if skip > MODEL_STACK_DEPTH:
+                rec: tuple[str, ...] = ("@ 0x1", "#\t0x1\truntime/pprof.lostProfileEvent+0x0\t/pprof/pprof.go:1")
             else:
-                lines += ["1 @ 0x1 0x2", f"#\t0x1\t{PERFORM_FRAME}", ""]
+                rec = (f"@ 0x{skip + 2:x} 0x{skip + 3:x}", f"#\t0x{skip + 2:x}\t{PERFORM_FRAME}")
+            counts[rec] = counts.get(rec, 0) + 1
+        lines = [f"{name} profile: total {len(st.custom[name])}"]
+        for rec, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0])):
+            lines += [f"{n} {rec[0]}", *rec[1:], ""]
         return ("\n".join(lines) + "\n").encode()
     if name == "goroutine" and debug >= 2:
         return f"goroutine 1 [running]:\nmain.main()\n\t/driver/{MAIN_DECL.file}:{MAIN_DECL.line} +0x1\n".encode()
@@ -311,6 +333,7 @@ def pprof_write_heap_profile(rt: OracleRuntime, args: list[Any], _: dict[str, An
 @step("runtime/pprof.StartCPUProfile")
 def pprof_start_cpu(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     st = _pp(rt)
+    create_file_arg(rt, args[0])
     if st.cpu_file is not None:
         raise StepError("cpu profiling already in use")
     w = resolve(rt, args[0])

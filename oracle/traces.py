@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.oracle import callers
-from rthooks.oracle.profiles import Callback, _ctx, _handle, _new_ctx, _write
+from rthooks.oracle.profiles import Callback, _ctx, _handle, _new_ctx, _write, create_file_arg
 from rthooks.oracle.registry import contributor, step
 from rthooks.oracle.releases import in_spec
 from rthooks.oracle.state import OracleRuntime, StepError, Unsupported, resolve
@@ -153,6 +153,7 @@ def trace_is_enabled(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bo
 @step("runtime/trace.Start")
 def trace_start(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     tr = _tr(rt)
+    create_file_arg(rt, args[0])
     if tr.file is not None or tr.raw is not None:
         raise StepError("runtime error: tracing is already enabled")
     w = resolve(rt, args[0])
