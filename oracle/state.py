@@ -16,7 +16,6 @@ from rthooks.oracle.registry import STEPS, load_areas
 from rthooks.protocol.refs import parse_ref
 from rthooks.protocol.results import OBS_CAP as OBS_CAP  # re-exported: the limits the oracle keeps itself
 from rthooks.protocol.results import OUTPUT_CAP as OUTPUT_CAP
-from rthooks.spec.load import default_spec, godebug_default
 
 if TYPE_CHECKING:
     from rthooks.oracle.casefiles import CaseFiles
@@ -224,16 +223,12 @@ class OracleRuntime:
         return self.binary_godebug(key)
 
     def binary_godebug(self, key: str) -> str | None:
-        """The value the binary carries (its default GODEBUG, before the environment's): //go:debug, go.mod
-        godebug, then the go line's default; None for a key the release does not know."""
-        for source in ("directives", "godebug"):
-            if key in (self.setup.get(source) or {}):
-                return str(self.setup[source][key])
-        item = default_spec().items.get(f"godebug:{key}")
-        if item is None or not item.exists_in(self.release):
-            return None
-        goline = GoVersion.parse(self.setup.get("goline") or str(self.release))
-        return godebug_default(item, self.release, goline)
+        """The value the binary carries (its default GODEBUG, before the environment's): cmd/go's DefaultGODEBUG
+        (//go:debug over go.mod godebug over the defaults of the go line, or of ``default=goV`` from go1.23),
+        else the key's own default; None for a key the release does not know (godebugmodel.binary_value)."""
+        from rthooks.oracle.godebugmodel import binary_value  # godebugmodel imports this module
+
+        return binary_value(self, key)
 
 
 def resolve(rt: OracleRuntime, v: Any) -> Any:
