@@ -17,13 +17,15 @@ binary carries); the runtime side, the godebug.* ops, is oracle/godebugops.py.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rthooks.goversion import GoVersion
 from rthooks.oracle.releases import cutoff
-from rthooks.oracle.state import OracleRuntime
 from rthooks.spec.load import default_spec
 from rthooks.spec.query import default_godebug_string
+
+if TYPE_CHECKING:  # the runtime state imports this module (binary_godebug): the type only, no cycle
+    from rthooks.oracle.state import OracleRuntime
 
 
 def goline(rt: OracleRuntime) -> GoVersion:

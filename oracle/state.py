@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle import casefiles  # casefiles imports this module too: names are read at call time
+from rthooks.oracle import (
+    casefiles,  # casefiles imports this module too: names are read at call time
+    godebugmodel,  # the build model (DefaultGODEBUG); it needs this module for types only
+)
 from rthooks.oracle.callargs import call_problem, with_problem
 from rthooks.oracle.registry import STEPS, load_areas
 from rthooks.protocol.refs import parse_ref
@@ -226,9 +229,7 @@ class OracleRuntime:
         """The value the binary carries (its default GODEBUG, before the environment's): cmd/go's DefaultGODEBUG
         (//go:debug over go.mod godebug over the defaults of the go line, or of ``default=goV`` from go1.23),
         else the key's own default; None for a key the release does not know (godebugmodel.binary_value)."""
-        from rthooks.oracle.godebugmodel import binary_value  # godebugmodel imports this module
-
-        return binary_value(self, key)
+        return godebugmodel.binary_value(self, key)
 
 
 def resolve(rt: OracleRuntime, v: Any) -> Any:
