@@ -22,12 +22,7 @@ PREFIX = "metric:/godebug/non-default-behavior/"
 EARNED = ("monotonic", "counts-non-default-behaviour", "only-on-behaviour-change")
 
 # Clauses still covered only nominally, each with why (empty when every clause is earned).
-NOMINAL_LEFT: dict[str, str] = {
-    f"{PREFIX}containermaxprocs:events#monotonic": (
-        "counted at most once, at start-up, and only in a CPU cgroup whose limit would change GOMAXPROCS"
-        " (root, 3+ CPUs); the cgroup ops (runtime.cgroup.child, runtime.build.run) read the counter once"
-    ),
-}
+NOMINAL_LEFT: dict[str, str] = {}
 
 # The keys only the go command reads (src/cmd/go/internal/...): their counters never move in a program.
 GO_COMMAND_KEYS = (

@@ -53,7 +53,14 @@ var probePrograms = map[string]string{
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		v = s[0].Value.Uint64()
 	}
-	fmt.Printf("{\"events\": %d, \"version\": %q}", v, runtime.Version())`,
+	// A second read after a GC: the counter may only have grown (#monotonic).
+	runtime.GC()
+	metrics.Read(s)
+	var again uint64
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		again = s[0].Value.Uint64()
+	}
+	fmt.Printf("{\"events\": %d, \"events_again\": %d, \"version\": %q}", v, again, runtime.Version())`,
 	"version": `fmt.Printf("{\"version\": %q}", runtime.Version())`,
 }
 
