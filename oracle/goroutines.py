@@ -13,12 +13,22 @@ from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
 @dataclass
 class Goroutines:
     parked: int = 0
-    locked: int = 0  # the main goroutine's LockOSThread nesting count
+    # The main goroutine's LockOSThread nesting count: 1 to start with when an init function locked it (the
+    # driver's RTHOOKS_INIT_LOCKOSTHREAD=1), a lock main's own UnlockOSThread undoes like any other (init and
+    # main.main run on the same goroutine, runtime.main in src/runtime/proc.go).
+    locked: int = 0
+    # Whether main is wired to the startup thread: locked there by init and not unlocked since (once the count
+    # reaches zero it may run anywhere, and a later LockOSThread wires it to wherever it then runs).
+    on_startup: bool = False
     threads: int = 4  # Ms the runtime started (sysmon, GC workers, the main thread)
 
 
 def gs(rt: OracleRuntime) -> Goroutines:
-    g: Goroutines = rt.area("goroutines", Goroutines)
+    def new() -> Goroutines:
+        init = _init_locked(rt)
+        return Goroutines(locked=1 if init else 0, on_startup=init)
+
+    g: Goroutines = rt.area("goroutines", new)
     return g
 
 
@@ -89,6 +99,8 @@ def lock(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
 def unlock(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     g = gs(rt)
     g.locked = max(0, g.locked - 1)  # without a lock it does nothing
+    if g.locked == 0:  # unwired: main may run anywhere from now on
+        g.on_startup = False
 
 
 def _records(rt: OracleRuntime, n: int, length: Any) -> list[Any]:
@@ -124,17 +136,19 @@ def _init_locked(rt: OracleRuntime) -> bool:
 
 @step("op:process.threads.ids")
 def thread_ids(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
-    # Init functions run on the startup thread (tid == pid); main stays there only if init locked it,
-    # otherwise it may resume anywhere after blocking (the model says: on another thread).
-    locked = _init_locked(rt)
-    moved = not locked and int(w.get("yields", 0)) > 0
+    # Init functions run on the startup thread (tid == pid). A locked main goroutine resumes on its thread
+    # after every yield (on the startup thread if init locked it there and it was not unlocked since);
+    # an unlocked one may resume anywhere (the model says: it starts elsewhere and moves once more).
+    g = gs(rt)
+    moved = not g.locked and int(w.get("yields", 0)) > 0
+    tid = PID if g.on_startup else PID + 1
     return {
         "pid": PID,
-        "tid": PID,
+        "tid": tid,
         "init_tid": PID,
-        "init_locked": locked,
+        "init_locked": _init_locked(rt),
         "threads_seen": 2 if moved else 1,
-        "on_startup_every": not moved,
+        "on_startup_every": tid == PID and not moved,
     }
 
 
@@ -143,10 +157,19 @@ def lock_probe(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str,
     nest, tries = int(w.get("nest", 2)), int(w.get("tries", 5))
     if nest < 1 or tries < 1:
         raise Unsupported("bad arguments: op process.threads.lock-probe: nest and tries must be at least 1")
-    # Locked (any count above zero): the goroutine keeps its thread and no other goroutine runs there.
-    # Unlocked with GOMAXPROCS 1: the thread keeps the only P and runs the next goroutine itself.
     rt.reserve(2 * nest)
-    return {"same_thread": True, "others_on_thread": [tries] + [0] * nest}
+    # The probe goroutine and its thread T, with one P. While its lock count is above zero T is wired to it
+    # and runs no other goroutine (runtime.LockOSThread: "no other goroutine will execute in it"), and the
+    # goroutine itself always resumes on T; at zero, T keeps the only P and runs the goroutine the probe
+    # just started itself (the probe blocks receiving from it).
+    locks = 0
+    for _ in rt.loop(nest):
+        locks += 1
+    others = [0] * (nest + 1)
+    for i in rt.loop(nest + 1):  # k = nest - i locks left: count, then undo one
+        others[nest - i] = 0 if locks else tries
+        locks = max(0, locks - 1)
+    return {"same_thread": True, "others_on_thread": others}
 
 
 @step("op:process.threads.exit-locked")

@@ -24,19 +24,41 @@ DUMPING = {
     "SIGBUS": "bus error",
     "SIGFPE": "floating point exception",
 }
-# os.Signal String() texts (syscall's signal table).
+# os.Signal String() texts: syscall's signal table for linux/amd64 (`var signals` in
+# src/syscall/zerrors_linux_amd64.go, the same in go1.21.13 and go1.27.3), by name; NotifyContext's String()
+# shows them.
 NAMES = {
     "SIGHUP": "hangup",
     "SIGINT": "interrupt",
     "SIGQUIT": "quit",
-    "SIGTERM": "terminated",
+    "SIGILL": "illegal instruction",
+    "SIGTRAP": "trace/breakpoint trap",
+    "SIGABRT": "aborted",
+    "SIGBUS": "bus error",
+    "SIGFPE": "floating point exception",
+    "SIGKILL": "killed",
     "SIGUSR1": "user defined signal 1",
+    "SIGSEGV": "segmentation fault",
     "SIGUSR2": "user defined signal 2",
     "SIGPIPE": "broken pipe",
     "SIGALRM": "alarm clock",
+    "SIGTERM": "terminated",
+    "SIGSTKFLT": "stack fault",
     "SIGCHLD": "child exited",
-    "SIGWINCH": "window changed",
+    "SIGCONT": "continued",
+    "SIGSTOP": "stopped (signal)",
+    "SIGTSTP": "stopped",
+    "SIGTTIN": "stopped (tty input)",
+    "SIGTTOU": "stopped (tty output)",
     "SIGURG": "urgent I/O condition",
+    "SIGXCPU": "CPU time limit exceeded",
+    "SIGXFSZ": "file size limit exceeded",
+    "SIGVTALRM": "virtual timer expired",
+    "SIGPROF": "profiling timer expired",
+    "SIGWINCH": "window changed",
+    "SIGIO": "I/O possible",
+    "SIGPWR": "power failure",
+    "SIGSYS": "bad system call",
 }
 NUMBERS = {
     "SIGHUP": 1,
@@ -93,6 +115,9 @@ class Signals:
     chans: dict[str, Chan] = field(default_factory=dict)
     ignored: set[str] = field(default_factory=set)  # what Ignored reports (the runtime's sig.ignored bits)
     ignore_all: bool = False
+    # Signals a Notify took out of the ignored state after an Ignore() of all: Notify clears each of its
+    # signals' ignored bit (signal_enable, src/runtime/sigqueue.go: `sig.ignored[s/32] = i &^ bit`).
+    unignored: set[str] = field(default_factory=set)
     # SIGHUP/SIGINT inherited as SIG_IGN: the runtime installs no handler of its own for them, so while no
     # channel wants them they stay ignored by the system, whatever Ignored reports after a Notify.
     inherited: set[str] = field(default_factory=set)
@@ -148,13 +173,14 @@ def _notify(rt: OracleRuntime, c: Chan, names: list[str]) -> None:
     c.add(names)
     for n in names:
         st.ignored.discard(n)
+        st.unignored.add(n)
     if not names:
-        st.ignored, st.ignore_all = set(), False
+        st.ignored, st.ignore_all, st.unignored = set(), False, set()
 
 
 def is_ignored(rt: OracleRuntime, sig: str) -> bool:
     st = sigs(rt)
-    return sig in st.ignored or (st.ignore_all and sig not in ("SIGKILL", "SIGSTOP"))
+    return sig in st.ignored or (st.ignore_all and sig not in st.unignored and sig not in ("SIGKILL", "SIGSTOP"))
 
 
 @step("op:signal.notify")
@@ -194,8 +220,9 @@ def ignore(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None:
         c.remove(names or None)
     if names:
         st.ignored.update(names)
+        st.unignored.difference_update(names)
     else:
-        st.ignore_all = True
+        st.ignore_all, st.unignored = True, set()
 
 
 @step("os/signal.Ignored")
@@ -215,8 +242,18 @@ def notify_context(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> li
     names = [canon(s) for s in args[1:]]
     handle, c = _new_chan(rt, 1)
     _notify(rt, c, names)
-    shown = " ".join(NAMES.get(n, n) for n in names)
-    c.context = {"string": f"signal.NotifyContext({parent_name}, [{shown}])", "parent": parent, "stopped": False}
+    # String() lists the signals in brackets only when there are some (signalCtx.String,
+    # src/os/signal/signal.go: `if len(c.signals) != 0 { buf = append(buf, ", ["...) ...`).
+    shown = f", [{' '.join(NAMES.get(n, n) for n in names)}]" if names else ""
+    # "cause": None while the context is not done, else the cause of whatever made it done first (a later
+    # signal, stop or parent cancel does not change it: context.WithCancelCause keeps the first cause). A
+    # parent cancelled already makes it done at once (NotifyContext starts no goroutine then).
+    parent_done = parent is not None and sigs(rt).parents[parent]["cancelled"]
+    c.context = {
+        "string": f"signal.NotifyContext({parent_name}{shown})",
+        "parent": parent,
+        "cause": "context canceled" if parent_done else None,
+    }
     return [{"handle": handle, "type": "*signal.signalCtx"}, {"handle": handle + "-stop", "type": "context.CancelFunc"}]
 
 
@@ -226,6 +263,22 @@ def dump(rt: OracleRuntime, sig: str) -> None:
     raise Exited(2, text)
 
 
+def _deliver(rt: OracleRuntime, c: Chan, sig: str) -> None:
+    """os/signal relays ``sig`` to ``c``. A NotifyContext's goroutine takes the first signal off its channel
+    and cancels the context with it as the cause (src/os/signal/signal.go NotifyContext: `case s := <-c.ch:
+    c.cancel(signalError(s.String() + " signal received"))`), unless the context is done already (its
+    goroutine then ended: `case <-c.Done():`) - the cause names the signal from go1.26 (before,
+    context.WithCancel: context.Canceled)."""
+    if c.context is not None and c.context["cause"] is None:
+        cause = "context canceled"
+        if rt.release >= spec_since("os/signal.NotifyContext#cause-describes-signal"):
+            cause = f"{NAMES.get(sig, sig)} signal received"
+        c.context["cause"] = cause
+        return
+    if len(c.queue) < c.buffer:  # Notify never blocks: a full (or unbuffered) channel drops it
+        c.queue.append(sig)
+
+
 @step("op:signal.raise")
 def signal_raise(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     sig = canon(w["signal"])
@@ -233,8 +286,7 @@ def signal_raise(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
         return  # the runtime's profiler handles SIGPROF itself: never relayed to channels, never fatal
     listeners = [c for c in sigs(rt).chans.values() if c.wants(sig)]
     for c in listeners:
-        if len(c.queue) < c.buffer:  # Notify never blocks: a full (or unbuffered) channel drops it
-            c.queue.append(sig)
+        _deliver(rt, c, sig)
     if listeners or is_ignored(rt, sig) or sig in sigs(rt).inherited:
         return
     if sig in TERMINATING:
@@ -256,12 +308,8 @@ def signal_recv(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> Any:
     if c is None:
         raise Unsupported("bad arguments: op signal.recv needs a channel")
     if c.context is not None:
-        parent = sigs(rt).parents.get(str(c.context.get("parent")))
-        cause = "context canceled"
-        if c.queue:
-            if rt.release >= spec_since("os/signal.NotifyContext#cause-describes-signal"):
-                cause = f"{NAMES.get(c.queue[0], c.queue[0])} signal received"
-        elif not c.context.get("stopped") and not (parent and parent["cancelled"]):
+        cause = c.context["cause"]
+        if cause is None:
             return None
         # The cause is context.Canceled itself, or (1.26+) a signal cause whose Is method says it is Canceled.
         return {"err": "context canceled", "cause": cause, "cause_is_canceled": True, "string": c.context["string"]}
@@ -285,13 +333,18 @@ def context_cancel(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     handle = str(ref.get("handle")) if isinstance(ref, dict) else ""
     st = sigs(rt)
     if handle.endswith("-cancel") and handle[: -len("-cancel")] in st.parents:
-        st.parents[handle[: -len("-cancel")]]["cancelled"] = True
+        parent = handle[: -len("-cancel")]
+        st.parents[parent]["cancelled"] = True
+        for c in st.chans.values():  # its NotifyContext children are done, with the parent's cause
+            if c.context is not None and c.context["parent"] == parent and c.context["cause"] is None:
+                c.context["cause"] = "context canceled"
         return None
     if handle.endswith("-stop") and handle[: -len("-stop")] in st.chans:
         c = st.chans[handle[: -len("-stop")]]
-        c.remove(None)  # stop: cancel the context, then Stop its channel (as Reset would, for these signals)
-        if c.context is not None and not c.queue:
-            c.context["stopped"] = True
+        # stop: c.cancel(nil) (context.Canceled, unless done already), then Stop of its channel.
+        if c.context is not None and c.context["cause"] is None:
+            c.context["cause"] = "context canceled"
+        c.remove(None)
         return None
     raise Unsupported(f"bad arguments: op signal.context.cancel: unknown func {w.get('func')!r}")
 
@@ -305,8 +358,7 @@ def sigpipe_write(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[s
         raise Unsupported('bad arguments: op process.sigpipe.write: fd must be 1, 2 or "pipe"')
     listeners = [c for c in sigs(rt).chans.values() if c.wants("SIGPIPE")]
     for c in listeners:
-        if len(c.queue) < c.buffer:
-            c.queue.append("SIGPIPE")
+        _deliver(rt, c, "SIGPIPE")
     if fd in ("1", "2") and not listeners and not is_ignored(rt, "SIGPIPE"):
         raise Exited(-1, signal="SIGPIPE")  # on fd 1 or 2 the program exits with SIGPIPE
     return {"n": 0, "error": f"write {names[fd]}: broken pipe", "epipe": True}

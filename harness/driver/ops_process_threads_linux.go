@@ -146,6 +146,11 @@ func opThreadsLockProbe(r *runner, w *withArgs) (interface{}, error) {
 // without unlocking; it is retried should it land on the main thread. The
 // op then waits up to within_s for the thread to leave /proc/self/task (or
 // to become a zombie) and reports {tid, gone}.
+//
+// A try that lands on the main thread holds it (locked, blocked) until the
+// op ends, so that the next try lands elsewhere: the main thread, idle
+// again at once, was otherwise the thread the next try got, every time
+// (go1.27.3 under load: "kept landing on the main thread" after 100 tries).
 func opThreadsExitLocked(r *runner, w *withArgs) (interface{}, error) {
 	locked := w.bool("locked", true)
 	how := w.str("how", "return")
@@ -159,20 +164,23 @@ func opThreadsExitLocked(r *runner, w *withArgs) (interface{}, error) {
 	// new goroutine runs on another one (and, mostly, not the main thread).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	release := make(chan struct{})
+	defer close(release)
 	for attempt := 0; attempt < 100; attempt++ {
 		c := make(chan int, 1)
 		go func() {
-			if locked {
-				runtime.LockOSThread()
-			}
+			runtime.LockOSThread()
 			t := syscall.Gettid()
 			if t == pid {
 				// Not here: exiting locked on the main thread wedges it.
-				if locked {
-					runtime.UnlockOSThread()
-				}
+				// Hold it until the op ends, so the next try lands elsewhere.
 				c <- 0
+				<-release
+				runtime.UnlockOSThread()
 				return
+			}
+			if !locked {
+				runtime.UnlockOSThread()
 			}
 			c <- t
 			if how == "goexit" {
