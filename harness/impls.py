@@ -159,6 +159,7 @@ class DriverImpl(Implementation):
         self._batches: dict[Path, BatchProcess] = {}
         self._warm = WarmStarts()
         self.batch_counts = (0, 0)  # programs run in batch processes, and processes started, once closed
+        self._fixed_env: tuple[dict[str, str], list[Path]] | None = None  # _process_env's part common to all cases
         super().__init__(expectations)
 
     @abstractmethod
@@ -218,14 +219,20 @@ class DriverImpl(Implementation):
     def _process_env(self, case: Case, workdir: Path | None) -> tuple[dict[str, str], list[Path]]:
         """The driver's environment for ``case``, and the folders besides its own it may write."""
         env = base_env(case, workdir)
-        env["RTHOOKS_GO"] = str(self.go_command())  # for ops that must run the toolchain (cmd/go GODEBUG keys)
-        # Ops that run the toolchain write its build cache, the one folder outside the case's
-        # own that the sandbox leaves writable (with the cgroup tree, for the cgroup ops).
-        gocache = self.gocache()
-        gocache.mkdir(parents=True, exist_ok=True)
-        env["GOCACHE"] = str(gocache)
-        env["GOTELEMETRY"] = "off"
-        return env, [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()]
+        fixed = self._fixed_env
+        if fixed is None:
+            # Once per implementation: gocache() builds the toolchain's whole environment from os.environ, which
+            # was a quarter of the driver side's harness CPU per batched program in rthooks fuzz (profiled).
+            # RTHOOKS_GO: for ops that must run the toolchain (cmd/go GODEBUG keys). Ops that run the toolchain
+            # write its build cache, the one folder outside the case's own that the sandbox leaves writable
+            # (with the cgroup tree, for the cgroup ops).
+            gocache = self.gocache()
+            values = {"RTHOOKS_GO": str(self.go_command()), "GOCACHE": str(gocache), "GOTELEMETRY": "off"}
+            fixed = self._fixed_env = (values, [gocache] + [p for p in (Path("/sys/fs/cgroup"),) if p.is_dir()])
+        values, writable = fixed
+        writable[0].mkdir(parents=True, exist_ok=True)  # every time: a cleaned cache must not fail a case
+        env.update(values)
+        return env, list(writable)
 
     # -- batch mode (PROTOCOL.md, "Batch mode"): only callers that ask for it, never `rthooks run` ----
 
@@ -248,6 +255,10 @@ class DriverImpl(Implementation):
         if batch is None:
             batch = self._batches[binary] = BatchProcess([str(binary)], env=env, writable=writable)
         return batch.run(compiled.program, timeout_s)
+
+    def shares_batch(self, case: Case) -> bool:
+        """Whether :meth:`run_batched` runs ``case`` in the batch process shared with other programs."""
+        return not self._launcher and batchable(case)
 
     def close_batches(self) -> None:
         """End every batch process and every process started ahead (the counts stay in batch_counts)."""
@@ -369,9 +380,7 @@ class CmdImpl(Implementation):
             raise RthooksError("empty command for --impl cmd=")
         self.name = name or Path(self.argv[0]).name
         if not _NAME.fullmatch(self.name):
-            raise RthooksError(
-                f"implementation name {self.name!r}: use letters, digits, '.', '_' and '-' (at most 64)"
-            )
+            raise RthooksError(f"implementation name {self.name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
         self.release = release
         super().__init__()
 
@@ -432,9 +441,7 @@ def parse_impl(text: str, default_release: GoVersion, modelled: Sequence[GoVersi
             raise RthooksError(f"--impl {text}: not a Go release (want oracle=1.N)") from None
         modelled = modelled or _modelled_releases()
         if rel not in modelled:
-            raise RthooksError(
-                f"--impl {text}: the oracle models go{modelled[0]}..go{modelled[-1]}, not go{rel}"
-            )
+            raise RthooksError(f"--impl {text}: the oracle models go{modelled[0]}..go{modelled[-1]}, not go{rel}")
         return OracleImpl(rel)
     if kind == "go":
         arg, at, port = arg.rpartition("@") if "@" in arg else (arg, "", "")

@@ -8,6 +8,7 @@ not merely that something was found. Budgets are a few dozen examples: seconds, 
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,7 @@ def test_setmaxstack_domain_skips_limits_the_driver_outgrows(spec: Spec) -> None
 def test_planted_divergence_is_found_shrunk_and_saved(spec: Spec, tmp_path: Path) -> None:
     rel = _newest(spec)
     fz = Fuzzer((OracleImpl(rel), Liar(rel)), spec, area="debug", examples=150, seed=5, save=tmp_path, every=1e9)
+    assert fz.per_example > 1  # several programs per example: the divergence is still one minimal program
     result = fz.run()
     assert result.divergences, "the planted lie was not found"
     div = result.divergences[0]
@@ -279,13 +281,16 @@ def test_batched_runs_see_what_one_process_per_program_sees(spec: Spec) -> None:
     from rthooks.harness.impls import DriverImpl, parse_impl
 
     rel = _newest(spec)
-    programs = _debug_programs() * 2
+    programs = [copy.deepcopy(p) for p in _debug_programs() * 2]  # distinct objects: results are found by id
     batched = Fuzzer((OracleImpl(rel), parse_impl(f"go={rel}", rel)), spec, area="debug", examples=1, every=1e9)
     alone = Fuzzer(
         (OracleImpl(rel), parse_impl(f"go={rel}", rel)), spec, area="debug", examples=1, every=1e9, batch=False
     )
     try:
-        got = [batched.run_program(p)[1] for p in programs]
+        # All at once, as an example's programs run: the batched ones first, the worker running ahead of
+        # the oracle (run_programs returns each program with its results, in the order they ran).
+        ran = {id(p): r[1] for p, r in batched.run_programs(programs)}
+        got = [ran[id(p)] for p in programs]
         want = [alone.run_program(p)[1] for p in programs]
     finally:
         for fz in (batched, alone):

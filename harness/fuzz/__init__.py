@@ -123,5 +123,6 @@ def main(argv: Sequence[str]) -> int:
         print(f"fuzz: {printable(note, 400)}", file=sys.stderr)
     if result.skipped or result.invalid:
         print(f"fuzz: {result.skipped} programs skipped (unsupported), {result.invalid} invalid", file=sys.stderr)
+    print(result.classes_line(), file=sys.stderr)
     print(result.final_line(), file=sys.stderr)
     return 1 if result.divergences else 0

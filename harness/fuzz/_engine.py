@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import get_state_machine_test
 
 from rthooks import casepolicy
 from rthooks.harness.cases import Case
@@ -46,6 +47,7 @@ from rthooks.spec.load import Spec
 from rthooks.text import printable
 
 ROUND = 25  # examples per Hypothesis run (a round ends early at a divergence)
+PER_EXAMPLE = 8  # programs per example in a state-machine area whose programs may share a batch process
 SLOW_S = 2.0  # a program that takes longer than this on both implementations together is listed
 
 
@@ -66,7 +68,13 @@ class Divergence:
 
 @dataclass
 class Summary:
-    """What a fuzz run did."""
+    """What a fuzz run did.
+
+    ``batched`` and ``alone`` split the programs (shrinking included) by how the second implementation ran
+    them: in a batch process shared with other programs, or in a process of their own (an unrecovered
+    panic, start-up state, an implementation that cannot batch). Each class has its count and the seconds
+    spent on it (see :class:`Fuzzer`: generation is shared out per program, each example's run by phase,
+    and the rest in proportion to the counts), so the two add up to ``programs`` and ``seconds``."""
 
     programs: int = 0
     seconds: float = 0.0
@@ -76,10 +84,28 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)
     processes: list[str] = field(default_factory=list)  # how each implementation's programs were run
+    batched: int = 0
+    batched_seconds: float = 0.0
+    alone: int = 0
+    alone_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.programs / self.seconds if self.seconds > 0 else 0.0
+
+    @staticmethod
+    def _rate(n: int, s: float) -> float:
+        return n / s if s > 0 else 0.0
+
+    def classes_line(self) -> str:
+        """The two classes' figures (the line before the last): ``batched: N programs in S s (R programs/s);
+        a process each: N programs in S s (R programs/s)``."""
+        return (
+            f"fuzz: batched: {self.batched} programs in {self.batched_seconds:.1f} s "
+            f"({self._rate(self.batched, self.batched_seconds):.1f} programs/s); "
+            f"a process each: {self.alone} programs in {self.alone_seconds:.1f} s "
+            f"({self._rate(self.alone, self.alone_seconds):.1f} programs/s)"
+        )
 
     def final_line(self) -> str:
         return (
@@ -117,6 +143,10 @@ class _Recording:
         self.last = run(case, compiled, workdir)
         return self.last
 
+    def shares_batch(self, case: Case) -> bool:
+        """Whether ``case`` runs in a batch process shared with other programs (not a process of its own)."""
+        return self._batched is not None and isinstance(self._impl, DriverImpl) and self._impl.shares_batch(case)
+
     def close(self) -> list[str]:
         """End the batch processes, if any; a line saying how the programs ran, if any ran in one."""
         impl = self._impl
@@ -134,7 +164,21 @@ class _Recording:
 
 
 class Fuzzer:
-    """One fuzz run: two implementations, an area, a budget."""
+    """One fuzz run: two implementations, an area, a budget.
+
+    In an area whose programs may share a batch process, one Hypothesis example holds up to
+    :data:`PER_EXAMPLE` programs (the state machine run that many times on the example's data): the
+    example's fixed cost is shared, and the second implementation runs the example's programs one after
+    another on its worker thread while the oracle runs them here, so neither waits for the other between
+    programs. The programs are independent (each in a fresh model, and a batch process puts every setter
+    back between programs), so a divergence is one program's: it is recorded alone, and Hypothesis's
+    shrinking empties the example's other programs (an empty machine run is no program).
+
+    Time per class (Summary.batched_seconds, alone_seconds): an example's generation time (from the end of
+    the previous example) is shared out equally among its programs; its run is in two phases, the batched
+    programs first (until the last of them is compared), then those with a process of their own; what is
+    outside examples (a round's set-up, recording a divergence) goes to the classes by their counts.
+    """
 
     def __init__(
         self,
@@ -150,6 +194,7 @@ class Fuzzer:
         stream: TextIO = sys.stderr,
         every: float = 5.0,
         batch: bool = True,
+        per_example: int | None = None,
     ) -> None:
         if area not in AREAS:
             raise ValueError(f"unknown area {area!r}")
@@ -164,6 +209,10 @@ class Fuzzer:
         self.area_def: Area = AREAS[area]
         batch = batch and self.area_def.batched
         self.recorders = (_Recording(impls[0], batch=batch), _Recording(impls[1], batch=batch))
+        multi = batch and self.area_def.machine is not None
+        self.per_example = per_example if per_example is not None else PER_EXAMPLE if multi else 1
+        if self.per_example < 1 or (self.per_example > 1 and self.area_def.machine is None):
+            raise ValueError("per_example: at least 1, and more than 1 only for a state-machine area")
         self.go = min(impls[0].release, impls[1].release)
         self.summary = Summary()
         self.known: set[frozenset[str]] = set()
@@ -172,6 +221,9 @@ class Fuzzer:
         self._start = 0.0
         self._last_progress = 0.0
         self._worker: ThreadPoolExecutor | None = None
+        self._mark = 0.0  # when the last example (or round set-up) ended: generation time starts there
+        self._collected: list[Program] = []  # the programs of the example being generated (machine areas)
+        self._inner: Callable[[Any], None] | None = None  # the state machine's undecorated Hypothesis test
 
     # -- budget ---------------------------------------------------------------------------------------
 
@@ -180,30 +232,71 @@ class Fuzzer:
             return True
         return self.examples is not None and self.searched >= self.examples
 
-    # -- one program ----------------------------------------------------------------------------------
+    # -- programs -------------------------------------------------------------------------------------
 
     def run_program(self, program: Program) -> tuple[CaseResult, CaseResult]:
         """Run ``program`` on both implementations (the harness's own run_one: sandbox, judge, record)."""
+        return self.run_programs([program])[0][1]
+
+    def _case(self, program: Program) -> tuple[Case, bool]:
         data = program.case_data(_save.case_id(program), covers=[])  # no covers: nothing gates the run
         if self.area_def.requires and "requires" not in data:
             data["requires"] = dict(self.area_def.requires)
         case = Case(id=data["id"], data=data, file="<fuzz>", line=0)  # type: ignore[arg-type]
+        return case, not casepolicy.check_case(data)  # once for both (a refused case: each run_one says so)
+
+    def run_programs(
+        self, programs: list[Program], on_result: Callable[[Program, tuple[CaseResult, CaseResult]], None] | None = None
+    ) -> list[tuple[Program, tuple[CaseResult, CaseResult]]]:
+        """Run ``programs`` on both implementations, those that share a batch process first; return each with
+        its results, in that order (``on_result`` is called as each pair is complete: raising there stops the
+        rest). The second implementation runs them one after another on a worker thread, mostly waiting on
+        its process, while the oracle runs them here: each program costs the slower of the two, not their
+        sum, and the worker does not wait for the comparisons."""
+        jobs = [(p, *self._case(p)) for p in programs]
+        jobs.sort(key=lambda j: not self.recorders[1].shares_batch(j[1]))  # stable: the batched ones first
         t0 = time.monotonic()
-        checked = not casepolicy.check_case(data)  # once for both (a refused case: each run_one says so)
-        # The second implementation (a process, mostly waiting) on a worker thread while the first (the
-        # in-process oracle) runs here: each program costs the slower of the two, not their sum.
-        other = self._pool().submit(self._run_one, self.recorders[1], case, checked)
+        pool = self._pool()
+        others = [pool.submit(self._run_one, self.recorders[1], case, checked) for _, case, checked in jobs]
+        out: list[tuple[Program, tuple[CaseResult, CaseResult]]] = []
+        phase = t0
         try:
-            a = self._run_one(self.recorders[0], case, checked)
+            for (program, case, checked), other in zip(jobs, others, strict=True):
+                started = time.monotonic()
+                try:
+                    a = self._run_one(self.recorders[0], case, checked)
+                finally:
+                    b = other.result()
+                self.summary.programs += 1
+                took = time.monotonic() - started
+                if took > SLOW_S and len(self.summary.slow) < 5:  # what eats the throughput, for the user to see
+                    self.summary.slow.append(
+                        f"{took:.1f} s: env {program.env}, steps {[s.get('call') or s.get('op') for s in program.steps]}"
+                    )
+                out.append((program, (a, b)))
+                try:
+                    if on_result is not None:
+                        on_result(program, (a, b))
+                finally:
+                    phase = self._account(self.recorders[1].shares_batch(case), phase)
         finally:
-            b = other.result()
-        self.summary.programs += 1
-        took = time.monotonic() - t0
-        if took > SLOW_S and len(self.summary.slow) < 5:  # what eats the throughput, for the user to see
-            self.summary.slow.append(
-                f"{took:.1f} s: env {program.env}, steps {[s.get('call') or s.get('op') for s in program.steps]}"
-            )
-        return a, b
+            for other in others:  # an early end (a divergence): the rest are not wanted
+                other.cancel()
+            for other in others:
+                if not other.cancelled():
+                    other.exception()
+        return out
+
+    def _account(self, batched: bool, since: float) -> float:
+        """Count one program in its class, with the time since ``since`` (its phase so far); now."""
+        now = time.monotonic()
+        if batched:
+            self.summary.batched += 1
+            self.summary.batched_seconds += now - since
+        else:
+            self.summary.alone += 1
+            self.summary.alone_seconds += now - since
+        return now
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._worker is None:
@@ -220,13 +313,35 @@ class Fuzzer:
         return result
 
     def check(self, program: Program) -> None:
-        """The Hypothesis test body: run, compare, and raise on a divergence not seen before."""
+        """The Hypothesis test body for one program: run, compare, and raise on a divergence not seen before."""
+        self.check_all([program])
+
+    def check_all(self, programs: list[Program]) -> None:
+        """The Hypothesis test body for an example's programs: run them, compare each, and raise at the first
+        divergence not seen before (recorded with its program alone). The example's generation time (since
+        the last example ended) is shared out equally among its programs, by class."""
+        now = time.monotonic()
+        generation, self._mark = now - self._mark, now
         shrinking = bool(self._failing)
-        if not shrinking and self._spent():
-            return
         if not shrinking:
-            self.searched += 1
-        results = self.run_program(program)
+            if self._spent():
+                return
+            if self.examples is not None:
+                programs = programs[: self.examples - self.searched]
+            self.searched += len(programs)
+        if not programs:
+            return
+        before = (self.summary.batched, self.summary.alone)
+        try:
+            self.run_programs(programs, self._compared)
+        finally:
+            nb, na = self.summary.batched - before[0], self.summary.alone - before[1]
+            if nb + na:
+                self.summary.batched_seconds += generation * nb / (nb + na)
+                self.summary.alone_seconds += generation * na / (nb + na)
+            self._mark = time.monotonic()
+
+    def _compared(self, program: Program, results: tuple[CaseResult, CaseResult]) -> None:
         cmp = compare(program, results[0], results[1], self.names)
         self._progress()
         if cmp.kind == "skip":
@@ -265,6 +380,10 @@ class Fuzzer:
 
     # -- the search -----------------------------------------------------------------------------------
 
+    def _collect(self, program: Program) -> None:
+        """The state machine's check: keep the program for its example (run with the others by check_all)."""
+        self._collected.append(program)
+
     def _round_test(self, n: int, round_seed: int, first: bool) -> Callable[[], None]:
         phases = (
             [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink] if first else [Phase.generate, Phase.shrink]
@@ -292,8 +411,27 @@ class Fuzzer:
 
             return generated
         assert area.machine is not None
-        machine = seed(round_seed)(area.machine(self.spec, self.go, self.check))
-        return lambda: run_state_machine_as_test(machine, settings=cfg)
+        if self._inner is None:
+            # Built once per run (Hypothesis's own wrapper would digest the machine's source every round): the
+            # undecorated test that runs the machine once on an example's data (the entry point Hypothesis
+            # keeps for HypoFuzz); its step budget is the area's, the rest of these settings are unused.
+            machine = area.machine(self.spec, self.go, self._collect)
+            self._inner = cast(Any, get_state_machine_test(machine, settings=cfg)).hypothesis.inner_test
+        inner, k = self._inner, self.per_example
+
+        @seed(round_seed)
+        @cfg
+        @given(st.data())
+        def machines(data: st.DataObject) -> None:
+            self._collected = []
+            for _ in range(k):
+                inner(data)
+            self.check_all(self._collected)
+
+        # The example database keys examples by the test's digest: one key per area and example size.
+        key = f"rthooks-fuzz:{area.name}:{k}".encode()
+        machines.hypothesis.inner_test._hypothesis_internal_add_digest = key  # type: ignore[attr-defined]
+        return machines
 
     def run(self) -> Summary:
         """Search until the budget is spent; shrink, record (and save) each new divergence."""
@@ -306,10 +444,12 @@ class Fuzzer:
         try:
             k = 0
             while not self._spent():
-                n = ROUND if self.examples is None else max(1, min(ROUND, self.examples - self.searched))
+                left = None if self.examples is None else -(-(self.examples - self.searched) // self.per_example)
+                n = ROUND if left is None else max(1, min(ROUND, left))
                 before = self.searched
                 self._failing = []
                 test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
+                self._mark = time.monotonic()
                 flaky = False
                 try:
                     with warnings.catch_warnings():  # Hypothesis's notes on large reprs are not the user's business
@@ -333,7 +473,17 @@ class Fuzzer:
             for rec in self.recorders:
                 self.summary.processes += rec.close()
         self.summary.seconds = time.monotonic() - self._start
+        self._share_rest()
         return self.summary
+
+    def _share_rest(self) -> None:
+        """What no example accounts for (round set-up, recording a divergence, ending the processes) goes to
+        the two classes in proportion to their counts, so the classes add up to the whole run."""
+        s = self.summary
+        rest = s.seconds - s.batched_seconds - s.alone_seconds
+        if s.batched + s.alone and rest > 0:
+            s.batched_seconds += rest * s.batched / (s.batched + s.alone)
+            s.alone_seconds += rest * s.alone / (s.batched + s.alone)
 
     def _record(
         self,
