@@ -374,3 +374,28 @@ def test_a_related_step_is_compared_by_its_relation_not_equality() -> None:
     diff = compare(p, result(2), result(5), ("a", "b"))
     assert diff.kind == "diverged"
     assert [fact for _, fact, _ in diff.failing] == [{"of": "$s0", "range": [1, 3]}, {"of": "$s0", "range": [4, 6]}]
+
+
+def test_dropping_a_step_renumbers_indexed_references() -> None:
+    """`$s1[0]` (an element of a bound list, as NotifyContext's [ctx, stop] pair) follows its step too."""
+    p = Program(area="signals")
+    p.add({"call": "runtime.GOMAXPROCS", "args": [0]}, "a")
+    pair = p.add({"op": "signal.context.parent"}, "b")
+    p.add({"op": "signal.context.cancel", "with": {"cancel": f"${pair}[1]"}}, "c")
+    assert p.referenced(1)
+    assert p.without(0).steps[1]["with"] == {"cancel": "$s0[1]"}
+
+
+def test_two_refused_builds_agree_when_the_go_command_said_the_same() -> None:
+    """LOOSENED["build"]: each line of one refusal must be a line of the other, a Go version's patch aside."""
+    p = Program(area="build", setup={"goline": "1.99"})
+
+    def refused(text: str) -> dict[str, Any]:
+        return {"status": "error", "reasons": ["the build failed"], "observed": {"build": text}}
+
+    real = "go: go.mod requires go >= 1.99 (running go 1.27.3; GOTOOLCHAIN=local)\n"
+    model = "go: go.mod requires go >= 1.99 (running go 1.27; GOTOOLCHAIN=local)\n"
+    assert compare(p, refused(model), refused(real), ("oracle", "go")).kind == "same"
+    other = 'go.mod:3: unknown godebug "nosuchkey"\n'
+    diff = compare(p, refused(model), refused(other), ("oracle", "go"))
+    assert diff.kind == "diverged" and diff.signature == frozenset({"build:build"})

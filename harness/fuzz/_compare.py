@@ -31,6 +31,9 @@ LOOSENED: dict[str, str] = {
     "goroutines and frames it shows), not its text: goroutine numbers, addresses and line offsets differ run to run",
     "unsupported": "a step one implementation answers `unsupported` is not compared (the program is skipped and "
     "counted): the op catalogue says which ops each implementation provides",
+    "build": "a setup both implementations refuse to build is compared by the lines the go command printed (each "
+    "line of one run must be a line of the other), with every Go version's patch optional: the toolchain names "
+    "its patch release (`running go 1.27.3`), the oracle the release it models (`running go 1.27`)",
     "both-error": "a program both implementations refuse (bad arguments, a protocol error on both sides) is the "
     "generator's fault, not a divergence: counted as invalid",
     "stderr-tracers": "while GODEBUG turns on a tracer that writes to stderr on its own (schedtrace, scheddetail, "
@@ -167,6 +170,9 @@ def compare(program: Program, a: CaseResult, b: CaseResult, names: tuple[str, st
     if sa == "skip" or sb == "skip":
         return Comparison("skip", note=f"{names[0]}: {sa}, {names[1]}: {sb}")
     if sa in _BROKEN and sb in _BROKEN:
+        builds = [(r.get("observed") or {}).get("build") for r in (a, b)]
+        if all(isinstance(t, str) for t in builds):  # both refused the build: is it the same refusal?
+            return _compare_builds(program, str(builds[0]), str(builds[1]), names)
         return Comparison("invalid", note="; ".join((a.get("reasons") or []) + (b.get("reasons") or []))[:300])
     failing: list[tuple[str, dict[str, Any], str]] = []
     labels: set[str] = set()
@@ -188,6 +194,37 @@ def compare(program: Program, a: CaseResult, b: CaseResult, names: tuple[str, st
     return Comparison("diverged", failing, frozenset(f"{program.area}:{x}" for x in labels))
 
 
+_GO_VERSION = re.compile(r"(?<![0-9.])(1\.[0-9]+)(?:\.[0-9]+)?(?![0-9.])")
+
+
+def build_facts(text: str) -> list[dict[str, Any]]:
+    """A refused build as facts: each line the go command printed (the go.mod or package header, then one
+    line per refused setting), with every Go version's patch optional (LOOSENED["build"])."""
+    out: list[dict[str, Any]] = []
+    for line in text.strip().splitlines()[:50]:
+        if not line.strip():
+            continue
+        parts = _GO_VERSION.split(line)  # literal, version, literal, version, ...
+        pat = "".join(_literal(p) if i % 2 == 0 else _literal(p) + r"(\.[0-9]+)?" for i, p in enumerate(parts))
+        fact = {"of": "build", "regex": f"(?m)^{pat}$"}
+        if fact not in out:
+            out.append(fact)
+    return out
+
+
+def _compare_builds(program: Program, a: str, b: str, names: tuple[str, str]) -> Comparison:
+    """Two refused builds: each one's lines must all be in the other's."""
+    failing: list[tuple[str, dict[str, Any], str]] = []
+    for side, mine, other in ((names[0], a, b), (names[1], b, a)):
+        for fact in build_facts(mine):
+            why = evaluate(fact, Observed(build=other))
+            if why is not None:
+                failing.append((side, fact, why))
+    if not failing:
+        return Comparison("same")
+    return Comparison("diverged", failing, frozenset({f"{program.area}:build"}))
+
+
 def summary(result: CaseResult) -> str:
     """One run's observations in one line of JSON: status, exit, the steps and the compared stderr lines."""
     obs = result.get("observed") or {}
@@ -199,6 +236,8 @@ def summary(result: CaseResult) -> str:
         "steps": [{k: v for k, v in (r or {}).items() if k != "step"} for r in obs.get("steps") or []],
         "stderr": lines,
     }
+    if isinstance(obs.get("build"), str):
+        data["build"] = obs["build"][-300:]
     if result.get("status") in _BROKEN:
         data["reasons"] = (result.get("reasons") or [])[:3]
     return json.dumps(data, sort_keys=False)

@@ -34,6 +34,7 @@ from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
 from hypothesis.stateful import get_state_machine_test
 
 from rthooks import casepolicy
+from rthooks.errors import RthooksError
 from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import _save
 from rthooks.harness.fuzz._compare import Comparison, compare, summary
@@ -140,6 +141,12 @@ class _Recording:
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         run = self._batched or self._impl.run
+        if isinstance(self._impl, DriverImpl):
+            try:
+                self._impl.binary(case)  # built once per build configuration, kept for run() below
+            except RthooksError as e:  # the go command refused the setup: its own words, as the oracle's model
+                self.last = RawRun(build_error=e.output or e.message)  # gives them (compared by _compare)
+                return self.last
         self.last = run(case, compiled, workdir)
         return self.last
 
@@ -271,7 +278,9 @@ class Fuzzer:
                 took = time.monotonic() - started
                 if took > SLOW_S and len(self.summary.slow) < 5:  # what eats the throughput, for the user to see
                     self.summary.slow.append(
-                        f"{took:.1f} s: env {program.env}, steps {[s.get('call') or s.get('op') for s in program.steps]}"
+                        f"{took:.1f} s: env {program.env}, "
+                        + (f"setup {program.setup}, " if program.setup else "")
+                        + f"steps {[s.get('call') or s.get('op') for s in program.steps]}"
                     )
                 out.append((program, (a, b)))
                 try:
@@ -518,8 +527,11 @@ class Fuzzer:
             items = {str(s.get("call") or s.get("op")) for s in cand.steps}
             if "runtime.memprofilerate" in items:
                 items.add("runtime.MemProfileRate")
+            own = {c for cs in cand.step_covers.values() for c in cs}
             cand.covers = [
-                c for c in program.covers if c.startswith(("env:", "godebug:")) or c.partition("#")[0] in items
+                c
+                for c in program.covers
+                if c in own or c.startswith(("env:", "godebug:")) or c.partition("#")[0] in items
             ]
             if not cand.covers:
                 i += 1
@@ -539,6 +551,8 @@ def report(div: Divergence, names: tuple[str, str]) -> str:
     lines = [f"fuzz: divergence {', '.join(sorted(div.comparison.signature))}" + (" (flaky)" if div.flaky else "")]
     if p.env:
         lines.append(f"    env: {p.env}")
+    if p.setup:  # the build area's go line, go.mod godebug lines and //go:debug directives
+        lines.append(f"    setup: {p.setup}")
     lines += [f"    step {i}: {s}" for i, s in enumerate(p.steps)]
     for name, r in zip(names, div.results, strict=True):
         lines.append(f"    {name}: {summary(r)}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from rthooks.harness.fuzz._compare import facts, summary
+from rthooks.harness.fuzz._compare import build_facts, facts, summary
 from rthooks.harness.fuzz._strategies import Program
 from rthooks.protocol.results import CaseResult
 from rthooks.spec.lint import lint_paths
@@ -22,7 +22,10 @@ from rthooks.spec.lint import lint_paths
 
 def case_id(program: Program) -> str:
     """A stable id from the program's content: the same minimal program saved twice is one file."""
-    text = json.dumps({"env": program.env, "steps": program.steps}, sort_keys=True)
+    text = json.dumps(
+        {"env": program.env, "steps": program.steps, **({"setup": program.setup} if program.setup else {})},
+        sort_keys=True,
+    )
     return f"fuzz-{program.area}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
@@ -39,8 +42,12 @@ def case_text(
     cid = case_id(program)
     data = program.case_data(cid)
     data["title"] = f"rthooks fuzz ({program.area}): {names[0]} and {names[1]} disagree"
-    data["expect"] = [f.expect for f in facts(results[reference], program)]
-    order = ["id", "title", "covers", "setup", "steps", "expect", "timeout_s"]
+    build = (results[reference].get("observed") or {}).get("build")
+    if isinstance(build, str):  # the go command refused the setup: a build case (no steps) expects that refusal
+        data["steps"], data["expect"] = [], build_facts(build)
+    else:
+        data["expect"] = [f.expect for f in facts(results[reference], program)]
+    order = ["id", "title", "covers", "requires", "nondeterminism", "setup", "steps", "expect", "timeout_s"]
     case = {k: data[k] for k in order if k in data}
     head = [
         "# yaml-language-server: $schema=../spec/schema/case.schema.json",

@@ -59,13 +59,20 @@ class Program:
     relations: dict[int, Relation] = field(default_factory=dict)
     setup: dict[str, Any] = field(default_factory=dict)
     requires: dict[str, Any] = field(default_factory=dict)
+    step_covers: dict[int, list[str]] = field(default_factory=dict)  # the clauses a step exercises, if given
 
-    def add(self, step: dict[str, Any], label: str, relation: Relation | None = None) -> str:
+    def add(
+        self, step: dict[str, Any], label: str, relation: Relation | None = None, covers: list[str] | None = None
+    ) -> str:
         """Append a step that binds its value to ``s<index>`` (the names the comparison refers to);
-        return that name, so a later step can refer to the value as ``$s<index>``."""
+        return that name, so a later step can refer to the value as ``$s<index>``. ``covers``: the clauses
+        the step exercises (added to the program's; the step-dropping shrink keeps those of the steps left)."""
         name = f"s{len(self.steps)}"
         if relation is not None:
             self.relations[len(self.steps)] = relation
+        if covers:
+            self.step_covers[len(self.steps)] = list(covers)
+            self.covers += [c for c in covers if c not in self.covers]
         self.steps.append({**step, "bind": name})
         self.labels.append(label)
         return name
@@ -80,7 +87,7 @@ class Program:
             if j == index:
                 continue
             body = _renamed({k: v for k, v in step.items() if k != "bind"}, renamed)
-            renamed[f"s{j}"] = out.add(body, label, self.relations.get(j))
+            renamed[f"s{j}"] = out.add(body, label, self.relations.get(j), self.step_covers.get(j))
         return out
 
     def referenced(self, index: int) -> bool:
@@ -113,7 +120,7 @@ class Program:
 
 def _mentions(value: Any, ref: str) -> bool:
     if isinstance(value, str):
-        return value == ref or value.startswith(ref + ".")
+        return value == ref or value.startswith((ref + ".", ref + "["))
     if isinstance(value, dict):
         return any(_mentions(v, ref) for v in value.values())
     if isinstance(value, list):
@@ -122,10 +129,13 @@ def _mentions(value: Any, ref: str) -> bool:
 
 
 def _renamed(value: Any, names: dict[str, str]) -> Any:
-    """``value`` with every reference ``$old`` (or ``$old.field``) to a renumbered step made ``$new``."""
+    """``value`` with every reference ``$old`` (or ``$old.field``, ``$old[0]``) to a renumbered step made ``$new``."""
     if isinstance(value, str) and value.startswith("$"):
-        head, dot, rest = value[1:].partition(".")
-        return f"${names[head]}{dot}{rest}" if head in names else value
+        m = re.match(r"\$(\w+)(.*)", value, re.S)
+        if m is None:
+            return value
+        head, rest = m.group(1), m.group(2)
+        return f"${names[head]}{rest}" if head in names else value
     if isinstance(value, dict):
         return {k: _renamed(v, names) for k, v in value.items()}
     if isinstance(value, list):
