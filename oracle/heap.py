@@ -152,7 +152,8 @@ def _metrics_alloc(rt: OracleRuntime, name: str, size: int, pointers: bool) -> N
         st.large[1] += size
         cls = -1
     else:
-        cls = next(i for i, c in enumerate(metricsmodel.SIZE_CLASSES) if c >= size)
+        slot = size + metricsmodel.malloc_header(rt, size, pointers)
+        cls = next(i for i, c in enumerate(metricsmodel.SIZE_CLASSES) if c >= slot)
         st.cached_by_class[cls] += 1
     st.kept[name] = (cls, size, 1, pointers)
 

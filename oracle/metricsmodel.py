@@ -119,6 +119,8 @@ class MetricsState:
     churn_gc_s: float = 0.0  # seconds of back-to-back GC under a memory limit below the live heap
     limiter_last: int = 0  # the cycle in which the GC CPU limiter last turned on
     checkmark_arenas: int = 0  # heap arenas the gccheckmark verification pass has a bitmap for
+    # The slice each kept metrics.alloc name holds its objects in: name -> (size class index or -1, bytes).
+    containers: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def alloc_objects(self) -> int:
@@ -158,9 +160,59 @@ def _all_metrics(rt: OracleRuntime) -> list[dict[str, Any]]:
 
 
 def _live_kept(rt: OracleRuntime, st: MetricsState) -> dict[str, tuple[int, int, int, bool]]:
-    """The kept metrics.alloc objects not yet dropped (the heap area owns the names)."""
+    """The kept metrics.alloc objects not yet dropped (the heap area owns the names), and the slices that hold
+    them (under ``name/slice``)."""
     objs = heap.heap(rt).objects
-    return {n: k for n, k in st.kept.items() if n in objs and objs[n].dropped_at is None}
+    live = {n: k for n, k in st.kept.items() if n in objs and objs[n].dropped_at is None}
+    for n, (cls, size) in st.containers.items():
+        if n in live:
+            live[f"{n}/slice"] = (cls, size, 1, True)
+    return live
+
+
+SLICE_HEADER = 24  # a []byte or []*int as an element of the driver's [][]byte / [][]*int (3 words, 64-bit)
+PAGE = 8192
+
+
+MALLOC_HEADER = 8  # mallocHeaderSize (runtime/mbitmap.go, Go 1.22+)
+MIN_SIZE_FOR_MALLOC_HEADER = 512  # minSizeForMallocHeader on 64-bit ports: larger pointerful objects carry one
+
+
+def malloc_header(rt: OracleRuntime, size: int, pointers: bool) -> int:
+    """The bytes of malloc header a small object of ``size`` bytes carries: 8 for a pointerful object over
+    512 bytes from the release the spec dates the header to (metric:/memory/classes/heap/objects:bytes
+    #malloc-header), else none; large objects keep their type in their span instead."""
+    big = MIN_SIZE_FOR_MALLOC_HEADER < size <= LARGE_OBJECT - MALLOC_HEADER
+    if pointers and big and _clause_live(rt, "metric:/memory/classes/heap/objects:bytes", "malloc-header"):
+        return MALLOC_HEADER
+    return 0
+
+
+def _rounded(size: int, header: int = 0) -> int:
+    """What the allocator hands out for ``size`` bytes (runtime/msize.go roundupsize): the size class of the
+    size and its malloc header (less the header), or whole pages for a large object."""
+    if size + header <= LARGE_OBJECT:
+        return SIZE_CLASSES[_size_class(size + header)] - header
+    return -(-size // PAGE) * PAGE
+
+
+def append_cap(rt: OracleRuntime, n: int, elem: int) -> int:
+    """The capacity a slice of pointerful elements reaches when ``n`` of ``elem`` bytes are appended one by one
+    to a nil slice: doubling up to 256 elements, then growing by (cap + 768) / 4 (runtime/slice.go
+    nextslicecap, go1.20+), each time rounded up to what the allocator hands out (growslice's roundupsize,
+    which leaves room for the malloc header where there is one). The model's size classes are a subset of the
+    runtime's, so capacities past 512 bytes are close, not exact (go1.21.13, 131072 appends of a []byte: cap
+    153941 in both; go1.27.3: 143018, the model 153941)."""
+    cap = 0
+    while cap < n:
+        new = 2 * cap if cap >= 1 else 1
+        if cap >= 256:
+            new = cap
+            while new < cap + 1:
+                new += (new + 768) >> 2
+        cap = max(new, cap + 1)
+        cap = _rounded(cap * elem, malloc_header(rt, cap * elem, True)) // elem
+    return cap
 
 
 def _advance(rt: OracleRuntime, st: MetricsState) -> None:
@@ -289,8 +341,6 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     goroutines = user + system + st.parked + st.in_syscall + st.runnable
     threads = max(2, int(getattr(rt.areas.get("goroutines"), "threads", 4)))
     gogc = rt.gcpercent
-    # The pacer's goal: the 4 MiB heap minimum scaled by GOGC/100, or the live heap grown by GOGC%.
-    goal_gc = MAX_UINT64 if gogc < 0 else max((4 << 20) * gogc // 100, st.live_bytes * (100 + gogc) // 100)
     trace = rt.areas.get("trace")
     tracing = trace is not None and bool(trace.enabled())
     spans = st.large[0] - st.large[2]
@@ -312,8 +362,19 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/memory/classes/profiling/buckets:bytes": 4_096 + st.prof_buckets * PROFILE_BUCKET,
     }
     total_mem = sum(memory.values())
-    goal_limit = max(0, rt.memlimit - (total_mem - in_objects))
     scan_globals, scan_stack = 176_330 + SCAN_GLOBAL, 8_192
+    goal = heap_goal(
+        gogc,
+        rt.memlimit,
+        live=st.live_bytes,
+        stack_scan=scan_stack if cycles else 0,
+        globals_scan=scan_globals,
+        non_heap=total_mem
+        - memory["/memory/classes/heap/released:bytes"]
+        - memory["/memory/classes/heap/free:bytes"]
+        - in_objects,
+        mapped_ready=total_mem - memory["/memory/classes/heap/released:bytes"],
+    )
     # The model runs a queued finalizer or cleanup at once, so queued equals executed (no backlog).
     ran_finalizers, ran_cleanups = _ran_counts(rt)
     pause_counts = _one_bucket(st.pauses_gc, PAUSE_BUCKET)
@@ -349,7 +410,7 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/gc/heap/frees-by-size:bytes": _histogram(SIZE_BUCKETS, free_counts),
         "/gc/heap/frees:bytes": st.free_bytes,
         "/gc/heap/frees:objects": st.free_objects,
-        "/gc/heap/goal:bytes": min(goal_gc, goal_limit) if goal_limit > 0 else goal_gc,
+        "/gc/heap/goal:bytes": goal,
         "/gc/heap/live:bytes": st.live_bytes,
         "/gc/heap/objects:objects": st.alloc_objects - st.free_objects,
         "/gc/heap/tiny/allocs:objects": st.tiny,
@@ -378,6 +439,38 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     }
     out.update(memory)
     return out
+
+
+HEAP_MINIMUM = 4 << 20  # defaultHeapMinimum (runtime/mgcpacer.go), the heap minimum at GOGC=100
+LIMIT_HEADROOM_PERCENT = 3  # memoryLimitHeapGoalHeadroomPercent (runtime/mgcpacer.go)
+LIMIT_MIN_HEADROOM = 1 << 20  # memoryLimitMinHeapGoalHeadroom (runtime/mgcpacer.go)
+
+
+def heap_goal(
+    gogc: int, limit: int, *, live: int, stack_scan: int, globals_scan: int, non_heap: int, mapped_ready: int
+) -> int:
+    """The pacer's heap goal (runtime/mgcpacer.go, the same in go1.21 and go1.27), from the model's accounting.
+
+    GOGC's goal (gcControllerState.commit): ``live + (live + stack scan + globals scan) * GOGC / 100``, at
+    least the heap minimum ``4 MiB * GOGC / 100`` (setGCPercent); none with GOGC off. The memory limit's goal
+    (memoryLimitHeapGoal): the limit less the non-heap memory (mapped and not released, less free heap and
+    heap objects) and less any overage of mapped memory over the limit, then less a headroom of 3% (at least
+    1 MiB), never below the live heap. The goal is the smaller of the two (heapGoalInternal). What can lift
+    GOGC's goal a little in the runtime (a sweep distance, the runway over the trigger) is not modelled: the
+    model's collections always finish sweeping, as runtime.GC's do.
+    """
+    goal = MAX_UINT64
+    if gogc >= 0:
+        goal = max(live + (live + stack_scan + globals_scan) * gogc // 100, HEAP_MINIMUM * gogc // 100)
+    overage = max(0, mapped_ready - limit)
+    if non_heap + overage >= limit:
+        by_limit = live
+    else:
+        by_limit = limit - (non_heap + overage)
+        headroom = max(by_limit // 100 * LIMIT_HEADROOM_PERCENT, LIMIT_MIN_HEADROOM)
+        by_limit = headroom if by_limit < headroom or by_limit - headroom < headroom else by_limit - headroom
+        by_limit = max(by_limit, live)
+    return min(goal, by_limit)
 
 
 def _default_value(kind: str, cumulative: bool) -> Any:
@@ -603,12 +696,22 @@ def metrics_alloc(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[s
         st.cached_tiny += count - blocks
         kept = -(-kept // (16 // size))
     else:
-        cls = _size_class(size)
+        cls = _size_class(size + malloc_header(rt, size, pointers))
         slot = SIZE_CLASSES[cls]
         st.cached_by_class[cls] += count
     if keep is not None:
         name = str(keep)
         st.kept[name] = (cls, slot, kept, pointers)
+        # The driver keeps them in a slice it appends to one by one: its last backing array stays live with them.
+        holder = append_cap(rt, kept, SLICE_HEADER) * SLICE_HEADER if kept else 0
+        holder += malloc_header(rt, holder, True)
+        if holder > LARGE_OBJECT:
+            st.large[0] += 1
+            st.large[1] += holder
+            st.containers[name] = (-1, holder)
+        elif holder:
+            st.cached_by_class[_size_class(holder)] += 1
+            st.containers[name] = (_size_class(holder), holder)
         obj = heap.Obj()  # the heap area owns the name, so that op drop forgets it
         if hasattr(obj, "bytes"):
             obj.bytes = slot * kept
