@@ -28,6 +28,7 @@ from rthooks.harness.fuzz._strategies import (
     Relation,
     call_arguments,
     env_clause,
+    godebug_values,
     gomaxprocs_values,
     integers,
     parameters,
@@ -119,7 +120,9 @@ def test_schedtrace_leaves_stderr_uncompared() -> None:
         ("schedtrace=+1", "same"),
         ("panicnil=1,scheddetail=10", "same"),
         ("allocfreetrace=2", "same"),
+        ("allocfreetrace=-1", "same"),  # go1.21 traces for any value but 0
         ("schedtrace=0", "diverged"),
+        ("schedtrace=-1", "diverged"),  # a negative period reports nothing
     ):
         p = Program(area="env", env={"GODEBUG": godebug})
         p.add({"op": "panic", "with": {"value": "fuzz", "recover": False, "goroutine": True}}, "GOTRACEBACK:x")
@@ -399,3 +402,15 @@ def test_two_refused_builds_agree_when_the_go_command_said_the_same() -> None:
     other = 'go.mod:3: unknown godebug "nosuchkey"\n'
     diff = compare(p, refused(model), refused(other), ("oracle", "go"))
     assert diff.kind == "diverged" and diff.signature == frozenset({"build:build"})
+
+
+def test_a_value_the_spec_records_as_a_deviation_is_not_drawn_on_that_release(spec: Spec) -> None:
+    """GODEBUG_DEVIATING: gcstoptheworld=2 crashes go1.21 (the spec's deviation, golang/go#53885), so the
+    go1.21 grammar never draws it in any spelling; on go1.27, which has no such deviation, it is drawn."""
+
+    def sets_two(v: str) -> bool:
+        return any(re.fullmatch(r"gcstoptheworld=\+?0*2", f) for f in v.split(","))
+
+    assert sets_two(find(godebug_values(spec, GoVersion.parse("1.27")), sets_two))
+    with pytest.raises(NoSuchExample):
+        find(godebug_values(spec, GoVersion.parse("1.21")), sets_two)

@@ -46,7 +46,10 @@ LOOSENED: dict[str, str] = {
     "`panic: ` line)",
 }
 
-_TRACER = re.compile(r"(?:schedtrace|scheddetail|allocfreetrace)=\+?0*[1-9]\d*")
+# schedtrace and scheddetail report when positive (proc.go: `if debug.schedtrace > 0`); allocfreetrace when
+# not zero (go1.21 malloc.go:1228 `if debug.allocfreetrace != 0`, so -1 traces too: go1.21.13
+# with GODEBUG=allocfreetrace=-1 filled stderr with tracealloc stacks and no `panic: ` line).
+_TRACER = re.compile(r"(?:schedtrace|scheddetail)=\+?0*[1-9]\d*|allocfreetrace=[+-]?0*[1-9]\d*")
 
 
 def stderr_compared(program: Program) -> bool:
