@@ -6,13 +6,15 @@ whole run and are printed before the last line. No timings are asserted (tools/b
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from rthooks import cli
 from rthooks.goversion import GoVersion
 from rthooks.harness.fuzz import Fuzzer
-from rthooks.harness.fuzz._engine import PER_EXAMPLE, Summary
+from rthooks.harness.fuzz._engine import PER_EXAMPLE, Summary, _key
+from rthooks.harness.fuzz._strategies import Program
 from rthooks.harness.impls import DriverImpl, OracleImpl, parse_impl
 from rthooks.spec.load import Spec
 from tests.test_fuzz import FINAL, _no_database
@@ -79,3 +81,29 @@ def test_cli_prints_the_classes_before_the_final_line(
     final, classes = FINAL.match(err[-1]), CLASSES.match(err[-2])
     assert final and classes, err[-2:]
     assert int(classes.group(1)) + int(classes.group(4)) == int(final.group(1)) == 12
+
+
+def test_a_program_generated_again_is_not_run_again(spec: Spec) -> None:
+    """Hypothesis generates some programs many times (the minimal one starts the search, and an example's
+    later machines draw from exhausted data): each distinct program runs once, the repeats are counted
+    apart, and the budget counts distinct programs."""
+    rel = _newest(spec)
+    fz = Fuzzer((OracleImpl(rel), OracleImpl(rel)), spec, area="debug", examples=200, seed=1, every=1e9)
+    ran: list[str] = []
+    run = fz.run_program
+
+    def spy(program: Program) -> Any:
+        ran.append(_key(program))
+        return run(program)
+
+    fz.run_program = spy  # type: ignore[method-assign]
+    original = fz.run_programs
+
+    def spy_all(programs: list[Program], *a: Any, **k: Any) -> Any:
+        ran.extend(_key(p) for p in programs)
+        return original(programs, *a, **k)
+
+    fz.run_programs = spy_all  # type: ignore[method-assign]
+    s = fz.run()
+    assert s.repeated > 0
+    assert len(ran) == len(set(ran)) == s.programs

@@ -119,6 +119,11 @@ def main(argv: Sequence[str]) -> int:
     result = fuzzer.run()
     for note in result.slow:
         print(f"fuzz: slow program: {printable(note, 400)}", file=sys.stderr)
+    if result.repeated:
+        print(
+            f"fuzz: {result.repeated} generated programs repeated one already run and were not run again",
+            file=sys.stderr,
+        )
     for note in result.notes + result.processes:
         print(f"fuzz: {printable(note, 400)}", file=sys.stderr)
     if result.skipped or result.invalid:

@@ -17,6 +17,7 @@ previous program was compared, and given its environment once known (harness/pro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import time
@@ -48,6 +49,7 @@ from rthooks.spec.load import Spec
 from rthooks.text import printable
 
 ROUND = 25  # examples per Hypothesis run (a round ends early at a divergence)
+FRUITLESS_ROUNDS = 10  # rounds in a row that generate no program not already run before a budget is given up
 PER_EXAMPLE = 8  # programs per example in a state-machine area whose programs may share a batch process
 SLOW_S = 2.0  # a program that takes longer than this on both implementations together is listed
 
@@ -89,6 +91,7 @@ class Summary:
     batched_seconds: float = 0.0
     alone: int = 0
     alone_seconds: float = 0.0
+    repeated: int = 0  # generated again after an earlier run of the same program: not run, not counted
 
     @property
     def rate(self) -> float:
@@ -224,6 +227,7 @@ class Fuzzer:
         self.summary = Summary()
         self.known: set[frozenset[str]] = set()
         self.searched = 0
+        self._ran: set[str] = set()  # the programs already run while searching (not shrinking), by content
         self._failing: list[tuple[Program, tuple[CaseResult, CaseResult], Comparison]] = []
         self._start = 0.0
         self._last_progress = 0.0
@@ -335,6 +339,18 @@ class Fuzzer:
         if not shrinking:
             if self._spent():
                 return
+            # Hypothesis generates some programs many times (the minimal one starts every search, and an
+            # example's later machines often draw from exhausted data): a program already run agreed (or
+            # its divergence is known), so running it again only spends the budget.
+            fresh = []
+            for p in programs:
+                key = _key(p)
+                if key in self._ran:
+                    self.summary.repeated += 1
+                else:
+                    self._ran.add(key)
+                    fresh.append(p)
+            programs = fresh
             if self.examples is not None:
                 programs = programs[: self.examples - self.searched]
             self.searched += len(programs)
@@ -451,10 +467,11 @@ class Fuzzer:
         for impl in self.impls:
             impl.prepare([])
         try:
-            k = 0
+            k = fruitless = 0
             while not self._spent():
-                left = None if self.examples is None else -(-(self.examples - self.searched) // self.per_example)
-                n = ROUND if left is None else max(1, min(ROUND, left))
+                # Whole rounds even near the end of an examples budget: check_all stops at the budget, and a
+                # round of one or two examples would mostly repeat programs already run (not run again).
+                n = ROUND
                 before = self.searched
                 self._failing = []
                 test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
@@ -473,7 +490,11 @@ class Fuzzer:
                 if self._failing:
                     self._record(*self._failing[-1] if not flaky else self._failing[0], flaky=flaky)
                 elif self.searched == before and k > 0 and self.examples is not None:
-                    break  # nothing new was generated: the examples budget cannot be reached
+                    fruitless += 1
+                    if fruitless >= FRUITLESS_ROUNDS:
+                        break  # nothing new is generated any more: the examples budget cannot be reached
+                else:
+                    fruitless = 0
                 k += 1
         finally:
             if self._worker is not None:
@@ -543,6 +564,11 @@ class Fuzzer:
             else:
                 i += 1
         return program, results, cmp
+
+
+def _key(program: Program) -> str:
+    """A program's content: what two runs of it could differ in."""
+    return json.dumps([program.env, program.setup, program.steps], sort_keys=True, default=str)
 
 
 def report(div: Divergence, names: tuple[str, str]) -> str:
