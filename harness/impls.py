@@ -200,10 +200,8 @@ class DriverImpl(Implementation):
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         try:
             binary = self.binary(case)
-        except RthooksError as e:
-            if case.expects_build_failure():
-                return RawRun(build_error=e.output or e.message)
-            return RawRun(start_error=f"driver build failed: {e}")
+        except RthooksError as e:  # the go command's own words: expected by a build case, else an error
+            return RawRun(build_error=e.output or e.message)
         self._last_binary = binary
         env, writable = self._process_env(case, workdir)
         return run_process(

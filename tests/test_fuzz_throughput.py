@@ -13,7 +13,8 @@ import pytest
 from rthooks import cli
 from rthooks.goversion import GoVersion
 from rthooks.harness.fuzz import Fuzzer
-from rthooks.harness.fuzz._engine import PER_EXAMPLE, Summary, _key
+from rthooks.harness.fuzz._engine import PER_EXAMPLE, Summary
+from rthooks.harness.fuzz._save import case_id
 from rthooks.harness.fuzz._strategies import Program
 from rthooks.harness.impls import DriverImpl, OracleImpl, parse_impl
 from rthooks.spec.load import Spec
@@ -93,14 +94,14 @@ def test_a_program_generated_again_is_not_run_again(spec: Spec) -> None:
     run = fz.run_program
 
     def spy(program: Program) -> Any:
-        ran.append(_key(program))
+        ran.append(case_id(program))
         return run(program)
 
     fz.run_program = spy  # type: ignore[method-assign]
     original = fz.run_programs
 
     def spy_all(programs: list[Program], *a: Any, **k: Any) -> Any:
-        ran.extend(_key(p) for p in programs)
+        ran.extend(case_id(p) for p in programs)
         return original(programs, *a, **k)
 
     fz.run_programs = spy_all  # type: ignore[method-assign]

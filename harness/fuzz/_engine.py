@@ -17,7 +17,6 @@ previous program was compared, and given its environment once known (harness/pro
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -35,7 +34,6 @@ from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
 from hypothesis.stateful import get_state_machine_test
 
 from rthooks import casepolicy
-from rthooks.errors import RthooksError
 from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import _save
 from rthooks.harness.fuzz._compare import Comparison, compare, summary
@@ -95,7 +93,7 @@ class Summary:
 
     @property
     def rate(self) -> float:
-        return self.programs / self.seconds if self.seconds > 0 else 0.0
+        return self._rate(self.programs, self.seconds)
 
     @staticmethod
     def _rate(n: int, s: float) -> float:
@@ -144,12 +142,6 @@ class _Recording:
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         run = self._batched or self._impl.run
-        if isinstance(self._impl, DriverImpl):
-            try:
-                self._impl.binary(case)  # built once per build configuration, kept for run() below
-            except RthooksError as e:  # the go command refused the setup: its own words, as the oracle's model
-                self.last = RawRun(build_error=e.output or e.message)  # gives them (compared by _compare)
-                return self.last
         self.last = run(case, compiled, workdir)
         return self.last
 
@@ -344,7 +336,7 @@ class Fuzzer:
             # its divergence is known), so running it again only spends the budget.
             fresh = []
             for p in programs:
-                key = _key(p)
+                key = _save.case_id(p)  # the program's content, as a saved case is named
                 if key in self._ran:
                     self.summary.repeated += 1
                 else:
@@ -471,10 +463,9 @@ class Fuzzer:
             while not self._spent():
                 # Whole rounds even near the end of an examples budget: check_all stops at the budget, and a
                 # round of one or two examples would mostly repeat programs already run (not run again).
-                n = ROUND
                 before = self.searched
                 self._failing = []
-                test = self._round_test(n, base * 1_000_003 + k, first=k == 0)
+                test = self._round_test(ROUND, base * 1_000_003 + k, first=k == 0)
                 self._mark = time.monotonic()
                 flaky = False
                 try:
@@ -564,11 +555,6 @@ class Fuzzer:
             else:
                 i += 1
         return program, results, cmp
-
-
-def _key(program: Program) -> str:
-    """A program's content: what two runs of it could differ in."""
-    return json.dumps([program.env, program.setup, program.steps], sort_keys=True, default=str)
 
 
 def report(div: Divergence, names: tuple[str, str]) -> str:
