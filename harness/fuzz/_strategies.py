@@ -72,10 +72,14 @@ class Program:
             self.relations[len(self.steps)] = relation
         if covers:
             self.step_covers[len(self.steps)] = list(covers)
-            self.covers += [c for c in covers if c not in self.covers]
+            self.cover(*covers)
         self.steps.append({**step, "bind": name})
         self.labels.append(label)
         return name
+
+    def cover(self, *clauses: str) -> None:
+        """Add clauses the program exercises to ``covers``, each once, in order."""
+        self.covers += [c for c in dict.fromkeys(clauses) if c not in self.covers]
 
     def without(self, index: int) -> Program:
         """The program with step ``index`` left out (the later steps renumbered, their relations kept).
@@ -587,9 +591,7 @@ class SetterMachine(RuleBasedStateMachine):
 
     def call(self, item_id: str, args: list[Any]) -> None:
         self.program.add({"call": item_id, "args": args}, item_id)
-        clause = call_clause(self.spec, item_id)
-        if clause not in self.program.covers:
-            self.program.covers.append(clause)
+        self.program.cover(call_clause(self.spec, item_id))
 
     def teardown(self) -> None:
         if not self.program.steps and not self.crash:
@@ -624,9 +626,7 @@ def setter_machine(spec: Spec, go: GoVersion, check: Callable[[Program], None]) 
 
     def memprofilerate(self: SetterMachine, value: int) -> None:
         self.program.add({"op": "runtime.memprofilerate", "with": {"set": value}}, MEMPROFILERATE)
-        clause = call_clause(spec, MEMPROFILERATE)
-        if clause not in self.program.covers:
-            self.program.covers.append(clause)
+        self.program.cover(call_clause(spec, MEMPROFILERATE))
 
     attrs["set_memprofilerate"] = rule(value=integers(rate_type))(memprofilerate)
     return type("DebugSetters", (SetterMachine,), attrs)

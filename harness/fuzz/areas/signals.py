@@ -140,11 +140,6 @@ class SignalMachine(RuleBasedStateMachine):
         name: str = data.draw(st.one_of(pool, st.sampled_from(usable)) if usable else pool)
         return name
 
-    def _cover(self, *clauses: str) -> None:
-        for c in clauses:
-            if c not in self.program.covers:
-                self.program.covers.append(c)
-
     @initialize(inherited=st.booleans())
     def start(self, inherited: bool) -> None:
         """Whether the process starts with SIGHUP and SIGINT ignored (as under nohup): the runtime then
@@ -152,7 +147,7 @@ class SignalMachine(RuleBasedStateMachine):
         ignored")."""
         if inherited:
             self.program.setup["launch"] = {"ignore_signals": ["SIGHUP", "SIGINT"]}
-            self._cover("os/signal.Ignored#inherited-ignore")
+            self.program.cover("os/signal.Ignored#inherited-ignore")
 
     @initialize(target=chans, sigs=st.data(), buffer=st.sampled_from([1, 0, 2, 4]), everything=st.booleans())
     def first_channel(self, sigs: st.DataObject, buffer: int, everything: bool) -> str:
@@ -170,9 +165,9 @@ class SignalMachine(RuleBasedStateMachine):
         name = self.program.add(
             {"op": "signal.notify", "with": {"signals": names, "buffer": buffer}}, "signal.notify", HANDLES
         )
-        self._cover("os/signal.Notify#no-args-all" if everything else "os/signal.Notify#relays")
+        self.program.cover("os/signal.Notify#no-args-all" if everything else "os/signal.Notify#relays")
         if buffer == 0:
-            self._cover("os/signal.Notify#non-blocking-send")
+            self.program.cover("os/signal.Notify#non-blocking-send")
         self.named[f"${name}"] = list(names)
         return f"${name}"
 
@@ -180,14 +175,14 @@ class SignalMachine(RuleBasedStateMachine):
     def notify_more(self, c: str, sigs: st.DataObject, everything: bool) -> None:
         names = [] if everything else self._names(sigs, 1, 2)
         self.program.add({"call": "os/signal.Notify", "args": [c, *names]}, "os/signal.Notify")
-        self._cover("os/signal.Notify#no-args-all" if everything else "os/signal.Notify#calls-accumulate")
+        self.program.cover("os/signal.Notify#no-args-all" if everything else "os/signal.Notify#calls-accumulate")
         if self.named.get(c):
             self.named[c] = self.named[c] + names if names else []
 
     @rule(c=chans)
     def stop(self, c: str) -> None:
         self.program.add({"call": "os/signal.Stop", "args": [c]}, "os/signal.Stop")
-        self._cover("os/signal.Stop#stops-relay")
+        self.program.cover("os/signal.Stop#stops-relay")
 
     @rule(sigs=st.data(), everything=st.booleans())
     def ignore(self, sigs: st.DataObject, everything: bool) -> None:
@@ -196,19 +191,19 @@ class SignalMachine(RuleBasedStateMachine):
         driver keeps running (SIGURG preemption is off anyway, see the module doc)."""
         names = [] if everything else self._names(sigs, 1, 2)
         self.program.add({"call": "os/signal.Ignore", "args": names}, "os/signal.Ignore")
-        self._cover("os/signal.Ignore#no-args-all" if everything else "os/signal.Ignore#ignores")
+        self.program.cover("os/signal.Ignore#no-args-all" if everything else "os/signal.Ignore#ignores")
 
     @rule(sigs=st.data(), everything=st.booleans())
     def reset(self, sigs: st.DataObject, everything: bool) -> None:
         names = [] if everything else self._names(sigs, 1, 2)
         self.program.add({"call": "os/signal.Reset", "args": names}, "os/signal.Reset")
-        self._cover("os/signal.Reset#no-args-all" if everything else "os/signal.Reset#undoes-notify")
+        self.program.cover("os/signal.Reset#no-args-all" if everything else "os/signal.Reset#undoes-notify")
 
     @rule(sig=st.data())
     def ignored(self, sig: st.DataObject) -> None:
         name = self._pick(sig, self.nameable)
         self.program.add({"call": "os/signal.Ignored", "args": [name]}, "os/signal.Ignored")
-        self._cover("os/signal.Ignored#reports-ignored")
+        self.program.cover("os/signal.Ignored#reports-ignored")
 
     @rule(sig=st.data())
     def raise_(self, sig: st.DataObject) -> None:
@@ -231,12 +226,12 @@ class SignalMachine(RuleBasedStateMachine):
     def _raise(self, name: str) -> None:
         clause = self.raise_clause[name]
         self.program.add({"op": "signal.raise", "with": {"signal": name}}, f"raise:{clause}")
-        self._cover(f"process:signals#{clause}")
+        self.program.cover(f"process:signals#{clause}")
 
     @rule(c=chans)
     def recv(self, c: str) -> None:
         self.program.add({"op": "signal.recv", "with": {"channel": c, "within_s": RECV_S}}, "signal.recv")
-        self._cover("os/signal.Notify#relays")
+        self.program.cover("os/signal.Notify#relays")
 
     @rule(target=contexts, sigs=st.data(), parent=st.booleans())
     def notify_context(self, sigs: st.DataObject, parent: bool) -> str:
@@ -249,7 +244,7 @@ class SignalMachine(RuleBasedStateMachine):
             "os/signal.NotifyContext",
             HANDLES,
         )
-        self._cover("os/signal.NotifyContext#done-on-signal", "os/signal.NotifyContext#string-form")
+        self.program.cover("os/signal.NotifyContext#done-on-signal", "os/signal.NotifyContext#string-form")
         self.named[f"${name}"] = list(names)
         return f"${name}|{parent_ref or ''}"  # the [ctx, stop] pair's reference, and its parent's (if any)
 
@@ -271,7 +266,7 @@ class SignalMachine(RuleBasedStateMachine):
     def context_stop(self, ctx: str) -> None:
         ref = ctx.partition("|")[0]
         self.program.add({"op": "signal.context.cancel", "with": {"func": f"{ref}[1]"}}, "NotifyContext:stop")
-        self._cover("os/signal.NotifyContext#done-on-stop")
+        self.program.cover("os/signal.NotifyContext#done-on-stop")
 
     @rule(ctx=contexts)
     def context_cancel_parent(self, ctx: str) -> None:
@@ -279,13 +274,13 @@ class SignalMachine(RuleBasedStateMachine):
         if not parent:
             return
         self.program.add({"op": "signal.context.cancel", "with": {"func": f"{parent}[1]"}}, "NotifyContext:parent")
-        self._cover("os/signal.NotifyContext#done-on-parent")
+        self.program.cover("os/signal.NotifyContext#done-on-parent")
 
     def teardown(self) -> None:
         if not self.program.steps:
             return
         if not self.program.covers:
-            self._cover("os/signal.Notify#relays")
+            self.program.cover("os/signal.Notify#relays")
         type(self).check(self.program)
 
 

@@ -127,36 +127,31 @@ class ThreadMachine(RuleBasedStateMachine):
         self.locks = 0
         self.startup = False
 
-    def _cover(self, *clauses: str) -> None:
-        for c in clauses:
-            if c not in self.program.covers:
-                self.program.covers.append(c)
-
     @initialize(init_lock=st.booleans())
     def start(self, init_lock: bool) -> None:
         """Whether an init function locks the main goroutine (the driver's RTHOOKS_INIT_LOCKOSTHREAD=1)."""
         if init_lock:
             self.program.env["RTHOOKS_INIT_LOCKOSTHREAD"] = "1"
             self.locks, self.startup = 1, True
-            self._cover("runtime.LockOSThread#init-lock-main")
+            self.program.cover("runtime.LockOSThread#init-lock-main")
 
     @rule()
     def lock(self) -> None:
         self.program.add({"call": "runtime.LockOSThread"}, "runtime.LockOSThread")
         self.locks += 1
-        self._cover("runtime.LockOSThread#nesting")
+        self.program.cover("runtime.LockOSThread#nesting")
 
     @rule()
     def unlock(self) -> None:
         self.program.add({"call": "runtime.UnlockOSThread"}, "runtime.UnlockOSThread")
         if self.locks == 0:
-            self._cover("runtime.UnlockOSThread#noop-when-unlocked")
+            self.program.cover("runtime.UnlockOSThread#noop-when-unlocked")
             return
         self.locks -= 1
-        self._cover("runtime.UnlockOSThread#decrements")
+        self.program.cover("runtime.UnlockOSThread#decrements")
         if self.locks == 0:
             self.startup = False
-            self._cover("runtime.UnlockOSThread#unwires-at-zero")
+            self.program.cover("runtime.UnlockOSThread#unwires-at-zero")
 
     @rule(yields=st.sampled_from([10, 0, 3]))
     def ids(self, yields: int) -> None:
@@ -167,16 +162,16 @@ class ThreadMachine(RuleBasedStateMachine):
         else:
             relation, label = IDS_UNLOCKED, "ids:unlocked"
         self.program.add({"op": "process.threads.ids", "with": {"yields": yields}}, label, relation)
-        self._cover("runtime.LockOSThread#init-startup-thread")
+        self.program.cover("runtime.LockOSThread#init-startup-thread")
         if self.locks and yields:
-            self._cover("runtime.LockOSThread#exclusive-thread")
+            self.program.cover("runtime.LockOSThread#exclusive-thread")
 
     @rule(nest=st.integers(1, 4), tries=st.integers(1, 3))
     def lock_probe(self, nest: int, tries: int) -> None:
         self.program.add(
             {"op": "process.threads.lock-probe", "with": {"nest": nest, "tries": tries}}, "lock-probe", LOCK_PROBE
         )
-        self._cover("runtime.LockOSThread#exclusive-thread", "runtime.UnlockOSThread#unwires-at-zero")
+        self.program.cover("runtime.LockOSThread#exclusive-thread", "runtime.UnlockOSThread#unwires-at-zero")
 
     @rule(locked=st.booleans(), how=st.sampled_from(["return", "goexit"]))
     def exit_locked(self, locked: bool, how: str) -> None:
@@ -185,13 +180,13 @@ class ThreadMachine(RuleBasedStateMachine):
         within = 2.0 if locked else 0.2
         step = {"op": "process.threads.exit-locked", "with": {"locked": locked, "how": how, "within_s": within}}
         self.program.add(step, f"exit-locked:{'locked' if locked else 'unlocked'}", EXIT_LOCKED)
-        self._cover("runtime.LockOSThread#exit-terminates-thread")
+        self.program.cover("runtime.LockOSThread#exit-terminates-thread")
 
     def teardown(self) -> None:
         if not self.program.steps:
             return
         if not self.program.covers:
-            self._cover("runtime.LockOSThread#nesting")
+            self.program.cover("runtime.LockOSThread#nesting")
         type(self).check(self.program)
 
 
