@@ -7,16 +7,24 @@ dependency of the tests env, and 1.21.13 is installed by rthooks itself.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from rthooks import toolchain
+from rthooks.goversion import GoVersion
+from rthooks.harness.cases import Case
+from rthooks.harness.impls import OracleImpl
+from rthooks.harness.program import Compiled
+from rthooks.protocol.results import RawRun
 from rthooks.spec.load import Spec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +154,40 @@ def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         timeout=120,
     )
+
+
+def tool_module(name: str) -> ModuleType:
+    """tools/<name>.py as a module (tools/ is no package); registered under its name, since a dataclass in it
+    resolves its annotations through sys.modules."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class LyingOracle(OracleImpl):
+    """The oracle under another name: the base of a planted divergence in a fuzz test."""
+
+    def __init__(self, release: GoVersion) -> None:
+        super().__init__(release)
+        self.name = "liar"
+
+
+class ValueLiar(LyingOracle):
+    """The oracle, except that the value each step calling ``call`` observes is what ``lie`` makes of it."""
+
+    call = ""
+
+    def lie(self, step: dict[str, Any], value: Any) -> Any:
+        return value
+
+    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
+        raw = super().run(case, compiled, workdir)
+        steps = compiled.program["steps"]
+        for obs in raw.observations:
+            i = obs.get("step")
+            if isinstance(i, int) and steps[i].get("call") == self.call and "value" in obs:
+                obs["value"] = self.lie(steps[i], obs["value"])
+        return raw

@@ -19,7 +19,6 @@ from hypothesis.errors import NoSuchExample
 
 from rthooks import cli
 from rthooks.goversion import GoVersion
-from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import Fuzzer
 from rthooks.harness.fuzz._compare import compare
 from rthooks.harness.fuzz._strategies import (
@@ -36,36 +35,24 @@ from rthooks.harness.fuzz._strategies import (
     parameters,
 )
 from rthooks.harness.impls import OracleImpl, python_command
-from rthooks.harness.program import Compiled
-from rthooks.protocol.results import RawRun
 from rthooks.spec.lint import lint_paths
 from rthooks.spec.load import Spec
+from tests.conftest import ValueLiar
 
 FINAL = re.compile(r"^fuzz: (\d+) programs in [0-9.]+ s \([0-9.]+ programs/s\), (\d+) divergences$")
 
 
-class Liar(OracleImpl):
+class Liar(ValueLiar):
     """The oracle, except that SetGCPercent reports a previous percentage of 500 or more one too high.
 
     The smallest program that shows it is two calls: SetGCPercent(500), then SetGCPercent(0) (which
     returns 500, reported as 501); Hypothesis shrinks integers towards 0, so 500 is where it must stop.
     """
 
-    def __init__(self, release: GoVersion) -> None:
-        super().__init__(release)
-        self.name = "liar"
+    call = "runtime/debug.SetGCPercent"
 
-    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        raw = super().run(case, compiled, workdir)
-        steps = compiled.program["steps"]
-        for obs in raw.observations:
-            i = obs.get("step")
-            if not isinstance(i, int) or steps[i].get("call") != "runtime/debug.SetGCPercent":
-                continue
-            v = obs.get("value")
-            if isinstance(v, int) and not isinstance(v, bool) and v >= 500:
-                obs["value"] = v + 1
-        return raw
+    def lie(self, step: dict[str, Any], value: Any) -> Any:
+        return value + 1 if isinstance(value, int) and not isinstance(value, bool) and value >= 500 else value
 
 
 def _newest(spec: Spec) -> GoVersion:

@@ -29,6 +29,7 @@ from rthooks.oracle.state import OracleRuntime
 from rthooks.protocol.results import RawRun
 from rthooks.spec.lint import lint_paths
 from rthooks.spec.load import Spec
+from tests.conftest import LyingOracle
 
 OLDEST, NEWEST = GoVersion(21), GoVersion(27)
 
@@ -140,14 +141,10 @@ def test_the_oracle_against_itself_finds_nothing(spec: Spec) -> None:
         assert [d.comparison.signature for d in result.divergences] == []
 
 
-class GomodOverDirectives(OracleImpl):
+class GomodOverDirectives(LyingOracle):
     """The oracle, except that a go.mod godebug line beats a //go:debug directive for the same key (cmd/go
     does the opposite: load/godebug.go defaultGODEBUG copies the go.mod lines first, then the directives
     over them). The smallest program that shows it sets one key both ways to different values."""
-
-    def __init__(self, release: GoVersion) -> None:
-        super().__init__(release)
-        self.name = "liar"
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         setup = compiled.program.get("setup") or {}

@@ -32,6 +32,7 @@ from rthooks.oracle.state import OracleRuntime
 from rthooks.protocol.results import RawRun
 from rthooks.spec.lint import lint_paths
 from rthooks.spec.load import Spec
+from tests.conftest import LyingOracle
 
 NEWEST, OLDEST = GoVersion.parse("1.27"), GoVersion.parse("1.21")
 
@@ -304,15 +305,11 @@ def test_oracle_against_itself_finds_nothing(spec: Spec, area: str, go: GoVersio
     assert [d.comparison.signature for d in result.divergences] == []
 
 
-class FinalizerNilIgnored(OracleImpl):
+class FinalizerNilIgnored(LyingOracle):
     """The oracle, except that SetFinalizer(obj, nil) does nothing (a cleared finalizer still runs).
 
     The smallest program that shows it: an object with a finalizer, SetFinalizer(obj, nil), the object dropped,
     a collection, and the ran list (which then holds the cleared finalizer's tag)."""
-
-    def __init__(self, release: GoVersion) -> None:
-        super().__init__(release)
-        self.name = "liar"
 
     def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
         lying = copy.deepcopy(compiled)

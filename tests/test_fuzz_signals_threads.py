@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from rthooks.goversion import GoVersion
-from rthooks.harness.cases import Case
 from rthooks.harness.fuzz import Fuzzer, _save
 from rthooks.harness.fuzz._compare import compare
 from rthooks.harness.fuzz._strategies import Program, Relation
@@ -23,32 +22,21 @@ from rthooks.harness.fuzz.areas import AREAS, loosened
 from rthooks.harness.fuzz.areas import signals as signals_area
 from rthooks.harness.fuzz.areas import threads as threads_area
 from rthooks.harness.impls import OracleImpl
-from rthooks.harness.program import Compiled
-from rthooks.protocol.results import RawRun
 from rthooks.spec.load import Spec
+from tests.conftest import ValueLiar
 
 
-class SignalLiar(OracleImpl):
+class SignalLiar(ValueLiar):
     """The oracle, except that Ignored reports false for an ignored signal other than SIGUSR1.
 
     The smallest program that shows it is two calls: Ignore() (of all signals: to Hypothesis the flag that
     says "all" is simpler than drawing a list), then Ignored(SIGUSR2) (signals shrink towards the first the
     area names, SIGUSR1, which the lie leaves alone; SIGUSR2 is the next)."""
 
-    def __init__(self, release: GoVersion) -> None:
-        super().__init__(release)
-        self.name = "liar"
+    call = "os/signal.Ignored"
 
-    def run(self, case: Case, compiled: Compiled, workdir: Path) -> RawRun:
-        raw = super().run(case, compiled, workdir)
-        steps = compiled.program["steps"]
-        for obs in raw.observations:
-            i = obs.get("step")
-            if not isinstance(i, int) or steps[i].get("call") != "os/signal.Ignored":
-                continue
-            if steps[i].get("args") != ["SIGUSR1"] and obs.get("value") is True:
-                obs["value"] = False
-        return raw
+    def lie(self, step: dict[str, Any], value: Any) -> Any:
+        return False if step.get("args") != ["SIGUSR1"] and value is True else value
 
 
 def _newest(spec: Spec) -> GoVersion:

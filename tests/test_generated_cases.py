@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import tool_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,23 +32,12 @@ def test_check_detects_a_stale_file(tmp_path: Path) -> None:
     assert subprocess.run([*gen, "--check"], cwd=ROOT, capture_output=True, timeout=120).returncode == 1
 
 
-def _gen_module() -> object:
-    """tools/gen_metric_cases.py as a module (tools/ is no package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gen_metric_cases", ROOT / "tools" / "gen_metric_cases.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_a_hand_written_case_owns_a_counter_clause() -> None:
     """A GODEBUG counter clause that a hand-written case covers is not claimed by a generated case
     (which would pass on a counter that never moves); without such a case the generated one claims it."""
     from rthooks.spec.load import default_spec
 
-    gen: Any = _gen_module()
+    gen: Any = tool_module("gen_metric_cases")
     spec = default_spec()
     mono = "metric:/godebug/non-default-behavior/execerrdot:events#monotonic"
     counts = "metric:/godebug/non-default-behavior/execerrdot:events#counts-non-default-behaviour"
@@ -60,7 +51,7 @@ def test_a_hand_written_case_owns_a_counter_clause() -> None:
 
 
 def test_hand_covered_ignores_generated_cases(tmp_path: Path) -> None:
-    gen: Any = _gen_module()
+    gen: Any = tool_module("gen_metric_cases")
     clause = "metric:/godebug/non-default-behavior/panicnil:events#monotonic"
     (tmp_path / "generated").mkdir()
     (tmp_path / "generated" / "g.yaml").write_text(f"cases:\n- id: g\n  covers: ['{clause}']\n")

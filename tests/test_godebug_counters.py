@@ -9,14 +9,13 @@ to that, and hold the generator to dropping its claim on untestable clauses whil
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rthooks.spec.load import default_spec
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tool_module
 
 PREFIX = "metric:/godebug/non-default-behavior/"
 EARNED = ("monotonic", "counts-non-default-behaviour", "only-on-behaviour-change")
@@ -77,16 +76,8 @@ def test_go_command_keys_are_unobservable_with_their_source() -> None:
         assert not clauses[f"{PREFIX}installgoroot:events#{clause}"].get("untestable")
 
 
-def _gen_module() -> Any:
-    spec = importlib.util.spec_from_file_location("gen_metric_cases", ROOT / "tools" / "gen_metric_cases.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_generator_drops_untestable_claims_but_keeps_the_reads() -> None:
-    gen = _gen_module()
+    gen: Any = tool_module("gen_metric_cases")
     files = gen.render(default_spec(), frozenset())
     clause = f"{PREFIX}gocachehash:events#monotonic"
     assert clause in _counter_clauses() and _counter_clauses()[clause].get("untestable")

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,7 +24,7 @@ from rthooks.harness.mutate.catalogue import Edit, Mutant, Needs
 from rthooks.harness.mutate.goroot import apply, linked_copy
 from rthooks.harness.mutate.kills import failed, related_cases, run_mutants, summary
 from rthooks.spec.load import Spec
-from tests.conftest import run_cli
+from tests.conftest import run_cli, tool_module
 
 #: The releases the kill matrix is taken on; every mutant that applies to them must match there.
 MATRIX = ("1.26", "1.27")
@@ -268,18 +267,6 @@ def test_merge_keeps_the_latest_entry_and_refuses_other_releases(tmp_path: Path)
     assert p.returncode == 2 and p.stderr.strip() == "rthooks: cannot merge kill records of go1.27.3 and go1.26.6"
 
 
-def _gen_mutants() -> Any:
-    """tools/gen_mutants.py as a module (tools/ is no package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gen_mutants", ROOT / "tools" / "gen_mutants.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_mutants", mod)  # its dataclass resolves annotations through it
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_generated_mutants_are_fresh() -> None:
     run = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "gen_mutants.py"), "--check"],
@@ -295,7 +282,7 @@ def test_each_generated_metric_mutant_changes_one_field_of_one_metric(spec: Spec
     """Every generated mutant that applies to the newest release matches once in its description.go,
     and the mutated file describes exactly its own metric differently, in the field its id names (the
     GODEBUG-counter pair: the one literal of every counter, and no metric block)."""
-    gen = _gen_mutants()
+    gen = tool_module("gen_mutants")
     source = (newest.goroot / gen.DESCRIPTION).read_text()
     before = gen.blocks(source, "unmutated")
     generated = [
@@ -328,7 +315,7 @@ def test_each_generated_metric_mutant_changes_one_field_of_one_metric(spec: Spec
 def test_the_generator_reads_blocks_in_either_field_order() -> None:
     """Kind and Cumulative come in either order (go1.26's /sched/goroutines-created lists Cumulative
     first) and Cumulative may be left out (false); every form gets both flips."""
-    gen = _gen_mutants()
+    gen = tool_module("gen_mutants")
     src = (
         "var allDesc = []Description{\n"
         '\t{\n\t\tName:        "/a:x",\n\t\tDescription: "a",\n\t\tCumulative:  true,\n\t\tKind:        KindUint64,\n\t},\n'
