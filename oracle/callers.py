@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rthooks.oracle import driversrc, goroutines, heap, metricsmodel, proc, sched
+from rthooks.oracle import driversrc, gc, goroutines, heap, metricsmodel, proc, sched
 from rthooks.oracle.driversrc import Pos
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import spec_since
@@ -30,6 +30,7 @@ class Misc:
     pinned: dict[str, list[Any]] = field(default_factory=dict)
     frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reads: int = 0
+    cgo_calls: int = 0  # calls from Go to C so far: the sum of every M's ncgocall (runtime/debug.go NumCgoCall)
 
 
 def misc(rt: OracleRuntime) -> Misc:
@@ -489,9 +490,18 @@ def start_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     m.tracing = True
 
 
+def count_cgo_calls(rt: OracleRuntime, n: int) -> int:
+    """n calls from Go to C: cgocall (runtime/cgocall.go) adds one to mp.ncgocall for each. The count so far."""
+    m = misc(rt)
+    m.cgo_calls += n
+    return m.cgo_calls
+
+
 @step("runtime.NumCgoCall")
 def num_cgo_call(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
-    return 0  # the driver is built with CGO_ENABLED=0
+    """The calls counted so far: none in the driver built with CGO_ENABLED=0, whose runtime never calls
+    C; in the cgo build, those the cgo ops made through count_cgo_calls."""
+    return misc(rt).cgo_calls
 
 
 @step("runtime.NumCPU")
@@ -621,7 +631,6 @@ def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
     m.reads += 1
     objects = 400 + sum(1 for o in h.objects.values() if o.dropped_at is None)
     mallocs = 1000 + 10 * m.reads + len(h.objects)
-    ngc = rt.gc_forced + rt.gc_automatic
     heap_alloc = 200_000 + 64 * objects
     sysparts = {
         "HeapSys": 3_833_856,
@@ -632,12 +641,7 @@ def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
         "GCSys": 1_800_000,
         "OtherSys": 900_000,
     }
-    pause = [0] * 256
-    pause_end = [0] * 256
-    last = 0
-    for i in range(max(0, ngc - 256), ngc):  # the ring of the last 256 cycles (earlier ones are overwritten)
-        last = 1_700_000_000_000_000_000 + i * 1_000_000
-        pause[i % 256], pause_end[i % 256] = 20_000, last
+    ring = gc.history(rt)  # the same ring runtime/debug.ReadGCStats reads (runtime/mstats.go)
     return {
         "Alloc": heap_alloc,
         "TotalAlloc": heap_alloc + 5_000 * m.reads,
@@ -654,11 +658,11 @@ def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
         "MSpanInuse": 60_000,
         "MCacheInuse": 14_400,
         "NextGC": 4_194_304,
-        "LastGC": last,
-        "PauseTotalNs": 20_000 * ngc,
-        "PauseNs": pause,
-        "PauseEnd": pause_end,
-        "NumGC": ngc,
+        "LastGC": ring.last_gc_unix,
+        "PauseTotalNs": ring.total_ns,
+        "PauseNs": list(ring.pause_ns),
+        "PauseEnd": list(ring.pause_end),
+        "NumGC": ring.numgc,
         "NumForcedGC": rt.gc_forced,
         "GCCPUFraction": 0.0,
         "EnableGC": True,

@@ -4,7 +4,6 @@ ReadGCStats, FreeOSMemory."""
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,32 +12,74 @@ from rthooks.oracle.registry import step
 from rthooks.oracle.releases import spec_since
 from rthooks.oracle.state import OUTPUT_CAP, OracleRuntime, Unsupported
 
-EPOCH = "1970-01-01T00:00:00Z"
-
-
-# ReadGCStats reports the last 256 pauses (runtime/debug: len(stats.Pause) <= 256).
+# The runtime's pause ring: memstats.pause_ns and pause_end, [256]uint64 each (runtime/mstats.go), which
+# runtime.MemStats copies as PauseNs/PauseEnd and runtime/debug.ReadGCStats reads most recent first.
 MAX_PAUSE = 256
 
 
 @dataclass
 class GCHistory:
-    """Completed cycles: the last MAX_PAUSE as (stop-the-world pause in ns, end time as RFC 3339),
-    oldest first, and the count and pause total of all of them. Older entries are never read, and a
-    case looping on collections (metrics.lock.contend gcs: N) must not grow the model with N."""
+    """The one pause ring behind both runtime.ReadMemStats and runtime/debug.ReadGCStats.
 
-    pauses: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=MAX_PAUSE))
-    cycles: int = 0
+    gcMarkTermination (runtime/mgc.go) writes cycle k's stop-the-world pause and its Unix end time at
+    index numgc%256, then counts the cycle, so the most recent pause is at (NumGC+255)%256 and older
+    entries are overwritten; readGCStats_m (runtime/mstats.go) walks back from there. A case looping
+    on collections (metrics.lock.contend gcs: N) must not grow the model with N: the ring is fixed.
+    """
+
+    pause_ns: list[int] = field(default_factory=lambda: [0] * MAX_PAUSE)
+    pause_end: list[int] = field(default_factory=lambda: [0] * MAX_PAUSE)  # Unix ns
+    numgc: int = 0
     total_ns: int = 0
+    last_gc_unix: int = 0
+
+
+def pause_of(cycle: int) -> int:
+    """The model's pause for the cycle with 0-based index ``cycle``: some tens of microseconds, and
+    never the same for two neighbouring cycles, so that an order of the history is observable."""
+    return 20_000 + 1_000 * (cycle % 64)
+
+
+def _record(h: GCHistory, now: int) -> None:
+    i = h.numgc % MAX_PAUSE
+    pause = pause_of(h.numgc)
+    # Wall-clock end times; the model's own clock never runs backwards or repeats itself.
+    end = max(now, h.last_gc_unix + 1)
+    h.pause_ns[i], h.pause_end[i] = pause, end
+    h.last_gc_unix = end
+    h.total_ns += pause
+    h.numgc += 1
 
 
 def history(rt: OracleRuntime) -> GCHistory:
+    """The ring, brought up to the cycles counted so far: cycles the heap and metrics models start
+    (rt.gc_automatic) enter it the first time it is read after them, at that moment."""
     h: GCHistory = rt.area("gc", GCHistory)
+    n = rt.gc_forced + rt.gc_automatic
+    missing = n - h.numgc
+    if missing > MAX_PAUSE:  # overwritten before anyone could read them: only their count and total stay
+        skip = missing - MAX_PAUSE
+        full, rest = divmod(skip, 64)
+        h.total_ns += full * sum(pause_of(k) for k in range(64))
+        h.total_ns += sum(pause_of(h.numgc + full * 64 + k) for k in range(rest))
+        h.numgc += skip
+        missing = MAX_PAUSE
+    now = time.time_ns()
+    for _ in range(max(0, missing)):
+        _record(h, now)
     return h
+
+
+def recent(rt: OracleRuntime) -> list[tuple[int, int]]:
+    """readGCStats_m: (pause ns, end Unix ns) of the last min(NumGC, 256) cycles, most recent first."""
+    h = history(rt)
+    n = min(h.numgc, MAX_PAUSE)
+    return [(h.pause_ns[j], h.pause_end[j]) for j in ((h.numgc - 1 - i) % MAX_PAUSE for i in range(n))]
 
 
 def _rfc3339(ns: int) -> str:
     secs, frac = divmod(ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + (f".{frac:09d}".rstrip("0") or "") + "Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}".rstrip("0").rstrip(".") + "Z"
 
 
 @step("runtime/debug.SetGCPercent")
@@ -81,12 +122,7 @@ def set_max_threads(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> in
 def collect(rt: OracleRuntime) -> None:
     """One forced, complete cycle: counted, with a pause and an end time in the history."""
     rt.gc_forced += 1
-    h = history(rt)
-    # A pause of some tens of microseconds; distinct per cycle so that orderings are observable.
-    pause = 20_000 + 1_000 * h.cycles
-    h.pauses.append((pause, _rfc3339(time.time_ns())))
-    h.cycles += 1
-    h.total_ns += pause
+    history(rt)  # the cycle's pause and end time enter the ring now
     if len(rt.stderr) <= OUTPUT_CAP and (rt.env_godebug("gctrace") or "0") not in ("", "0"):
         # The summary line's shape (runtime/extern.go); the model's numbers are placeholders.
         n = rt.gc_forced + rt.gc_automatic
@@ -108,29 +144,32 @@ def free_os_memory(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None
 
 
 def _quantiles(rt: OracleRuntime, pauses: list[int], q: int) -> list[int]:
-    """runtime/debug.ReadGCStats: sorted pauses, element i*(n-1)/(q-1); zeros without any pause."""
+    """runtime/debug.ReadGCStats (garbage.go): with nq = q-1, element i < nq is sorted[n*i/nq] and the
+    last is the longest pause; all zeros without any pause."""
     if not pauses:
         return [0] * q
     s = sorted(pauses)
-    return [s[i * (len(s) - 1) // (q - 1)] if q > 1 else s[0] for i in rt.loop(q)]
+    nq = q - 1
+    return [s[len(s) * i // nq] for i in rt.loop(nq)] + [s[-1]]
 
 
 @step("runtime/debug.ReadGCStats")
 def read_gc_stats(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
     shape = (args[0] if args else None) or {}
+    last = recent(rt)
     h = history(rt)
-    recent = list(reversed(h.pauses))[:MAX_PAUSE]
-    pauses = [p for p, _ in recent]
+    pauses = [p for p, _ in last]
     # A list pre-fills that many quantiles (the driver's GCStats shape); ReadGCStats overwrites them all.
     given = shape.get("PauseQuantiles", 0) or 0
     q = len(given) if isinstance(given, list) else int(given)
     rt.reserve(2 * q)  # q numbers of JSON
     return {
-        "LastGC": recent[0][1] if recent else EPOCH,
-        "NumGC": rt.gc_forced + rt.gc_automatic,
+        # time.Unix(0, last_gc_unix): the Unix epoch before the first cycle.
+        "LastGC": _rfc3339(h.last_gc_unix),
+        "NumGC": h.numgc,
         "PauseTotal": h.total_ns,
         "Pause": pauses,
-        "PauseEnd": [e for _, e in recent],
+        "PauseEnd": [_rfc3339(e) for _, e in last],
         "PauseQuantiles": _quantiles(rt, pauses, q) if q > 0 else None,
     }
 
@@ -203,7 +242,7 @@ def heapdump_gap(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
 def gcstats_reuse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     """ReadGCStats keeps a Pause slice whose capacity holds 2*256+3 entries, else allocates that many."""
     c = int(w.get("cap", 0))
-    n = min(len(history(rt).pauses), MAX_PAUSE)
+    n = min(history(rt).numgc, MAX_PAUSE)
     keep = c >= 2 * MAX_PAUSE + 3
     return {"same_array": keep, "len": n, "cap": c if keep else 2 * MAX_PAUSE + 3}
 

@@ -21,6 +21,8 @@ class Goroutines:
     # reaches zero it may run anywhere, and a later LockOSThread wires it to wherever it then runs).
     on_startup: bool = False
     threads: int = 4  # Ms the runtime started (sysmon, GC workers, the main thread)
+    # The main thread (m0) after a goroutine exited locked to it: parked for good, it runs no goroutine again.
+    main_wedged: bool = False
 
 
 def gs(rt: OracleRuntime) -> Goroutines:
@@ -74,6 +76,13 @@ MAIN_GOEXIT = "fatal error: no goroutines (main called runtime.Goexit) - deadloc
 def goexit(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     if not w.get("main"):
         return None  # a helper goroutine calls Goexit; only it ends
+    helpers = w.get("helpers", 0)
+    if not isinstance(helpers, int) or isinstance(helpers, bool) or not 0 <= helpers <= 8:
+        raise Unsupported(f"bad arguments: op goexit: helpers must be 0-8, got {helpers!r}")
+    if helpers and not gs(rt).parked:
+        # Main's Goexit leaves the program running (process:goexit-main#main-continues): the helpers go on
+        # once main is gone, each writes its line and ends, and then none is left (#deadlock-when-none-left).
+        rt.stdout += "".join(f"goexit-helper {k}: main gone\n" for k in range(1, helpers + 1))
     main_goexit(rt, [], {})
     return None
 
@@ -183,8 +192,27 @@ def exit_locked(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str
 
 
 @step("op:process.threads.wedge-main")
-def wedge_main(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
-    # The main thread is parked for good ("Just wedge it"), not terminated: it sleeps, the process runs on.
+def wedge_main(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """The step's goroutine waits (up to within_s) to run on the main thread, then starts a goroutine that
+    locks the thread it runs on and, on the main thread, exits locked. A goroutine that exits locked takes
+    its thread with it, except the main thread: mexit (runtime/proc.go) "Just wedge[s] it" (handoffp,
+    then mPark for good), so it sleeps (S) and the process runs on, and no goroutine runs there again.
+
+    The model's thread graph: main unlocked runs anywhere, and the goroutine it starts right before
+    blocking runs next on the same thread (runnext), so it lands on the first try. Main wired to the
+    startup thread by an init lock keeps the new goroutine off it (main locked elsewhere never gets there
+    itself), and a wait of nothing never tries: how many tries those make, and what a free main thread
+    is doing, the model does not say.
+    """
+    g = gs(rt)
+    within = float(w.get("within_s", 5))
+    if g.main_wedged:  # the step's goroutine never runs on the main thread again: the wait times out
+        return {"landed": False, "tries": 0, "main_state": "S"}
+    if within <= 0:
+        raise Unsupported("the model does not say what a main thread it did not wedge is doing")
+    if g.locked:  # wired to its thread: on the main thread it keeps the new goroutine off it, elsewhere itself
+        raise Unsupported("the model does not say how a locked main goroutine's wait for the main thread ends")
+    g.main_wedged = True
     return {"landed": True, "tries": 1, "main_state": "S"}
 
 

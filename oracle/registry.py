@@ -175,19 +175,14 @@ NOT_MODELLED: Mapping[str, str] = MappingProxyType(
     {
         "op:godebug.maps": "host: whether this kernel can name anonymous mappings (prctl PR_SET_VMA_ANON_NAME)",
         "op:pprof.keepalive.probe": "stated: a value added to a profile stays reachable until Remove; the heap "
-        "model does not trace references from profiles",
-        "op:process.gosched-probe": "stated: with one P a new goroutine runs only after the caller yields; "
-        "the scheduler model has no run queue",
-        "op:process.threads.wedge-main": "stated: a main goroutine that exits locked wedges its thread; the "
-        "model has no threads",
+        "model does not trace references from profiles (oracle/profiles.py)",
+        "op:process.gosched-probe": "stated: with one P a new goroutine runs only after the caller yields; the op "
+        "takes no input and the model never holds another runnable goroutine, so a run queue (runnext first) "
+        "could only ever answer this one value",
         "op:runtime.metrics.all.alias": "stated: metrics.All returns its package-level slice; the model has no "
         "slice identity",
         "op:runtime.metrics.buckets.alias": "stated: a histogram's buckets are one shared array; the model has "
         "no slice identity",
-        "op:trace.readtrace.second-reader": "stated: a second ReadTrace caller gets nil while the first "
-        "blocks; the trace model has one reader",
         "op:runtime.consts": "stated: the port the oracle models, gc on linux/amd64",
-        "runtime.NumCgoCall": "stated: 0, as for the driver built with CGO_ENABLED=0; calls made through the "
-        "cgo ops are not counted by the model",
     }
 )

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks.goversion import GoVersion
+from rthooks.oracle import godebugops, signals
 from rthooks.oracle.envparse import read_gomaxprocs
 from rthooks.oracle.registry import step
-from rthooks.oracle.releases import in_spec
+from rthooks.oracle.releases import in_spec, spec_since
 from rthooks.oracle.state import OracleRuntime, Unsupported
 from rthooks.spec.load import default_spec, godebug_default
 
@@ -157,9 +158,42 @@ def cgroup_child(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     return out
 
 
+# forcePreemptNS (runtime/proc.go): sysmon's retake preempts a goroutine that has held its P this long.
+FORCE_PREEMPT_MS = 10.0
+
+
+def async_preemption(rt: OracleRuntime) -> bool:
+    """preemptMSupported && debug.asyncpreemptoff == 0 (runtime/preempt.go, proc.go preemptone): on
+    linux/amd64 only GODEBUG asyncpreemptoff turns it off, and from go1.25 gccheckmark > 0 forces it off
+    (parseRuntimeDebugVars)."""
+    off = godebugops.startup_int(rt, "asyncpreemptoff") != 0
+    if rt.release >= spec_since("godebug:asyncpreemptoff#forced-by-gccheckmark"):
+        off = off or godebugops.startup_int(rt, "gccheckmark") > 0
+    return not off
+
+
+def hold_p(rt: OracleRuntime, ms: float) -> int:
+    """A goroutine runs for ``ms`` without giving up its P; the preemption requests sysmon makes meanwhile.
+
+    sysmon's retake (runtime/proc.go) calls preemptone for a P that has run the same schedtick for
+    forcePreemptNS; with asynchronous preemption on, preemptone's preemptM signals the thread with
+    SIGURG (signalM(mp, sigPreempt), runtime/signal_unix.go), which reaches the os/signal channels that
+    want SIGURG. The goroutine is then preempted, rescheduled, and asked again a time slice later, so
+    the model counts one request per whole time slice (a real run may make fewer, as sysmon can notice
+    up to one of its 10 ms sleeps late, or more, as a collection's stack scan preempts through suspendG
+    too: cases await the first only). Without asynchronous preemption no signal is sent.
+    """
+    if not async_preemption(rt) or ms < FORCE_PREEMPT_MS:
+        return 0
+    n = int(ms // FORCE_PREEMPT_MS)
+    signals.from_runtime(rt, "SIGURG", n)
+    return n
+
+
 @step("op:busy")
-def busy(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
-    """CPU work has no observable effect in the model."""
+def busy(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """CPU work on the calling goroutine (the driver's busy: arithmetic between clock reads) holds its P."""
+    hold_p(rt, float(w.get("ms", 0) or 0))
 
 
 @step("runtime.Version")

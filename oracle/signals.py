@@ -279,6 +279,18 @@ def _deliver(rt: OracleRuntime, c: Chan, sig: str) -> None:
         c.queue.append(sig)
 
 
+def from_runtime(rt: OracleRuntime, sig: str, times: int = 1) -> None:
+    """The runtime sends ``sig`` to one of its own threads ``times`` times (SIGURG from preemptM): the
+    handler relays each to the channels that want it (sighandler, runtime/signal_unix.go: a sigPreempt
+    "may have been coalesced with another signal, so we still let it through to the application", then
+    sigsend for a _SigNotify signal), and otherwise does nothing: SIGURG's entry in sigtable is
+    _SigNotify + _SigIgn. Once every channel is full the rest are dropped, so only that many are relayed."""
+    wanting = [c for c in sigs(rt).chans.values() if c.wants(sig)]
+    for _ in rt.loop(min(times, max((c.buffer for c in wanting), default=0) + 1)):
+        for c in wanting:
+            _deliver(rt, c, sig)
+
+
 @step("op:signal.raise")
 def signal_raise(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     sig = canon(w["signal"])

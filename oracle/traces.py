@@ -47,6 +47,9 @@ class TraceState:
     start: Consumer | None = None
     raw: Consumer | None = None  # trace.readtrace.start's reader
     raw_done: dict[str, Any] | None = None
+    # trace.readtrace.start's reader goroutine is parked in ReadTrace (trace.reader set): it has read the
+    # header and everything flushed so far, and waits for the next full buffer.
+    reader_parked: bool = False
     tasks: int = 0
     recorders: list[dict[str, Any]] = field(default_factory=list)  # {"enabled", "config", "consumer"}
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # written trace -> its record summary
@@ -399,12 +402,24 @@ def op_readtrace_start(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> 
     if tr.raw is not None or tr.file is not None or tr.recorder_active():
         raise StepError("runtime error: tracing is already enabled")
     tr.raw, tr.raw_done = _new_consumer(rt), None
+    # The reader goroutine reads the header and what is buffered, then parks for more: the model flushes
+    # nothing while a step runs (a generation ends only at trace.busy's accounting), so it parks at once.
+    tr.reader_parked = True
 
 
 @step("op:trace.readtrace.second-reader")
-def op_readtrace_second(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict[str, Any]:
-    if _tr(rt).raw is None:
+def op_readtrace_second(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """A second ReadTrace caller while the reader is parked in it: readTrace0 (runtime/trace.go) finds
+    trace.reader set, prints "ReadTrace called from multiple goroutines simultaneously" and returns nil
+    (go1.21's traceReader path does the same). The op waits up to within_s for the reader to park
+    before calling; with no time to wait it never calls."""
+    tr = _tr(rt)
+    if tr.raw is None:
         raise StepError("trace.readtrace.second-reader: no trace.readtrace.start")
+    out: dict[str, Any] = {"reader_blocked": False, "second": None, "tries": 0}
+    if float(w.get("within_s", 5)) <= 0 or not tr.reader_parked:
+        return out
+    # A parked reader stays parked: the second call neither brings data nor wakes it.
     rt.stderr += "runtime: ReadTrace called from multiple goroutines simultaneously\n"
     return {"reader_blocked": True, "second": "nil", "tries": 1}
 
@@ -426,7 +441,7 @@ def op_readtrace_stop(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> di
     data = _file_bytes(rt, tr.raw) + b"\x01" * 4096
     if w.get("file"):
         _record_file(rt, str(w["file"]), tr.raw)
-    tr.raw = None
+    tr.raw, tr.reader_parked = None, False
     return {
         "chunks": 3,
         "empty": 0,
@@ -452,7 +467,7 @@ def stop_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     """Turns off tracing started by runtime.StartTrace; a no-op when it is off (#stops). The model's
     reader of trace.readtrace.* finishes in trace.readtrace.stop, so a bare StopTrace only forgets it."""
     callers.misc(rt).tracing = False
-    _tr(rt).raw = None
+    _tr(rt).raw, _tr(rt).reader_parked = None, False
 
 
 @contributor("op:ran", "trace.stringers")
