@@ -139,6 +139,18 @@ class MetricsState:
         return sum(n * SIZE_CLASSES[i] for i, n in enumerate(self.free_by_class)) + self.large[3]
 
 
+# os-stacks before any goroutine of a case under GODEBUG=efence=1 (go1.21.13: 192512, go1.27.3: 245760 bytes).
+EFENCE_OS_STACKS = 245_760
+
+
+def _cgo_calls(rt: OracleRuntime) -> int:
+    """The Go-to-C calls so far, as runtime.NumCgoCall counts them (runtime/metrics.go computes
+    /cgo/go-to-c-calls:calls as uint64(NumCgoCall())): the calls the cgo ops counted in callers."""
+    from rthooks.oracle import callers  # callers imports this module
+
+    return int(callers.misc(rt).cgo_calls)
+
+
 def _state(rt: OracleRuntime) -> MetricsState:
     st: MetricsState = rt.area("metrics", MetricsState)
     return st
@@ -344,11 +356,17 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     trace = rt.areas.get("trace")
     tracing = trace is not None and bool(trace.enabled())
     spans = st.large[0] - st.large[2]
+    # Goroutine stacks: from the stack pool (heap/stacks), or with GODEBUG=efence=1 mapped page by page
+    # from the OS for each goroutine (runtime/stack.go stackalloc: "debug.efence != 0 ... sysAlloc(n,
+    # &memstats.stacks_sys)"), which /memory/classes/os-stacks counts; heap/stacks keeps the g0 spans.
+    stacks = (_parked(rt) + st.in_syscall) * 2048 + st.parked_stack
+    efence = godebugops.startup_int(rt, "efence") != 0
+    os_stacks = EFENCE_OS_STACKS + 2 * stacks if efence else 0  # go1.27.3: 100 parked 32 KiB stacks added 6144000
     memory = {
         "/memory/classes/heap/free:bytes": 256 * 1024,
         "/memory/classes/heap/objects:bytes": in_objects,
         "/memory/classes/heap/released:bytes": (3 << 20) + st.released_extra,
-        "/memory/classes/heap/stacks:bytes": 320 * 1024 + (_parked(rt) + st.in_syscall) * 2048 + st.parked_stack,
+        "/memory/classes/heap/stacks:bytes": 32 * 1024 if efence else 320 * 1024 + stacks,
         "/memory/classes/heap/unused:bytes": 600_000 + st.unused_extra,
         "/memory/classes/metadata/mcache/free:bytes": 11_680 + (st.max_procs - rt.gomaxprocs) * MCACHE_BYTES,
         "/memory/classes/metadata/mcache/inuse:bytes": rt.gomaxprocs * MCACHE_BYTES,
@@ -357,7 +375,7 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
         "/memory/classes/metadata/other:bytes": 1_352_976
         + (st.heap_peak // ARENA_BYTES) * ARENA_METADATA
         + st.checkmark_arenas * CHECKMARK_BITMAP,
-        "/memory/classes/os-stacks:bytes": 0,
+        "/memory/classes/os-stacks:bytes": os_stacks,
         "/memory/classes/other:bytes": 782_674 + (TRACE_BUFFERS if tracing else 0),
         "/memory/classes/profiling/buckets:bytes": 4_096 + st.prof_buckets * PROFILE_BUCKET,
     }
@@ -383,7 +401,7 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     latencies = _one_bucket(st.latencies, LATENCY_BUCKET)
     latencies[LATE_BUCKET] += st.late_latencies
     out: dict[str, Any] = {
-        "/cgo/go-to-c-calls:calls": 0,
+        "/cgo/go-to-c-calls:calls": _cgo_calls(rt),
         "/cpu/classes/gc/mark/assist:cpu-seconds": c["assist"],
         "/cpu/classes/gc/mark/dedicated:cpu-seconds": c["dedicated"],
         "/cpu/classes/gc/mark/idle:cpu-seconds": c["idle_gc"],
@@ -509,6 +527,22 @@ def read(rt: OracleRuntime, names: list[str] | None) -> dict[str, Any]:
 def metrics_read(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
     names = w.get("names")
     return read(rt, None if names is None else [str(n) for n in names])
+
+
+@step("op:metrics.read.reuse")
+def metrics_read_reuse(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, Any]:
+    """Two reads into one slice with runtime.GC between; the gc runtime writes a histogram's second
+    value into the *Float64Histogram of the first (runtime/metrics.go float64HistOrInit reuses it)."""
+    names = [str(n) for n in w.get("names") or []]
+    first = read(rt, names)
+    gc.collect(rt)
+    second = read(rt, names)
+    kinds = {str(d["name"]): str(d["value_kind"]) for d in _all_metrics(rt)}
+    return {
+        "first": first,
+        "second": second,
+        "in_place": {n: True for n in names if kinds.get(n) == "float64-histogram"},
+    }
 
 
 @step("op:metrics.all")

@@ -58,3 +58,37 @@ def test_hand_covered_ignores_generated_cases(tmp_path: Path) -> None:
     assert gen.hand_covered(tmp_path) == frozenset()
     (tmp_path / "h.yaml").write_text(f"cases:\n- id: h\n  covers: ['{clause}', 'godebug:panicnil#default']\n")
     assert gen.hand_covered(tmp_path) == frozenset({clause})
+
+
+def test_monotonic_claimed_only_where_the_reads_move_it() -> None:
+    """A reads case claims a cumulative metric's monotonic clause with a check that the value grew
+    (MOVED_BY_READS: garbage, a contended mutex and GC cycles move it); a metric its steps may leave
+    alone is claimed only while no hand-written case covers the clause, and keeps its >= checks."""
+    import yaml
+
+    from rthooks.spec.load import default_spec
+
+    gen: Any = tool_module("gen_metric_cases")
+    spec = default_spec()
+    moved = "metric:/gc/cycles/forced:gc-cycles#monotonic"
+    still = "metric:/cpu/classes/gc/mark/assist:cpu-seconds#monotonic"
+    free = yaml.safe_load(gen.render(spec, frozenset())["metrics_reads.yaml"])["cases"]
+    owned = yaml.safe_load(gen.render(spec, frozenset({moved, still}))["metrics_reads.yaml"])["cases"]
+    every = {c["id"]: c for c in owned}["metrics-gen-reads-every-release"]
+    assert moved in every["covers"] and still not in every["covers"]
+    assert still in {c["id"]: c for c in free}["metrics-gen-reads-every-release"]["covers"]
+    grew = {
+        (e["relation"]["left"], e["relation"]["right"])
+        for e in every["expect"]
+        if "relation" in e and e["relation"]["op"] == ">"
+    }
+    for clause in every["covers"]:
+        if clause.endswith("#monotonic"):
+            name = clause[len("metric:") : -len("#monotonic")]
+            assert name in gen.MOVED_BY_READS or clause not in {moved, still}
+            if name in gen.MOVED_BY_READS:
+                assert (f"$m2.{name}", f"$m0.{name}") in grew, name
+    # The metric left alone is still read and checked never to decrease.
+    assert any(
+        e.get("relation", {}).get("left") == "$m2./cpu/classes/gc/mark/assist:cpu-seconds" for e in every["expect"]
+    )
