@@ -655,6 +655,7 @@ def memstats(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
         return int(m[f"/memory/classes/{leaf}:bytes"])
 
     heap_inuse = mc("heap/objects") + mc("heap/unused")
+    ring = gc.history(rt)
     heap_idle = mc("heap/free") + mc("heap/released")
     fields: dict[str, Any] = {
         "Alloc": mc("heap/objects"),
@@ -681,6 +682,11 @@ def memstats(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
         "NextGC": m["/gc/heap/goal:bytes"],
         "NumGC": m["/gc/cycles/total:gc-cycles"],
         "NumForcedGC": m["/gc/cycles/forced:gc-cycles"],
+        # The pause ring runtime.ReadMemStats and runtime/debug.ReadGCStats share (oracle/gc.py).
+        "LastGC": ring.last_gc_unix,
+        "PauseTotalNs": ring.total_ns,
+        "PauseNs": list(ring.pause_ns),
+        "PauseEnd": list(ring.pause_end),
         "GCCPUFraction": 0.0,
         "EnableGC": True,
         "DebugGC": False,
