@@ -629,6 +629,9 @@ def read_mem_stats(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> dict
     h = heap.heap(rt)
     m = misc(rt)
     m.reads += 1
+    # runtime/mstats.go: ReadMemStats calls stopTheWorld(stwReadMemStats), one /sched/pauses/total/other
+    # sample (as op:memstats in metricsmodel already records).
+    rt.area("metrics", metricsmodel.MetricsState).pauses_other += 1
     objects = 400 + sum(1 for o in h.objects.values() if o.dropped_at is None)
     mallocs = 1000 + 10 * m.reads + len(h.objects)
     heap_alloc = 200_000 + 64 * objects
@@ -678,4 +681,8 @@ def set_cgo_traceback(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) ->
         raise PanicError("unsupported version", "string")
     if any(a is not None for a in args[1:]):
         raise Unsupported("C function pointers cannot be passed from a JSON step; only null")
+    # runtime/traceback.go: once a function is set, a call with a different pointer (here nil) panics;
+    # op cgo.traceback (cgomodel) records which of the three it set.
+    if any(rt.area("cgo.traceback", dict).get("set") or ()):
+        raise PanicError("call SetCgoTraceback only once", "string")
     # Repeating the same (nil) pointers is allowed.

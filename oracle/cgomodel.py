@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle import driversrc, godebugmodel, godebugops
+from rthooks.oracle import callers, driversrc, godebugmodel, godebugops, metricsmodel
 from rthooks.oracle.libgodebug import netdns_debug_lines
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import cutoff, spec_since
@@ -45,10 +45,20 @@ def pointer_check_error(release: GoVersion) -> str:
     return "runtime error: cgo argument has Go pointer to unpinned Go pointer"
 
 
+CGO_CALLS_METRIC = "/cgo/go-to-c-calls:calls"
+
+
 @step("op:cgo.call")
 def op_call(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
+    """n calls of an empty C function, counted as cgocall counts them (callers.count_cgo_calls), between
+    two NumCgoCall reads and two reads of the metric that reports the same count."""
     n = int(w.get("n", 10))
-    return {"n": n, "numcgocall_delta": n, "metric_delta": n}
+    if n < 0:
+        raise Unsupported("bad arguments: op cgo.call: n must not be negative")
+    before, m_before = callers.misc(rt).cgo_calls, int(metricsmodel.read(rt, [CGO_CALLS_METRIC])[CGO_CALLS_METRIC])
+    after = callers.count_cgo_calls(rt, n)
+    m_after = int(metricsmodel.read(rt, [CGO_CALLS_METRIC])[CGO_CALLS_METRIC])
+    return {"n": n, "numcgocall_delta": after - before, "metric_delta": m_after - m_before}
 
 
 @step("op:cgo.pass-pointer")
@@ -57,6 +67,8 @@ def op_pass_pointer(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict
     for p in pins:
         if p not in ("outer", "inner"):
             raise Unsupported(f'bad arguments: cgo.pass-pointer: pin must list "outer" and/or "inner", got {p!r}')
+    if w.get("unpin"):
+        pins = []  # Pinner.Unpin before the call unpins every object the Pinner pinned
     # Only the inner object matters: Go memory passed to C may hold pointers to pinned objects only.
     if "inner" not in pins and _cgocheck(rt) != 0:
         return {"err": pointer_check_error(rt.release), "read": None, "held": None}
