@@ -76,7 +76,8 @@ def test_cli_prints_the_classes_before_the_final_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _no_database(monkeypatch)
-    status = cli.main(["fuzz", "--impl", "oracle", "--impl", "oracle", "--area", "debug", "--examples", "12"])
+    argv = ["fuzz", "--impl", "oracle", "--impl", "oracle", "--area", "debug", "--examples", "12", "--jobs", "1"]
+    status = cli.main(argv)  # one process (--jobs 2 is tests/test_fuzz_jobs.py's)
     err = capsys.readouterr().err.splitlines()
     assert status == 0
     final, classes = FINAL.match(err[-1]), CLASSES.match(err[-2])

@@ -9,6 +9,8 @@ case matchers), ``_save`` (a divergence as a case file), ``_engine`` (the search
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,8 @@ from rthooks.argtypes import positive, seconds
 from rthooks.errors import RthooksError
 from rthooks.harness.fuzz._compare import LOOSENED, TRACEBACK_SHAPE
 from rthooks.harness.fuzz._engine import Divergence, Fuzzer, Summary, database
+from rthooks.harness.fuzz._jobs import Channel, plan, run_workers, summary_event
+from rthooks.harness.fuzz._save import case_id
 from rthooks.harness.fuzz._strategies import DOMAIN_LIMITS, GODEBUG_EXCLUDED
 from rthooks.harness.fuzz.areas import AREAS, loosened
 from rthooks.text import printable
@@ -79,7 +83,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, help="the search's seed (default: random, printed)")
     p.add_argument("--area", choices=sorted(AREAS), default="env", help="what to generate (default env)")
     p.add_argument("--save", type=_folder, help="write each shrunk divergence here as a case file")
+    p.add_argument(
+        "--jobs",
+        type=positive,
+        help="worker processes, each its own search (seeds derived from --seed; --examples is their total, "
+        "--seconds the wall time); default: 2 for the batched area (debug) on 2 or more CPUs, else 1",
+    )
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a --jobs worker: JSON events on stdout
     return p
+
+
+def default_jobs(area: str) -> int:
+    """What pays by default: two processes for an area whose programs run batched (the Python side is most of
+    a program's CPU there, so a second search uses the second core); one where each program's own process
+    and its runtime start-up are the cost (measured: see README, "Fuzzing")."""
+    return 2 if AREAS[area].batched and AREAS[area].machine is not None and (os.cpu_count() or 1) >= 2 else 1
 
 
 def main(argv: Sequence[str]) -> int:
@@ -105,6 +123,12 @@ def main(argv: Sequence[str]) -> int:
     if impls[0].name == impls[1].name and texts[0] != texts[1]:
         raise RthooksError(f"--impl {texts[0]} and --impl {texts[1]} name the same implementation")
     seconds = args.seconds if args.seconds is not None or args.examples is not None else 60.0
+    jobs = args.jobs if args.jobs is not None else default_jobs(args.area)
+    if jobs > 1 and not args.worker:
+        return _parent(args, texts, (impls[0].name, impls[1].name), seconds, jobs)
+    emit = None
+    if args.worker:
+        emit = Channel()
     fuzzer = Fuzzer(
         impls,
         spec,
@@ -114,9 +138,20 @@ def main(argv: Sequence[str]) -> int:
         seed=args.seed,
         save=args.save,
         db=database(cache_dir() / "fuzz"),
+        emit=emit,
+        every=1.0 if emit is not None else 5.0,
     )
+    if emit is not None:
+        result = fuzzer.run()
+        emit(summary_event(result, fuzzer.ran, [case_id(d.program) for d in result.divergences]))
+        return 1 if result.divergences else 0
     print(f"fuzz: {args.area} area, {impls[0].name} against {impls[1].name}", file=sys.stderr)
     result = fuzzer.run()
+    return _finish(result)
+
+
+def _finish(result: Summary, failures: Sequence[str] = ()) -> int:
+    """The run's last lines (both one process and --jobs); the exit status."""
     for note in result.slow:
         print(f"fuzz: slow program: {printable(note, 400)}", file=sys.stderr)
     if result.repeated:
@@ -128,6 +163,22 @@ def main(argv: Sequence[str]) -> int:
         print(f"fuzz: {printable(note, 400)}", file=sys.stderr)
     if result.skipped or result.invalid:
         print(f"fuzz: {result.skipped} programs skipped (unsupported), {result.invalid} invalid", file=sys.stderr)
+    for line in failures:
+        print(f"fuzz: {printable(line, 400)}", file=sys.stderr)
     print(result.classes_line(), file=sys.stderr)
     print(result.final_line(), file=sys.stderr)
-    return 1 if result.divergences else 0
+    return 1 if result.diverged or failures else 0
+
+
+def _parent(
+    args: argparse.Namespace, texts: list[str], names: tuple[str, str], seconds: float | None, jobs: int
+) -> int:
+    """``--jobs N``: run N workers (rthooks.harness.fuzz._jobs) and print their merged results."""
+    base = args.seed if args.seed is not None else secrets.randbits(32)
+    if args.seed is None:
+        print(f"fuzz: seed {base} (rerun with --seed {base} --jobs {jobs})", file=sys.stderr)
+    workers = plan(texts, args.area, base, jobs, examples=args.examples, seconds=seconds, save=args.save)
+    print(f"fuzz: {args.area} area, {names[0]} against {names[1]}, {len(workers)} workers", file=sys.stderr)
+    merged = run_workers(workers, area=args.area, say=lambda text: print(text, file=sys.stderr, flush=True))
+    merged.summary.remote = merged.divergences
+    return _finish(merged.summary, merged.failures)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -85,9 +87,15 @@ def save(
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{case_id(program)}.yaml"
     findings: list[str] = []
-    for reference in (1, 0):
-        path.write_text(case_text(program, results, names, why=why, seed=seed, reference=reference), encoding="utf-8")
-        findings = [str(f) for f in lint_paths([path])]
-        if not findings:
-            break
+    # Written and checked in a private folder, then moved into place in one step: two `--jobs` workers that
+    # shrank to the same program write the same file name, and neither may read the other's half-written text.
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".rthooks-fuzz-") as private:
+        draft = Path(private) / path.name
+        for reference in (1, 0):
+            text = case_text(program, results, names, why=why, seed=seed, reference=reference)
+            draft.write_text(text, encoding="utf-8")
+            findings = [str(f).replace(str(draft), str(path)) for f in lint_paths([draft])]
+            if not findings:
+                break
+        os.replace(draft, path)
     return path, findings
