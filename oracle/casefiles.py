@@ -146,6 +146,14 @@ class CaseFiles:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def size(self, name: str) -> int:
+        """A regular file's size in bytes, as ``os.Stat`` reports it (no read; nothing is created)."""
+        fd = self._open(name, os.O_RDONLY, "stat")
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
     def read(self, name: str, limit: int = MAX_READ_BYTES) -> bytes:
         """A regular file's contents, refused past ``limit`` bytes."""
         fd = self._open(name, os.O_RDONLY, "open")

@@ -56,6 +56,9 @@ class PprofState:
     labelsets: list[dict[str, str]] = field(default_factory=list)
     contexts: list[dict[str, Any]] = field(default_factory=list)  # {"labels": {...}, "task": id | None}
     cpu_file: str | None = None
+    # The label sets the calling goroutine held while the CPU profile ran (at Start and at each change):
+    # the model's CPU samples carry those labels (runtime/pprof.Do#goroutine-labels-during-f).
+    cpu_labels: list[dict[str, str]] = field(default_factory=list)
     goroutine_labels: dict[str, str] = field(default_factory=dict)
     # Goroutines started inside callbacks: (their labels, how many), so a count costs no memory.
     spawned_labels: list[tuple[dict[str, str], int]] = field(default_factory=list)
@@ -67,6 +70,14 @@ class PprofState:
 
 def _pp(rt: OracleRuntime) -> PprofState:
     return rt.area("pprof", PprofState)  # type: ignore[no-any-return]
+
+
+def _set_goroutine_labels(rt: OracleRuntime, labels: dict[str, str]) -> None:
+    """Give the calling goroutine ``labels``; while a CPU profile runs its samples may carry them."""
+    st = _pp(rt)
+    st.goroutine_labels = dict(labels)
+    if st.cpu_file is not None:
+        st.cpu_labels.append(dict(labels))
 
 
 # --- argument reading ---------------------------------------------------------------------
@@ -339,6 +350,7 @@ def pprof_start_cpu(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> No
     w = resolve(rt, args[0])
     _touch(rt, w)
     st.cpu_file = w if isinstance(w, str) else ""
+    st.cpu_labels = [dict(st.goroutine_labels)]
 
 
 @step("runtime/pprof.StopCPUProfile")
@@ -350,6 +362,17 @@ def pprof_stop_cpu(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None
         _write(rt, st.cpu_file, gzip.compress(b"profile.proto:cpu samples/count cpu/nanoseconds", mtime=0))
         _record_proto(rt, st.cpu_file, "cpu")
     st.cpu_file = None
+    st.cpu_labels = []
+
+
+@step("op:file.size")
+def op_file_size(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> int:
+    """The size of a file of the working directory when the step runs: the model writes a CPU profile
+    only at StopCPUProfile (#written-at-stop), so while it runs the file StartCPUProfile created is empty."""
+    path = str(resolve(rt, w.get("file")))
+    if path.startswith("/") or ".." in path.split("/"):  # as the driver's opFileSize (ops_files.go)
+        raise Unsupported(f"bad arguments: op file.size: {path!r} is not a file name in the working directory")
+    return rt.files.size(path)
 
 
 @step("runtime/pprof.Labels")
@@ -385,19 +408,18 @@ def pprof_for_labels(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> N
 def pprof_do(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
     ctx = _ctx(rt, args[0])
     inner = _new_ctx(rt, {**ctx["labels"], **_labelset(rt, args[1])}, ctx["task"])
-    st = _pp(rt)
-    st.goroutine_labels = dict(_ctx(rt, inner)["labels"])
+    _set_goroutine_labels(rt, _ctx(rt, inner)["labels"])
     try:
         Callback(rt, resolve(rt, args[2])).fire(inner)
     finally:
         # defer SetGoroutineLabels(ctx): after f (even when f panics) the goroutine carries ctx's
         # labels, not whatever it carried before Do (#restored-after-f)
-        st.goroutine_labels = dict(ctx["labels"])
+        _set_goroutine_labels(rt, ctx["labels"])
 
 
 @step("runtime/pprof.SetGoroutineLabels")
 def pprof_set_goroutine_labels(rt: OracleRuntime, args: list[Any], _: dict[str, Any]) -> None:
-    _pp(rt).goroutine_labels = dict(_ctx(rt, args[0])["labels"])
+    _set_goroutine_labels(rt, _ctx(rt, args[0])["labels"])
 
 
 # --- profile records (ops_pprof_records.go): counts and stack shapes, not bytes ----------
@@ -494,16 +516,47 @@ def op_marked_records(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> di
     return {"records": len({m["depth"] for m in marked}), **_marked_totals(rt), "max_depth": max(depths, default=0)}
 
 
-def _proto_summary(rt: OracleRuntime, name: str) -> dict[str, Any]:
+def _sample_labels(sets: list[dict[str, str]]) -> dict[str, Any]:
+    """``labels`` and ``labelled_samples`` of a summary whose samples carry these label sets (one sample
+    each): every key with its distinct values, sorted, and how many samples carry any label."""
+    values: dict[str, set[str]] = {}
+    for labels in sets:
+        for k, v in labels.items():
+            values.setdefault(k, set()).add(v)
+    return {
+        "labels": {k: sorted(vs) for k, vs in sorted(values.items())},
+        "labelled_samples": sum(1 for labels in sets if labels),
+    }
+
+
+def _proto_summary(rt: OracleRuntime, name: str, cpu_labels: list[dict[str, str]] | None = None) -> dict[str, Any]:
     if name == "cpu":
+        # Five samples under each label set the goroutine held while profiling (an empty set: unlabelled work).
+        sets = [labels for labels in cpu_labels or [{}] for _ in range(5)]
         return {
             "sample_types": ["samples/count", "cpu/nanoseconds"],
             "default_sample_type": None,
             "period_type": "cpu/nanoseconds",
             "period": 1_000_000_000 // _clause_int("runtime/pprof.StartCPUProfile#rate-100hz", r"fixed at (\d+) Hz"),
-            "samples": 10,
+            "samples": len(sets),
             "max_depth": 20,
             "marked": {"samples": 0, "cpu": 0},
+            **_sample_labels(sets),
+        }
+    if name == "goroutine":
+        # One sample per distinct stack and label set: the calling goroutine's and those started inside
+        # callbacks (runtime/pprof.Labels#cpu-and-goroutine-only: debug=0 sample labels).
+        st = _pp(rt)
+        sets = [st.goroutine_labels, *(labels for labels, _ in st.spawned_labels)]
+        return {
+            "sample_types": ["goroutine/count"],
+            "default_sample_type": None,
+            "period_type": "goroutine/count",
+            "period": 1,
+            "samples": len(sets),
+            "max_depth": 20,
+            "marked": {"goroutine": 0},
+            **_sample_labels(sets),
         }
     if name in ("heap", "allocs"):
         rate = 512 * 1024
@@ -526,6 +579,7 @@ def _proto_summary(rt: OracleRuntime, name: str) -> dict[str, Any]:
                 "inuse_objects": t["inuse_objects"],
                 "inuse_space": t["inuse_bytes"],
             },
+            **_sample_labels([]),  # no labels in heap profiles (runtime/pprof.Labels#cpu-and-goroutine-only)
         }
     raise Unsupported(f"the oracle does not model the protobuf of the {name} profile")
 
@@ -536,7 +590,7 @@ def _record_proto(rt: OracleRuntime, w: Any, name: str) -> None:
         w = w["file"]
     if isinstance(w, str):
         with contextlib.suppress(Unsupported):
-            _pp(rt).protos[w] = _proto_summary(rt, name)
+            _pp(rt).protos[w] = _proto_summary(rt, name, _pp(rt).cpu_labels if name == "cpu" else None)
 
 
 @step("op:pprof.proto.summary")

@@ -58,3 +58,38 @@ def test_godebug_lines_before_go_1_23_fail_with_the_toolchains_own_error() -> No
     with pytest.raises(RthooksError, match=r"go build") as err:
         build_driver(tc, BuildConfig(goline="1.21", godebug=(("panicnil", "1"),)))
     assert "unknown block type: godebug" in err.value.output
+
+
+def test_file_size_reads_a_working_directory_file_and_refuses_other_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """op file.size: the size now, os.Stat's error for a missing file, bad arguments outside the directory."""
+    import json
+    import os
+
+    tc = toolchain.for_release("1.27")
+    binary = build_driver(tc, BuildConfig(goline=str(tc.release)))
+    (tmp_path / "five.txt").write_bytes(b"12345")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    steps = [
+        {"op": "file.size", "with": {"file": p}}
+        for p in ("five.txt", "empty.txt", "missing.txt", "../five.txt", "/five.txt")
+    ]
+    r, w = os.pipe()
+    p = subprocess.run(
+        [str(binary)],
+        input=json.dumps({"protocol": 1, "case": "file-size", "go": "1.27", "steps": steps}),
+        capture_output=True,
+        text=True,
+        pass_fds=(w,),
+        cwd=tmp_path,
+        env={"RTHOOKS_OBS_FD": str(w), "PATH": os.environ.get("PATH", "")},
+        timeout=60,
+    )
+    os.close(w)
+    with os.fdopen(r) as f:
+        obs = {x["step"]: x for x in map(json.loads, f.read().splitlines()) if "step" in x}
+    assert p.returncode == 0, p.stderr
+    assert (obs[0]["status"], obs[0]["value"]) == ("ok", 5)
+    assert (obs[1]["status"], obs[1]["value"]) == ("ok", 0)
+    assert obs[2]["status"] == "error" and "stat missing.txt: no such file or directory" in json.dumps(obs[2])
+    for i in (3, 4):
+        assert obs[i]["status"] == "unsupported" and "bad arguments" in json.dumps(obs[i]), obs[i]

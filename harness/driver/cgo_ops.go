@@ -142,8 +142,10 @@ type cgoHolder struct {
 // a pointer to another Go object (an int set to 42). pin lists what a
 // runtime.Pinner pins first: "outer" (the holder), "inner" (the int).
 // C reads the int through the holder and keeps the inner pointer; after
-// two GCs C reads it again. Reports err (the recovered panic text or
-// null), read (what C read during the call), held (what it read after).
+// two GCs C reads it again. With unpin true the Pinner's Unpin is called
+// after the Pin calls and before the pointer is passed. Reports err (the
+// recovered panic text or null), read (what C read during the call), held
+// (what it read after).
 func opCgoPassPointer(r *runner, w *withArgs) (res interface{}, err error) {
 	var p runtime.Pinner
 	defer p.Unpin()
@@ -158,6 +160,9 @@ func opCgoPassPointer(r *runner, w *withArgs) (res interface{}, err error) {
 		default:
 			badArgs("cgo.pass-pointer: pin must list \"outer\" and/or \"inner\", got %q", what)
 		}
+	}
+	if w.bool("unpin", false) {
+		p.Unpin()
 	}
 	out := map[string]interface{}{"err": nil, "read": nil, "held": nil}
 	func() {

@@ -103,14 +103,15 @@ func (a *argList) profile(i int) *pprof.Profile {
 }
 
 // labelSet reads a pprof.LabelSet: a handle from Labels, a list of
-// alternating keys and values (passed to pprof.Labels as is), or an object
-// of keys to values.
+// alternating keys and values (passed to pprof.Labels as is), an object of
+// keys to values, or null for the zero value LabelSet{} (not Labels(): its
+// list is nil, not empty; LabelSet#zero-value-empty).
 func (a *argList) labelSet(i int) pprof.LabelSet {
 	switch v := a.get(i).(type) {
 	case pprof.LabelSet:
 		return v
 	case nil:
-		return pprof.Labels()
+		return pprof.LabelSet{}
 	case []interface{}:
 		kv := make([]string, len(v))
 		for j, e := range v {
@@ -137,6 +138,6 @@ func (a *argList) labelSet(i int) pprof.LabelSet {
 		}
 		return pprof.Labels(kv...)
 	}
-	badArgs("%s: argument %d must be a LabelSet handle, a list of keys and values, or an object", a.what, i)
+	badArgs("%s: argument %d must be a LabelSet handle, a list of keys and values, an object or null", a.what, i)
 	return pprof.LabelSet{}
 }

@@ -32,6 +32,11 @@ func init() {
 		}},
 		"runtime.Cleanup.Stop": {fn: func(a *argList) []interface{} {
 			a.expect(1)
+			if a.get(0) == nil {
+				var zero runtime.Cleanup // null is the zero Cleanup
+				zero.Stop()
+				return noResults
+			}
 			c, ok := a.get(0).(runtime.Cleanup)
 			if !ok {
 				badArgs("runtime.Cleanup.Stop: the receiver must be a runtime.Cleanup handle")

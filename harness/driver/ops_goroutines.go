@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -74,6 +76,13 @@ func (p *parkedGoroutines) release() {
 // once they are all gone.
 func opGoexit(r *runner, w *withArgs) (interface{}, error) {
 	if w.bool("main", false) {
+		helpers := w.int("helpers", 0)
+		if helpers < 0 || helpers > 8 {
+			badArgs("op goexit: helpers must be 0-8, got %d", helpers)
+		}
+		if helpers > 0 {
+			defer close(goexitHelpers(helpers))
+		}
 		runtime.Goexit()
 	}
 	before := runtime.NumGoroutine()
@@ -90,4 +99,32 @@ func opGoexit(r *runner, w *withArgs) (interface{}, error) {
 		time.Sleep(time.Millisecond)
 	}
 	return nil, nil
+}
+
+// goexitHelpers starts n goroutines for goexit with main (process:goexit-main#main-continues).
+// Closing the returned channel (main's deferred call, run by Goexit) lets them go on: each
+// waits until main's goroutine is no longer counted by NumGoroutine (at most 5 s), then, in
+// turn, writes "goexit-helper K: main gone" (or "main still counted") to stdout and ends, so
+// the lines come from a program whose main goroutine has exited, before the deadlock error.
+func goexitHelpers(n int) chan struct{} {
+	gone := make(chan struct{})
+	withMain := runtime.NumGoroutine() + n // main and the helpers, before main exits
+	prev := gone
+	for k := 1; k <= n; k++ {
+		turn := make(chan struct{})
+		go func(k int, prev, turn chan struct{}) {
+			defer close(turn)
+			<-prev
+			state := "main still counted"
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if runtime.NumGoroutine() < withMain-(k-1) {
+					state = "main gone"
+					break
+				}
+			}
+			os.Stdout.WriteString("goexit-helper " + strconv.Itoa(k) + ": " + state + "\n")
+		}(k, prev, turn)
+		prev = turn
+	}
+	return gone
 }

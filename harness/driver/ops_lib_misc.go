@@ -78,18 +78,38 @@ func opLibMultipartPart(r *runner, w *withArgs) (interface{}, error) {
 	return out, nil
 }
 
-// opLibMultipartForm: Reader.ReadForm on a form of `parts` value parts;
-// value {values: number of form values, err}.
+// opLibMultipartForm: Reader.ReadForm on a form of `parts` parts of
+// `headers` headers each (Content-Disposition, then X-H1, X-H2, ...):
+// value parts, or with `files` file parts (a filename in the
+// Content-Disposition), whose headers ReadForm counts against one limit
+// for the whole form; value {values: number of form values, err}, plus
+// `files`: the number of file headers, with `files`.
 func opLibMultipartForm(r *runner, w *withArgs) (interface{}, error) {
+	files := w.bool("files", false)
+	headers := w.int("headers", 1)
 	var b strings.Builder
 	for i := 0; i < w.int("parts", 1); i++ {
-		fmt.Fprintf(&b, "--B\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n", i)
+		if files {
+			fmt.Fprintf(&b, "--B\r\nContent-Disposition: form-data; name=\"f%d\"; filename=\"f%d.txt\"\r\n", i, i)
+		} else {
+			fmt.Fprintf(&b, "--B\r\nContent-Disposition: form-data; name=\"f%d\"\r\n", i)
+		}
+		for j := 1; j < headers; j++ {
+			fmt.Fprintf(&b, "X-H%d: v\r\n", j)
+		}
+		b.WriteString("\r\nv\r\n")
 	}
 	b.WriteString("--B--\r\n")
 	f, err := multipart.NewReader(strings.NewReader(b.String()), "B").ReadForm(1 << 20)
 	out := map[string]interface{}{"values": nil, "err": libErr(err)}
+	if files {
+		out["files"] = nil
+	}
 	if f != nil {
 		out["values"] = len(f.Value)
+		if files {
+			out["files"] = len(f.File)
+		}
 		f.RemoveAll()
 	}
 	return out, nil

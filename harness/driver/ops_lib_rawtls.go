@@ -171,7 +171,9 @@ func rawClient(c net.Conn, ems bool, sigalgs []int) error {
 	}
 	exts := rawExt(0x000a, []byte{0, 2, 0, 0x17})
 	exts = append(exts, rawExt(0x000b, []byte{1, 0})...)
-	exts = append(exts, rawExt(0x000d, append([]byte{byte(len(sa) >> 8), byte(len(sa))}, sa...))...)
+	if len(sigalgs) > 0 { // an empty list: no signature_algorithms extension at all
+		exts = append(exts, rawExt(0x000d, append([]byte{byte(len(sa) >> 8), byte(len(sa))}, sa...))...)
+	}
 	if ems {
 		exts = append(exts, rawExt(0x0017, nil)...)
 	}
@@ -320,7 +322,8 @@ func rawServer(c net.Conn, cert tls.Certificate, ems bool) error {
 }
 
 // opLibTLSRawClient: rawClient (Extended Master Secret if `ems`, signature
-// algorithms `sigalgs`, default [0x0403]) against a crypto/tls server with
+// algorithms `sigalgs`, default [0x0403]; an empty list sends no
+// signature_algorithms extension) against a crypto/tls server with
 // an ECDSA certificate and a default Config; value {server_err,
 // client_err, version, ekm_err}: ekm_err is the server's
 // ExportKeyingMaterial error.

@@ -100,7 +100,7 @@ func opLibTLSHello(r *runner, w *withArgs) (interface{}, error) {
 // opLibTLSHandshake: a full handshake over net.Pipe between a client
 // (client_min, client_max, client_suites) and a server with a default
 // Config (but server_min, server_suites) and a certificate of kind `cert`
-// (ecdsa, rsa1024, rsa2048). Value: {version, suite, client_err,
+// (ecdsa, rsa1024, rsa2048, rsa8256). Value: {version, suite, client_err,
 // server_err, ekm_err}; ekm_err is the server's ExportKeyingMaterial error.
 func opLibTLSHandshake(r *runner, w *withArgs) (interface{}, error) {
 	cert, err := libSelfSigned(w.str("cert", "ecdsa"))

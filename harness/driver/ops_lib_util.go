@@ -31,8 +31,12 @@ func libErr(err error) interface{} {
 	return err.Error()
 }
 
-// libKey makes a key: "ecdsa" (P-256) or "rsaNNNN".
+// libKey makes a key: "ecdsa" (P-256) or "rsaNNNN"; "rsa8256" is the fixed
+// key of ops_lib_rsa8256.go (too slow to generate at run time).
 func libKey(kind string) (crypto.Signer, error) {
+	if kind == "rsa8256" {
+		return rsa8256Key()
+	}
 	if strings.HasPrefix(kind, "rsa") {
 		bits := 2048
 		switch kind {

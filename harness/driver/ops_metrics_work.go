@@ -22,6 +22,7 @@ func init() {
 	registerOp("metrics.spin", opMetricsSpin)
 	registerOp("metrics.histogram.sum", opMetricsHistogramSum)
 	registerOp("metrics.memstats.read", opMetricsMemStatsRead)
+	registerOp("metrics.read.reuse", opMetricsReadReuse)
 	registerOp("metrics.mutex.contend", opMetricsMutexContend)
 	registerOp("metrics.lock.contend", opMetricsLockContend)
 	registerOp("metrics.park", opMetricsPark)
@@ -480,3 +481,46 @@ func opMetricsChurn(r *runner, w *withArgs) (interface{}, error) {
 }
 
 func init() { registerOp("metrics.churn", opMetricsChurn) }
+
+// opMetricsReadReuse reads names into one []metrics.Sample, runs runtime.GC,
+// and reads into the same slice again (the reuse metrics.Read allows). It
+// reports both reads, the first read's histograms as they were (copied before
+// the second read), and per histogram whether the second read wrote into the
+// *Float64Histogram the first one returned (in_place).
+func opMetricsReadReuse(r *runner, w *withArgs) (interface{}, error) {
+	names := w.strs("names")
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n
+	}
+	if len(samples) > 0 {
+		metrics.Read(samples)
+	}
+	first := make(map[string]interface{}, len(samples))
+	hists := make(map[string]*metrics.Float64Histogram)
+	for _, s := range samples {
+		if s.Value.Kind() != metrics.KindFloat64Histogram {
+			first[s.Name] = s.Value
+			continue
+		}
+		h := s.Value.Float64Histogram()
+		hists[s.Name] = h
+		first[s.Name] = &metrics.Float64Histogram{
+			Counts:  append([]uint64(nil), h.Counts...),
+			Buckets: append([]float64(nil), h.Buckets...),
+		}
+	}
+	runtime.GC()
+	if len(samples) > 0 {
+		metrics.Read(samples)
+	}
+	second := make(map[string]interface{}, len(samples))
+	inPlace := make(map[string]interface{}, len(hists))
+	for _, s := range samples {
+		second[s.Name] = s.Value
+		if h, ok := hists[s.Name]; ok {
+			inPlace[s.Name] = s.Value.Float64Histogram() == h
+		}
+	}
+	return map[string]interface{}{"first": first, "second": second, "in_place": inPlace}, nil
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,6 +281,7 @@ func protoSummary(data []byte) (map[string]interface{}, error) {
 	type sample struct {
 		locs   []uint64
 		values []int64
+		labels [][2]uint64 // string labels: key and value string indexes
 	}
 	var samples []sample
 	locFuncs := map[uint64][]uint64{} // location id -> function ids
@@ -305,6 +307,19 @@ func protoSummary(data []byte) (map[string]interface{}, error) {
 			fs, _ := pbFields(f.bytes)
 			var sm sample
 			for _, sf := range fs {
+				if sf.num == 3 { // Label{key = 1, str = 2, num = 3}; a numeric label has str 0 ("")
+					var kv [2]uint64
+					ls, _ := pbFields(sf.bytes)
+					for _, l := range ls {
+						if l.num == 1 || l.num == 2 {
+							kv[l.num-1] = l.varint
+						}
+					}
+					if kv[1] != 0 {
+						sm.labels = append(sm.labels, kv)
+					}
+					continue
+				}
 				if sf.num != 1 && sf.num != 2 {
 					continue
 				}
@@ -412,7 +427,38 @@ func protoSummary(data []byte) (map[string]interface{}, error) {
 			}
 		}
 	}
+	// The string labels of the samples: each key with its distinct values, sorted, and how many
+	// samples carry at least one (numeric labels, such as the heap profile's "bytes", are left out).
+	labelValues := map[string]map[string]bool{}
+	labelled := 0
+	for _, sm := range samples {
+		if len(sm.labels) > 0 {
+			labelled++
+		}
+		for _, kv := range sm.labels {
+			k := str(kv[0])
+			if labelValues[k] == nil {
+				labelValues[k] = map[string]bool{}
+			}
+			labelValues[k][str(kv[1])] = true
+		}
+	}
+	labels := map[string]interface{}{}
+	for k, vs := range labelValues {
+		list := make([]string, 0, len(vs))
+		for v := range vs {
+			list = append(list, v)
+		}
+		sort.Strings(list)
+		values := make([]interface{}, len(list))
+		for i, v := range list {
+			values[i] = v
+		}
+		labels[k] = values
+	}
 	return map[string]interface{}{
+		"labels":              labels,
+		"labelled_samples":    labelled,
 		"sample_types":        types,
 		"default_sample_type": def,
 		"period_type":         str(periodType[0]) + "/" + str(periodType[1]),

@@ -30,6 +30,8 @@ func init() {
 	registerOp("runtime.link", opRuntimeLink)
 	registerOp("runtime.alloc.zero", opAllocZero)
 	registerOp("runtime.finalizer.payload", opFinalizerPayload)
+	registerOp("runtime.finalizer.gate", opFinalizerGate)
+	registerOp("runtime.finalizer.gate.open", opFinalizerGateOpen)
 	registerOp("runtime.stopwatch", opStopwatch)
 	registerOp("runtime.deepstack", opDeepStack)
 	registerOp("runtime.heapdump.gap", opHeapDumpGap)
@@ -555,4 +557,26 @@ func opMetricsConcurrent(r *runner, w *withArgs) (interface{}, error) {
 	}
 	wg.Wait()
 	return map[string]interface{}{"reads": reads, "bad": bad}, nil
+}
+
+var finalizerGate = make(chan struct{})
+
+// opFinalizerGate sets on object with.name a finalizer that records
+// "<tag>:started", waits until runtime.finalizer.gate.open, then records
+// tag: while it waits, every finalizer queued after it waits too (the
+// runtime runs finalizers one at a time on one goroutine).
+func opFinalizerGate(r *runner, w *withArgs) (interface{}, error) {
+	tag := w.str("tag", w.needStr("name"))
+	runtime.SetFinalizer(r.namedObject(w), func(interface{}) {
+		recordRan(tag + ":started")
+		<-finalizerGate
+		recordRan(tag)
+	})
+	return nil, nil
+}
+
+// opFinalizerGateOpen lets the runtime.finalizer.gate finalizer go on.
+func opFinalizerGateOpen(r *runner, w *withArgs) (interface{}, error) {
+	close(finalizerGate)
+	return nil, nil
 }

@@ -139,6 +139,7 @@ SETENV_OPS: dict[str, tuple[str, str]] = {"runtime.setenv": ("name", "value")}
 # path, not a file: it is not here.
 PATH_KEYS: dict[str, tuple[str, ...]] = {
     "cpu.profile": ("file",),
+    "file.size": ("file",),
     "lib.exec.lookpath": ("file",),
     "pprof.proto.summary": ("file",),
     "profile.write": ("file",),

