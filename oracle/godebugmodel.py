@@ -206,7 +206,7 @@ def _check_godebug(verb: str, key: str, value: str, release: GoVersion) -> str |
             return f"default={value} too new (toolchain is go{release})"
         return None
     item = default_spec().items.get(f"godebug:{key}")
-    if item is not None and item.data.get("table") and item.exists_in(release):
+    if item is not None and item.at(release).get("table") and item.exists_in(release):
         return None
     removal = item.data.get("removal") if item is not None else None
     if removal and GoVersion.parse(str(removal.get("listed_since", removal["release"]))) <= release:

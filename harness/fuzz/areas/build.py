@@ -105,7 +105,7 @@ def _keys(spec: Spec, go: GoVersion) -> tuple[list[Item], list[Item], list[Item]
         listed = it.data.get("removal") and GoVersion.parse(str(it.data["removal"].get("listed_since", "99"))) <= go
         if gone or listed:
             removed.append(it)
-        elif it.data.get("table"):
+        elif it.at(go).get("table"):  # a key may enter the table in a later release (tracebacklabels: 1.27)
             table.append(it)
         else:
             runtime_only.append(it)
