@@ -279,11 +279,34 @@ def set_block_rate(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> No
     misc(rt).block_rate = max(0, int(args[0]))
 
 
+# The block and mutex profiles (runtime/mprof.go, the same rules in go1.21 and go1.27): events are kept
+# per call stack, one bucket (record) per stack, the newest bucket first (stkbucket prepends to
+# bbuckets/xbuckets). The model's clock ticks once a nanosecond, so a rate in ns is also one in ticks
+# (its text profiles say cycles/second=1000000000).
+# The driver's contention ops and the stacks their events are recorded at: (op site, profile, where).
+CONTENTION_SITES: dict[str, tuple[str, str]] = {
+    # opRuntimeBlock: each receive in rthBlockSite waits hold_us (chanrecv -> blockevent).
+    "rthBlockSite": ("block", "main.rthBlockSite"),
+    # opRuntimeMutex: the caller waits on <-locked until the new holder goroutine has run (chanrecv).
+    "opRuntimeMutex": ("block", "main.opRuntimeMutex"),
+    # rthMutexWaiter's Lock waits the holder's hold_us (semacquire1 with semaBlockProfile -> blockevent).
+    "rthMutexWaiter": ("block", "main.rthMutexWaiter"),
+    # rthMutexHolder's Unlock wakes the waiter (semrelease1 -> mutexevent, on the unlocker's stack:
+    # runtime/sema.go go1.21.13:202, go1.27.3:255).
+    "rthMutexHolder": ("mutex", "main.rthMutexHolder"),
+}
+# The sites op:runtime.contention.site sums: stacks through main.rthBlockSite or main.rthMutex*.
+DRIVER_SITES = ("rthBlockSite", "rthMutexWaiter", "rthMutexHolder")
+START_WAIT_NS = 1000  # a new goroutine's start-up, what <-locked waits (measured: about 0.5-0.7 µs)
+SITE_PC = {site: 0x5A2000 + 0x80 * i for i, site in enumerate(CONTENTION_SITES)}
+
+
 @dataclass
 class Contention:
-    block: int = 0  # recorded events at the driver's contention sites
-    mutex: int = 0
-    mutex_seen: int = 0
+    # site -> [count, cycles], per profile, in the order the buckets were made (oldest first)
+    block: dict[str, list[int]] = field(default_factory=dict)
+    mutex: dict[str, list[int]] = field(default_factory=dict)
+    mutex_seen: int = 0  # contention events so far, whatever the fraction (for the 1-in-rate sampling)
 
 
 def contention(rt: OracleRuntime) -> Contention:
@@ -291,30 +314,61 @@ def contention(rt: OracleRuntime) -> Contention:
     return c
 
 
+def _block_events(rt: OracleRuntime, site: str, n: int, wait_ns: int) -> None:
+    """n blocking events of wait_ns each at site. blockevent/blocksampled keep every event at least
+    as long as the rate and one shorter one with odds wait/rate (counted rate/wait times); the model
+    takes those odds as none. A rate <= 0 keeps nothing."""
+    rate = misc(rt).block_rate
+    if n <= 0 or rate <= 0 or wait_ns < rate:
+        return
+    rec = contention(rt).block.setdefault(site, [0, 0])
+    rec[0] += n
+    rec[1] += n * wait_ns
+
+
+def _mutex_events(rt: OracleRuntime, site: str, n: int, wait_ns: int) -> None:
+    """n contention events at site. mutexevent keeps one in rate at random and saveblockevent counts a
+    kept one rate times (cycles rate * wait); the model keeps every rate-th event seen (counted without
+    a loop as long as n). A fraction of 0 keeps nothing."""
+    c, f = contention(rt), misc(rt).mutex_fraction
+    n = max(0, n)
+    if f > 0:
+        kept = (c.mutex_seen + n) // f - c.mutex_seen // f
+        if kept:
+            rec = c.mutex.setdefault(site, [0, 0])
+            rec[0] += kept * f
+            rec[1] += kept * f * wait_ns
+    c.mutex_seen += n
+
+
 @step("op:runtime.block")
 def block_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    """n channel waits of hold_us each: all recorded when they last at least the rate (in ns); the
-    model takes the vanishing odds of sampling a shorter one as none."""
-    rate, hold_ns = misc(rt).block_rate, int(w.get("hold_us", 200)) * 1000
-    if rate > 0 and hold_ns >= rate:
-        contention(rt).block += int(w.get("n", 1))
+    """n channel waits of hold_us each at rthBlockSite (the sender waits until the receiver is parked)."""
+    _block_events(rt, "rthBlockSite", int(w.get("n", 1)), int(w.get("hold_us", 200)) * 1000)
 
 
 @step("op:runtime.mutex")
 def mutex_events(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
-    """n contended unlocks: on average 1 in fraction is recorded (the model keeps every fraction-th)."""
-    c, f = contention(rt), misc(rt).mutex_fraction
-    n = max(0, int(w.get("n", 1)))
-    if f > 0:  # the multiples of f among the events seen next, counted without a loop as long as n
-        c.mutex += (c.mutex_seen + n) // f - c.mutex_seen // f
-    c.mutex_seen += n
+    """n rounds of: start a holder and wait for it to lock (<-locked), then wait hold_us in Lock, which
+    the holder's Unlock ends with a contention event. A waiter that got the lock by spinning would be
+    neither a block nor a mutex event; the model takes every round as contended."""
+    n, hold_ns = int(w.get("n", 1)), int(w.get("hold_us", 1000)) * 1000
+    _block_events(rt, "opRuntimeMutex", n, START_WAIT_NS)
+    _block_events(rt, "rthMutexWaiter", n, hold_ns)
+    _mutex_events(rt, "rthMutexHolder", n, hold_ns)
+
+
+def _contention_records(rt: OracleRuntime, profile: str) -> list[tuple[str, int, int]]:
+    """The profile's records, newest bucket first: (site, Count, Cycles)."""
+    c = contention(rt)
+    buckets = c.mutex if profile == "mutex" else c.block
+    return [(site, count, cycles) for site, (count, cycles) in reversed(buckets.items())]
 
 
 @step("op:runtime.contention.site")
 def contention_site(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
-    c = contention(rt)
-    n = c.mutex if w.get("profile") == "mutex" else c.block
-    return {"records": 1 if n else 0, "Count": n, "Cycles": n * 200_000}
+    mine = [r for r in _contention_records(rt, str(w.get("profile", "block"))) if r[0] in DRIVER_SITES]
+    return {"records": len(mine), "Count": sum(r[1] for r in mine), "Cycles": sum(r[2] for r in mine)}
 
 
 # The memory profile (runtime/mprof.go): allocations are sampled at MemProfileRate, aggregated per
@@ -469,17 +523,34 @@ def set_cpu_rate(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> None
         m.cpu_hz = 0
 
 
+ZERO_BLOCK_RECORD = {"Count": 0, "Cycles": 0, "Stack0": [0] * 32}
+
+
+def _copy_profile(rt: OracleRuntime, profile: str, arg: Any) -> list[Any]:
+    """(n, ok, p) of BlockProfile/MutexProfile(p): n records; when len(p) >= n they are copied into p's
+    first n elements and ok is true, else p is left as it was (zero records here) and ok is false."""
+    recs = _contention_records(rt, profile)
+    n = len(recs)
+    if arg is None:
+        return [n, n == 0, None]
+    length = int(arg)
+    rt.reserve(length * len(json.dumps(ZERO_BLOCK_RECORD, separators=(",", ":"))))
+    p = [{"Count": 0, "Cycles": 0, "Stack0": [0] * 32} for _ in range(length)]
+    if length < n:
+        return [n, False, p]
+    for i, (site, count, cycles) in enumerate(recs):
+        p[i] = {"Count": count, "Cycles": cycles, "Stack0": [SITE_PC[site], *RET[1:4]] + [0] * 28}
+    return [n, True, p]
+
+
 @step("runtime.BlockProfile")
+def block_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    return _copy_profile(rt, "block", args[0])
+
+
 @step("runtime.MutexProfile")
-def contention_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
-    m = misc(rt)
-    if m.block_rate or m.mutex_fraction:
-        raise Unsupported("the oracle does not model contention events")
-    if args[0] is None:
-        return [0, True, None]
-    record = {"Count": 0, "Cycles": 0, "Stack0": [0] * 32}
-    rt.reserve(int(args[0]) * len(json.dumps(record, separators=(",", ":"))))
-    return [0, True, [record] * int(args[0])]
+def mutex_profile(rt: OracleRuntime, args: list[Any], _w: dict[str, Any]) -> list[Any]:
+    return _copy_profile(rt, "mutex", args[0])
 
 
 @step("runtime.StartTrace")

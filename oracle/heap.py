@@ -12,9 +12,12 @@ object points to (but not the object itself), so:
 - an unreachable object without a finalizer is freed and its cleanups are queued, cycles or not;
 - a zero-sized object (``runtime.alloc.zero``) is not in the heap: its finalizer is ignored.
 
-Cleanups run one at a time on one goroutine; a gated one (``runtime.cleanup.gate``) holds the
-ones queued after it until ``runtime.gate.open``. A queued cleanup can no longer be stopped.
-Nothing runs at exit.
+Finalizers run one at a time on one goroutine (runtime/mfinal.go runfinq): a gated one
+(``runtime.finalizer.gate``) that has started holds the finalizers queued after it until
+``runtime.finalizer.gate.open``. Cleanups run one at a time on one goroutine; a gated one
+(``runtime.cleanup.gate``) holds the ones queued after it until ``runtime.gate.open``. (In go1.24 the
+two share the finalizer goroutine, mheap.go queuefinalizer; the model keeps the two queues apart.) A
+queued cleanup can no longer be stopped. Nothing runs at exit.
 
 Sizes: ``alloc`` hands each object's size to the metrics model's allocator bookkeeping, and with a
 GOGC or memory-limit goal in force an allocation that overshoots it runs an automatic collection
@@ -39,6 +42,7 @@ MAX_INT64 = (1 << 63) - 1
 class Obj:
     dropped_at: int | None = None  # GC count when it became unreachable by name
     finalizer: str | None = None
+    fin_gated: bool = False  # the finalizer is runtime.finalizer.gate's: it waits for the gate to open
     cleanups: list[dict[str, Any]] = field(default_factory=list)
     is_global: bool = False
     links: list[str] = field(default_factory=list)  # names of the objects it points to
@@ -57,6 +61,9 @@ class Heap:
     gate_open: bool = False
     gate_started: bool = False
     held: list[tuple[int, int, str]] = field(default_factory=list)  # cleanups waiting behind the gate
+    fin_gate_open: bool = False
+    fin_waiting: str | None = None  # the tag of the gated finalizer that has started and waits
+    fin_held: list[tuple[int, str, bool]] = field(default_factory=list)  # (cycle, tag, gated) queued behind it
     anon: int = 0
 
 
@@ -97,6 +104,21 @@ def _run(h: Heap, cycle: int, kind: int, tag: str) -> None:
     h.log.append((cycle, kind, tag))
 
 
+def _run_finalizer(h: Heap, cycle: int, tag: str, gated: bool) -> None:
+    """The finalizer goroutine runs a queued finalizer, or queues it behind a gated one that waits; a
+    gated one records ``tag:started`` and, while the gate is shut, waits there (holding the rest)."""
+    if h.fin_waiting is not None:
+        h.fin_held.append((cycle, tag, gated))
+    elif not gated:
+        h.log.append((cycle, 0, tag))
+    else:
+        h.log.append((cycle, 0, tag + ":started"))
+        if h.fin_gate_open:
+            h.log.append((cycle, 0, tag))
+        else:
+            h.fin_waiting = tag
+
+
 def _collect_one(rt: OracleRuntime, h: Heap, cycle: int) -> None:
     objs = {n: o for n, o in h.objects.items() if not o.freed and not o.zero}
     marked: set[str] = set()
@@ -109,17 +131,17 @@ def _collect_one(rt: OracleRuntime, h: Heap, cycle: int) -> None:
             continue
         marked.add(n)
         stack.extend(objs[n].links)
-    queued_fin = []
+    queued_fin: list[tuple[str, bool]] = []
     for n, o in objs.items():
         if n in marked:
             continue
         if o.finalizer is not None:
-            queued_fin.append(o.finalizer)
-            o.finalizer = None  # resurrected once, without it
+            queued_fin.append((o.finalizer, o.fin_gated))
+            o.finalizer, o.fin_gated = None, False  # resurrected once, without it
         else:
             o.freed = True
-    for tag in queued_fin:
-        _run(h, cycle, 0, tag)
+    for tag, gated in queued_fin:
+        _run_finalizer(h, cycle, tag, gated)
     for o in objs.values():
         if o.freed:
             for c in o.cleanups:
@@ -247,13 +269,38 @@ def _set_finalizer(rt: OracleRuntime, o: Obj, tag: str | None) -> None:
         return  # not in the heap: silently ignored (and never run)
     if tag is not None and o.finalizer is not None:
         _fatal(rt, "runtime.SetFinalizer: finalizer already set")
-    o.finalizer = tag
+    o.finalizer, o.fin_gated = tag, False
 
 
 @step("op:finalizer")
 def finalizer_op(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
     simulate(rt)
     _set_finalizer(rt, _obj(rt, w["name"]), str(w.get("tag", w["name"])))
+
+
+@step("op:runtime.finalizer.gate")
+def finalizer_gate(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> None:
+    """A finalizer that records ``tag:started``, waits for runtime.finalizer.gate.open, then records tag."""
+    simulate(rt)
+    o = _obj(rt, w["name"])
+    _set_finalizer(rt, o, str(w.get("tag", w["name"])))
+    o.fin_gated = not o.zero
+
+
+@step("op:runtime.finalizer.gate.open")
+def finalizer_gate_open(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
+    """The driver closes the gate's channel: the waiting finalizer ends, then the ones held behind it run,
+    in order (a gated one among them passes straight through). A second open closes a closed channel."""
+    h = simulate(rt)
+    if h.fin_gate_open:
+        raise PanicError(*proc.RUNTIME_ERRORS["closed-channel"])
+    h.fin_gate_open = True
+    if h.fin_waiting is not None:
+        h.log.append((h.simulated, 0, h.fin_waiting))
+        h.fin_waiting = None
+    held, h.fin_held = h.fin_held, []
+    for cycle, tag, gated in held:
+        _run_finalizer(h, cycle, tag, gated)
 
 
 @step("op:runtime.finalizer.payload")
