@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rthooks import hostfacts
-from rthooks.oracle import driversrc, godebugmodel
+from rthooks.oracle import driversrc, godebugmodel, sched
 from rthooks.oracle.registry import StepFn, step
 from rthooks.oracle.releases import cutoff, in_spec, spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
@@ -274,12 +274,19 @@ def op_stack(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, A
     return {"text": text, "origins": origins}
 
 
+# The driver's spin loop (an atomic load, a multiply-add and a compare per iteration) runs at about a
+# nanosecond per iteration on the machines this suite runs on: the default 3e8 iterations hold the P
+# some 300 ms, many of sysmon's 10 ms time slices.
+SPIN_NS_PER_ITERATION = 1.0
+
+
 @godebug_op("preempt")
-def op_preempt(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> bool:
-    off = startup_int(rt, "asyncpreemptoff") != 0
-    if rt.release >= spec_since("godebug:asyncpreemptoff#forced-by-gccheckmark") and startup_int(rt, "gccheckmark") > 0:
-        off = True  # parseRuntimeDebugVars forces asyncpreemptoff=1 in checkmark mode (go1.25+)
-    return not off
+def op_preempt(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> bool:
+    """With GOMAXPROCS(1) the spinner holds the only P for its whole loop unless sysmon preempts it
+    asynchronously (sched.hold_p: a SIGURG to its thread, relayed to os/signal channels that want it);
+    gccheckmark forcing asyncpreemptoff=1 (go1.25+) is in sched.async_preemption."""
+    ms = int(w.get("iterations", 300_000_000)) * SPIN_NS_PER_ITERATION / 1e6
+    return sched.hold_p(rt, ms) > 0
 
 
 @godebug_op("collected")
