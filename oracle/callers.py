@@ -30,7 +30,6 @@ class Misc:
     pinned: dict[str, list[Any]] = field(default_factory=dict)
     frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     reads: int = 0
-    cgo_calls: int = 0  # calls from Go to C so far: the sum of every M's ncgocall (runtime/debug.go NumCgoCall)
 
 
 def misc(rt: OracleRuntime) -> Misc:
@@ -561,18 +560,11 @@ def start_trace(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> None:
     m.tracing = True
 
 
-def count_cgo_calls(rt: OracleRuntime, n: int) -> int:
-    """n calls from Go to C: cgocall (runtime/cgocall.go) adds one to mp.ncgocall for each. The count so far."""
-    m = misc(rt)
-    m.cgo_calls += n
-    return m.cgo_calls
-
-
 @step("runtime.NumCgoCall")
 def num_cgo_call(rt: OracleRuntime, _a: list[Any], _w: dict[str, Any]) -> int:
     """The calls counted so far: none in the driver built with CGO_ENABLED=0, whose runtime never calls
-    C; in the cgo build, those the cgo ops made through count_cgo_calls."""
-    return misc(rt).cgo_calls
+    C; in the cgo build, those the cgo ops made through sched.count_cgo_calls."""
+    return sched.cgo_calls(rt)
 
 
 @step("runtime.NumCPU")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from rthooks.goversion import GoVersion
-from rthooks.oracle import callers, driversrc, godebugmodel, godebugops, metricsmodel
+from rthooks.oracle import driversrc, godebugmodel, godebugops, metricsmodel, sched
 from rthooks.oracle.libgodebug import netdns_debug_lines
 from rthooks.oracle.registry import step
 from rthooks.oracle.releases import cutoff, spec_since
@@ -50,13 +50,13 @@ CGO_CALLS_METRIC = "/cgo/go-to-c-calls:calls"
 
 @step("op:cgo.call")
 def op_call(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[str, int]:
-    """n calls of an empty C function, counted as cgocall counts them (callers.count_cgo_calls), between
+    """n calls of an empty C function, counted as cgocall counts them (sched.count_cgo_calls), between
     two NumCgoCall reads and two reads of the metric that reports the same count."""
     n = int(w.get("n", 10))
     if n < 0:
         raise Unsupported("bad arguments: op cgo.call: n must not be negative")
-    before, m_before = callers.misc(rt).cgo_calls, int(metricsmodel.read(rt, [CGO_CALLS_METRIC])[CGO_CALLS_METRIC])
-    after = callers.count_cgo_calls(rt, n)
+    before, m_before = sched.cgo_calls(rt), int(metricsmodel.read(rt, [CGO_CALLS_METRIC])[CGO_CALLS_METRIC])
+    after = sched.count_cgo_calls(rt, n)
     m_after = int(metricsmodel.read(rt, [CGO_CALLS_METRIC])[CGO_CALLS_METRIC])
     return {"n": n, "numcgocall_delta": after - before, "metric_delta": m_after - m_before}
 

@@ -145,10 +145,8 @@ EFENCE_OS_STACKS = 245_760
 
 def _cgo_calls(rt: OracleRuntime) -> int:
     """The Go-to-C calls so far, as runtime.NumCgoCall counts them (runtime/metrics.go computes
-    /cgo/go-to-c-calls:calls as uint64(NumCgoCall())): the calls the cgo ops counted in callers."""
-    from rthooks.oracle import callers  # callers imports this module
-
-    return int(callers.misc(rt).cgo_calls)
+    /cgo/go-to-c-calls:calls as uint64(NumCgoCall())): the calls the cgo ops counted."""
+    return sched.cgo_calls(rt)
 
 
 def _state(rt: OracleRuntime) -> MetricsState:

@@ -158,6 +158,28 @@ def cgroup_child(rt: OracleRuntime, _a: list[Any], w: dict[str, Any]) -> dict[st
     return out
 
 
+@dataclass
+class CgoCalls:
+    """The calls from Go to C so far: the sum of every M's ncgocall (runtime/debug.go NumCgoCall). Kept here,
+    with the Ms, so that runtime.NumCgoCall (callers) and /cgo/go-to-c-calls:calls (metricsmodel) read one
+    count without either importing the other."""
+
+    n: int = 0
+
+
+def cgo_calls(rt: OracleRuntime) -> int:
+    """The Go-to-C calls counted so far."""
+    c: CgoCalls = rt.area("cgo-calls", CgoCalls)
+    return c.n
+
+
+def count_cgo_calls(rt: OracleRuntime, n: int) -> int:
+    """n calls from Go to C: cgocall (runtime/cgocall.go) adds one to mp.ncgocall for each. The count so far."""
+    c: CgoCalls = rt.area("cgo-calls", CgoCalls)
+    c.n += n
+    return c.n
+
+
 # forcePreemptNS (runtime/proc.go): sysmon's retake preempts a goroutine that has held its P this long.
 FORCE_PREEMPT_MS = 10.0
 

@@ -104,8 +104,8 @@ def test_numcgocall_counts_the_calls_made(tmp_path: Path) -> None:
         release=GoVersion.parse("1.27"), gcpercent=100, memlimit=1 << 62, gomaxprocs=2, env={}, workdir=tmp_path
     )
     assert callers.num_cgo_call(rt, [], {}) == 0  # the CGO_ENABLED=0 driver's runtime never calls C
-    assert callers.count_cgo_calls(rt, 3) == 3
-    assert callers.count_cgo_calls(rt, 7) == 10
+    assert sched.count_cgo_calls(rt, 3) == 3
+    assert sched.count_cgo_calls(rt, 7) == 10
     assert callers.num_cgo_call(rt, [], {}) == 10
 
 
