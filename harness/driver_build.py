@@ -68,9 +68,9 @@ def builds_under(folder: Path) -> Iterator[None]:
         _root.remove(folder)
 
 
-def _sources() -> list[Path]:
+def _sources(folder: Path = DRIVER_DIR) -> list[Path]:
     # .go files, and the .s of ops that need an instruction Go has no API for (ops_godebug_dit_arm64.s)
-    return sorted(p for p in DRIVER_DIR.iterdir() if p.suffix in (".go", ".s") and not p.name.endswith("_test.go"))
+    return sorted(p for p in folder.iterdir() if p.suffix in (".go", ".s") and not p.name.endswith("_test.go"))
 
 
 def source_hash() -> str:
