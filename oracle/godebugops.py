@@ -24,6 +24,7 @@ from typing import Any
 
 from rthooks import hostfacts
 from rthooks.oracle import driversrc, godebugmodel, sched
+from rthooks.oracle.envparse import removed_godebug_fatal
 from rthooks.oracle.registry import StepFn, step
 from rthooks.oracle.releases import cutoff, in_spec, spec_since
 from rthooks.oracle.state import Exited, OracleRuntime, Unsupported
@@ -31,7 +32,15 @@ from rthooks.spec.load import default_spec
 
 
 def startup_checks(rt: OracleRuntime) -> None:
-    """What parseRuntimeDebugVars refuses before main runs."""
+    """What parseRuntimeDebugVars refuses before main runs.
+
+    From go1.27 parsegodebug returns as soon as the start-up GODEBUG sets a removed key to an old value
+    ("this skips the cgocheck below but we're about to fatal anyway", runtime/runtime1.go), so runtime.main's
+    removed-GODEBUG fatal is what such a process dies of, even with cgocheck=2 in the same value."""
+    st = _st(rt)
+    godebug = (st.startup_env if st.changed else rt.env.get("GODEBUG")) or ""
+    if removed_godebug_fatal(godebug, rt.release) is not None:
+        return
     if startup_int(rt, "cgocheck") > 1:
         early = rt.release >= cutoff("debugvars-before-mallocinit")
         raise Exited(

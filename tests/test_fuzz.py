@@ -187,7 +187,8 @@ def test_cli_clean_run_exits_0_with_the_final_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     asked = _no_database(monkeypatch)
-    status = cli.main(["fuzz", "--impl", "oracle", "--impl", "oracle", "--examples", "5", "--seed", "1"])
+    # --jobs 1: the one-process run, whose database the monkeypatch replaces (workers are processes of their own)
+    status = cli.main(["fuzz", "--impl", "oracle", "--impl", "oracle", "--examples", "5", "--seed", "1", "--jobs", "1"])
     err = capsys.readouterr().err.splitlines()
     assert status == 0
     m = FINAL.match(err[-1])
@@ -203,7 +204,7 @@ def test_cli_divergence_exits_1_and_saves_a_valid_case(
     """The fake in lie mode answers null (or the lie) where the oracle answers the runtime's values."""
     _no_database(monkeypatch)
     fake = python_command("rthooks.harness.fake", "--mode", "lie")
-    argv = ["fuzz", "--impl", "oracle", "--impl", f"cmd:fake={fake}", "--examples", "2", "--seed", "1"]
+    argv = ["fuzz", "--impl", "oracle", "--impl", f"cmd:fake={fake}", "--examples", "2", "--seed", "1", "--jobs", "1"]
     status = cli.main([*argv, "--area", "env", "--save", str(tmp_path / "saved")])
     err = capsys.readouterr().err.splitlines()
     assert status == 1

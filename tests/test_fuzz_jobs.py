@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from rthooks.harness.fuzz import AREAS, PARALLEL_AREAS, default_jobs
 from rthooks.harness.fuzz._jobs import Worker, merge, plan, run_workers, shares, worker_seed
 from rthooks.harness.impls import python_command
 from rthooks.spec.lint import lint_paths
@@ -148,3 +149,12 @@ def test_a_worker_that_dies_is_one_line_and_the_others_results_are_kept(cache: P
     assert len(merged.failures) == 1, merged.failures
     assert re.fullmatch(r"worker 1 of 2 \(--seed \d+\) failed \(killed by signal 9\): .+", merged.failures[0])
     assert merged.summary.programs == 10  # the other worker's share, merged
+
+
+def test_default_jobs_parallel_only_where_measured() -> None:
+    """The short-program areas get a search per CPU plus one (capped), the waiting areas one; one CPU, one."""
+    assert set(AREAS) >= PARALLEL_AREAS
+    assert default_jobs("debug", cpus=2) == 3 and default_jobs("env", cpus=2) == 3
+    assert default_jobs("debug", cpus=16) == 4
+    assert default_jobs("debug", cpus=1) == 1
+    assert all(default_jobs(a, cpus=2) == 1 for a in set(AREAS) - PARALLEL_AREAS)
