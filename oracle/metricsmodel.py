@@ -143,12 +143,6 @@ class MetricsState:
 EFENCE_OS_STACKS = 245_760
 
 
-def _cgo_calls(rt: OracleRuntime) -> int:
-    """The Go-to-C calls so far, as runtime.NumCgoCall counts them (runtime/metrics.go computes
-    /cgo/go-to-c-calls:calls as uint64(NumCgoCall())): the calls the cgo ops counted."""
-    return sched.cgo_calls(rt)
-
-
 def _state(rt: OracleRuntime) -> MetricsState:
     st: MetricsState = rt.area("metrics", MetricsState)
     return st
@@ -399,7 +393,8 @@ def _values(rt: OracleRuntime, st: MetricsState) -> dict[str, Any]:
     latencies = _one_bucket(st.latencies, LATENCY_BUCKET)
     latencies[LATE_BUCKET] += st.late_latencies
     out: dict[str, Any] = {
-        "/cgo/go-to-c-calls:calls": _cgo_calls(rt),
+        # runtime/metrics.go computes it as uint64(NumCgoCall()): the calls the cgo ops counted (sched.count_cgo_calls)
+        "/cgo/go-to-c-calls:calls": sched.cgo_calls(rt),
         "/cpu/classes/gc/mark/assist:cpu-seconds": c["assist"],
         "/cpu/classes/gc/mark/dedicated:cpu-seconds": c["dedicated"],
         "/cpu/classes/gc/mark/idle:cpu-seconds": c["idle_gc"],
